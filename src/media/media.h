@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The media pipeline: probe a source file, decode it once, scale and encode an
+ * H.264 ladder plus one shared AAC rendition, package everything as CMAF
+ * (init.mp4 + numbered .m4s per rendition), write HLS playlists with measured
+ * bandwidths, and a poster JPEG. The only module that includes the FFmpeg
+ * libraries; none of their types appear here.
+ *
+ * Output layout under `out_dir` (created if missing):
+ *   master.m3u8                 multivariant playlist (EXT-X-VERSION:7)
+ *   poster.jpg                  one representative frame (video only)
+ *   <rendition>/init.mp4        CMAF header: ftyp + moov
+ *   <rendition>/<n>.m4s         media segments, n = 1, 2, ...
+ *   <rendition>/index.m3u8      VOD media playlist
+ * Rendition names: "1080p", "720p", "480p", "360p" (or "<h>p" for a
+ * source smaller than the lowest rung) and "audio".
+ */
+#ifndef KINO_MEDIA_MEDIA_H
+#define KINO_MEDIA_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define MEDIA_MAX_RUNGS 8
+#define MEDIA_MAX_RENDITIONS (MEDIA_MAX_RUNGS + 1)
+
+/* One rung of the ladder: its height in lines and target bitrate. */
+struct media_rung {
+    int height;       /* e.g. 720; the width follows the display aspect ratio */
+    int bitrate_kbps; /* cap (VBV maxrate) for capped CRF */
+};
+
+/* Settings for media_transcode(). media_options_init() fills the defaults of DESIGN.md. */
+struct media_options {
+    struct media_rung ladder[MEDIA_MAX_RUNGS]; /* highest first */
+    size_t n_rungs;
+    int segment_seconds;  /* 4 */
+    int gop_seconds;      /* 2: closed GOP, IDR every gop_seconds on every rung */
+    char x264_preset[16]; /* "veryfast" */
+    int crf;              /* 23: capped CRF, maxrate = rung bitrate */
+    int audio_bitrate;    /* 128000 */
+    int threads;          /* encoder threads per job; 0 = automatic */
+    int64_t max_pixels;   /* refuse sources with width*height above this (absurd headers) */
+    double max_duration_s; /* refuse sources longer than this */
+};
+
+void media_options_init(struct media_options *opt);
+
+/* What was produced for one rendition. */
+struct media_rendition {
+    char name[16];          /* "720p", "audio" */
+    int is_audio;           /* 1 for the shared audio rendition */
+    int width, height;      /* 0 for audio */
+    double frame_rate;      /* 0 for audio */
+    int64_t bandwidth;         /* peak segment bit rate (video + audio for video rungs), bit/s */
+    int64_t average_bandwidth; /* mean bit rate (video + audio for video rungs), bit/s */
+    char codecs[64];        /* RFC 6381, e.g. "avc1.64001f,mp4a.40.2" (video rungs list both) */
+    int n_segments;
+};
+
+/* Summary of a finished transcode. */
+struct media_result {
+    int is_audio_only;      /* the source had no video stream */
+    double duration_s;
+    int width, height;      /* display size of the source (after rotation), 0 for audio */
+    struct media_rendition renditions[MEDIA_MAX_RENDITIONS]; /* video rungs high→low, then audio */
+    size_t n_renditions;
+};
+
+/*
+ * Called as the job advances with the fraction done (0..1). Return 0 to go on,
+ * non-zero to cancel: media_transcode() then stops promptly and returns
+ * KINO_ECANCELED. Called on the transcoding thread.
+ */
+typedef int (*media_progress_fn)(void *ctx, double fraction);
+
+/*
+ * Transcode `src_path` into `out_dir` (layout above). Blocking; runs on the
+ * caller's thread (encoders may use their own threads). On failure returns a
+ * negative code — KINO_EMEDIA for input that is not usable media, with a
+ * message in `err` saying what is wrong with the file — and `out_dir` may hold
+ * partial output that the caller removes. `progress` may be NULL.
+ * Thread-safe: independent calls may run concurrently.
+ */
+int media_transcode(const struct media_options *opt, const char *src_path, const char *out_dir,
+                    media_progress_fn progress, void *progress_ctx, struct media_result *ret,
+                    struct kino_err *err);
+
+#endif
