@@ -1,0 +1,39 @@
+#!/bin/sh
+# Install the Debian packages kino needs to build, run and test. Idempotent:
+# packages already present are left alone, and apt-get runs only when one is
+# missing. Run as root (or with sudo available) on Debian bookworm.
+set -eu
+
+PACKAGES="
+gcc libc6-dev make pkg-config meson ninja-build
+libmicrohttpd-dev
+libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev
+libsqlite3-dev libjansson-dev libsodium-dev libinih-dev
+libcriterion-dev
+ffmpeg python3 curl ca-certificates
+"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing="$missing $p"
+    fi
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=sudo
+    else
+        echo "install-deps: these Debian packages are missing:$missing" >&2
+        echo "install-deps: run this script as root, or install them with apt-get." >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing
