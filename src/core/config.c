@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/* Settings table and the file/environment/flag loaders (see config.h). */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "core/banned.h"
+
+enum setting_type { T_LISTEN, T_STRING, T_UINT, T_SIZE, T_LEVEL };
+
+struct setting {
+    const char *name;
+    enum setting_type type;
+    size_t offset;
+    size_t size;           /* for strings: capacity; for uints: unused */
+    unsigned min, max;     /* for T_UINT */
+    const char *help;
+};
+
+#define STR(field) offsetof(struct kino_config, field), sizeof(((struct kino_config *)0)->field)
+#define UINT(field) offsetof(struct kino_config, field), 0
+
+static const struct setting settings[] = {
+    { "listen", T_LISTEN, 0, 0, 0, 0, "address to serve HTTP on, HOST:PORT (127.0.0.1:8080)" },
+    { "data", T_STRING, STR(data_dir), 0, 0, "data directory: database, sources, media (./data)" },
+    { "public-url", T_STRING, STR(public_url), 0, 0,
+      "base URL for links handed to clients, e.g. https://video.example.com (from Host)" },
+    { "workers", T_UINT, UINT(workers), 0, 256, "transcoding threads; 0 = none (cores)" },
+    { "http-threads", T_UINT, UINT(http_threads), 1, 1024, "HTTP event threads (cores)" },
+    { "max-upload", T_SIZE, offsetof(struct kino_config, max_upload_bytes), 0, 0, 0,
+      "largest accepted upload, bytes or with K/M/G (10G)" },
+    { "lease-seconds", T_UINT, UINT(lease_seconds), 5, 3600,
+      "a running job's lease; a crashed worker's job is retried after it (30)" },
+    { "max-attempts", T_UINT, UINT(max_attempts), 1, 100, "tries per job before it is dead (3)" },
+    { "shutdown-grace", T_UINT, UINT(shutdown_grace_s), 0, 3600,
+      "seconds SIGTERM waits for requests in flight (10)" },
+    { "preset", T_STRING, STR(x264_preset), 0, 0, "x264 preset (veryfast)" },
+    { "crf", T_UINT, UINT(crf), 0, 51, "x264 constant rate factor, capped by each rung's bitrate (23)" },
+    { "log-level", T_LEVEL, STR(log_level), 0, 0, "debug, info, warn or error (info)" },
+};
+
+#define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+void config_init(struct kino_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
+    cfg->listen_port = 8080;
+    snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./data");
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->workers = cores > 0 ? (unsigned)cores : 1;
+    cfg->http_threads = cfg->workers;
+    cfg->max_upload_bytes = 10ULL << 30;
+    cfg->lease_seconds = 30;
+    cfg->max_attempts = 3;
+    cfg->shutdown_grace_s = 10;
+    snprintf(cfg->x264_preset, sizeof(cfg->x264_preset), "veryfast");
+    cfg->crf = 23;
+    snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
+}
+
+/* "listen", "LISTEN" and "max_upload" all name "listen" / "max-upload". */
+static int name_matches(const char *setting, const char *name)
+{
+    for (; *setting && *name; setting++, name++) {
+        char c = (char)tolower((unsigned char)*name);
+        if (c == '_')
+            c = '-';
+        if (c != *setting)
+            return 0;
+    }
+    return *setting == '\0' && *name == '\0';
+}
+
+static const struct setting *find_setting(const char *name)
+{
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if (name_matches(settings[i].name, name))
+            return &settings[i];
+    return NULL;
+}
+
+static int parse_listen(struct kino_config *cfg, const char *value, struct kino_err *err)
+{
+    const char *colon = strrchr(value, ':');
+    const char *host = value;
+    size_t host_len = colon ? (size_t)(colon - value) : 0;
+    if (!colon || host_len == 0)
+        goto bad;
+    if (host[0] == '[') { /* [::1]:8080 */
+        if (host_len < 3 || host[host_len - 1] != ']')
+            goto bad;
+        host++;
+        host_len -= 2;
+    }
+    int64_t port;
+    if (host_len >= sizeof(cfg->listen_host) || parse_int64(colon + 1, 0, 65535, &port) < 0)
+        goto bad;
+    memcpy(cfg->listen_host, host, host_len);
+    cfg->listen_host[host_len] = '\0';
+    cfg->listen_port = (uint16_t)port;
+    return 0;
+bad:
+    return kino_err_set(err, KINO_EINVAL,
+                        "listen: '%s' is not HOST:PORT; use e.g. 127.0.0.1:8080 or [::]:8080",
+                        value);
+}
+
+int config_set(struct kino_config *cfg, const char *name, const char *value, struct kino_err *err)
+{
+    const struct setting *s = find_setting(name);
+    if (!s)
+        return kino_err_set(err, KINO_EINVAL, "unknown setting '%s'; see 'kino serve --help'",
+                            name);
+    char *field = (char *)cfg + s->offset;
+    switch (s->type) {
+    case T_LISTEN:
+        return parse_listen(cfg, value, err);
+    case T_STRING:
+        if (strlen(value) >= s->size)
+            return kino_err_set(err, KINO_EINVAL, "%s: value longer than %zu characters",
+                                s->name, s->size - 1);
+        memcpy(field, value, strlen(value) + 1);
+        return 0;
+    case T_LEVEL: {
+        enum log_level level;
+        if (log_parse_level(value, &level) < 0)
+            return kino_err_set(err, KINO_EINVAL,
+                                "log-level: '%s' is not one of debug, info, warn, error", value);
+        snprintf(field, s->size, "%s", value);
+        return 0;
+    }
+    case T_UINT: {
+        int64_t v;
+        if (parse_int64(value, s->min, s->max, &v) < 0)
+            return kino_err_set(err, KINO_EINVAL, "%s: '%s' is not a whole number from %u to %u",
+                                s->name, value, s->min, s->max);
+        *(unsigned *)(void *)field = (unsigned)v;
+        return 0;
+    }
+    case T_SIZE: {
+        uint64_t v;
+        if (parse_size(value, &v) < 0)
+            return kino_err_set(err, KINO_EINVAL,
+                                "%s: '%s' is not a size; use bytes or a K, M or G suffix (10G)",
+                                s->name, value);
+        *(uint64_t *)(void *)field = v;
+        return 0;
+    }
+    }
+    return KINO_EINVAL;
+}
+
+struct ini_state {
+    struct kino_config *cfg;
+    struct kino_err *err;
+    int rc;
+};
+
+static int on_ini_value(void *user, const char *section, const char *name, const char *value)
+{
+    struct ini_state *st = user;
+    if (st->rc < 0)
+        return 0;
+    if (section[0] && strcmp(section, "kino") != 0)
+        return 1; /* other sections belong to other tools */
+    st->rc = config_set(st->cfg, name, value, st->err);
+    return st->rc == 0;
+}
+
+int config_load_file(struct kino_config *cfg, const char *path, struct kino_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return kino_err_set(err, -errno, "cannot read the configuration file %s: %s", path,
+                            strerror(errno));
+    struct ini_state st = { cfg, err, 0 };
+    int line = ini_parse_file(f, on_ini_value, &st);
+    fclose(f);
+    if (st.rc < 0)
+        return st.rc;
+    if (line != 0)
+        return kino_err_set(err, KINO_EINVAL, "%s:%d: not a valid INI line (expected name = value)",
+                            path, line);
+    return 0;
+}
+
+int config_load_env(struct kino_config *cfg, struct kino_err *err)
+{
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        char var[64] = "KINO_";
+        size_t o = 5;
+        for (const char *p = settings[i].name; *p && o + 1 < sizeof(var); p++)
+            var[o++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+        var[o] = '\0';
+        const char *value = getenv(var);
+        if (value && *value) {
+            int rc = config_set(cfg, settings[i].name, value, err);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int config_load(struct kino_config *cfg, int argc, char **argv, int *ret_help,
+                struct kino_err *err)
+{
+    config_init(cfg);
+    *ret_help = 0;
+
+    const char *file = getenv("KINO_CONFIG");
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            file = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            file = argv[i] + 9;
+    }
+    int rc;
+    if (file && *file && (rc = config_load_file(cfg, file, err)) < 0)
+        return rc;
+    if ((rc = config_load_env(cfg, err)) < 0)
+        return rc;
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            *ret_help = 1;
+            return 0;
+        }
+        if (strncmp(arg, "--", 2) != 0)
+            return kino_err_set(err, KINO_EINVAL, "unexpected argument '%s'", arg);
+        char name[64];
+        const char *value;
+        const char *eq = strchr(arg, '=');
+        size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+        if (len >= sizeof(name))
+            return kino_err_set(err, KINO_EINVAL, "unknown option '%s'", arg);
+        memcpy(name, arg + 2, len);
+        name[len] = '\0';
+        if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            return kino_err_set(err, KINO_EINVAL, "option --%s needs a value", name);
+        }
+        if (strcmp(name, "config") == 0)
+            continue;
+        if (!find_setting(name))
+            return kino_err_set(err, KINO_EINVAL, "unknown option '--%s'; see --help", name);
+        if ((rc = config_set(cfg, name, value, err)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+void config_print_help(FILE *out)
+{
+    fprintf(out, "  %-22s %-24s %s\n", "--config FILE", "KINO_CONFIG",
+            "INI file with the settings below (name = value)");
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        char flag[48], var[48] = "KINO_";
+        snprintf(flag, sizeof(flag), "--%s", settings[i].name);
+        size_t o = 5;
+        for (const char *p = settings[i].name; *p && o + 1 < sizeof(var); p++)
+            var[o++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+        var[o] = '\0';
+        fprintf(out, "  %-22s %-24s %s\n", flag, var, settings[i].help);
+    }
+}
