@@ -1,0 +1,1479 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end test of `kino serve`: upload -> transcode -> HLS playback.
+
+Starts real `kino serve` processes on free loopback ports with temporary data
+directories, makes test clips with the ffmpeg CLI (tests/media/generate.sh),
+drives the REST API and the streaming paths over HTTP, and checks the output
+with ffprobe. Standard library only.
+
+    KINO_BIN=./build/kino python3 tests/e2e/run.py
+    python3 tests/e2e/run.py --hls-only http://HOST:PORT/.../master.m3u8 [--duration 10]
+
+Prints one line per check and ends with the line `N passed, N failed`; exits
+non-zero when any check failed. KINO_E2E_KEEP=1 keeps the temporary directory.
+"""
+
+import argparse
+import http.client
+import json
+import math
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+GENERATE = os.path.join(REPO, "tests", "media", "generate.sh")
+
+READY_TIMEOUT = 300.0  # transcoding runs under AddressSanitizer on small machines
+HEALTH_TIMEOUT = 20.0
+STOP_TIMEOUT = 20.0
+HTTP_TIMEOUT = 60.0
+
+
+# --------------------------------------------------------------------------
+# Reporting
+
+class Results:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.failures = []
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("PASS  %s" % name, flush=True)
+        else:
+            self.failed += 1
+            self.failures.append((name, detail))
+            msg = "FAIL  %s" % name
+            if detail:
+                msg += "\n      " + str(detail).replace("\n", "\n      ")
+            print(msg, flush=True)
+        return bool(ok)
+
+    def section(self, title):
+        print("\n== %s" % title, flush=True)
+
+    def note(self, text):
+        print("      %s" % text, flush=True)
+
+
+R = Results()
+
+
+def short(data, n=300):
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")
+    data = str(data)
+    return data if len(data) <= n else data[:n] + "..."
+
+
+# --------------------------------------------------------------------------
+# HTTP
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # list of (name, value)
+        self.body = body
+
+    def header(self, name, default=None):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return default
+
+    def json(self):
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except Exception:
+            return None
+
+    def describe(self):
+        return "HTTP %s %s: %s" % (self.status, self.header("Content-Type", ""), short(self.body))
+
+
+def request(base, method, path, body=None, headers=None, timeout=HTTP_TIMEOUT):
+    """One request on a fresh connection; the path is sent exactly as given."""
+    u = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        hdrs = dict(headers or {})
+        if body is not None and "Content-Length" not in hdrs:
+            hdrs["Content-Length"] = str(len(body))
+        for k, v in hdrs.items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        if body is not None:
+            conn.send(body)
+        r = conn.getresponse()
+        data = r.read()
+        return Resp(r.status, r.getheaders(), data)
+    finally:
+        conn.close()
+
+
+def get_url(url, headers=None, method="GET", timeout=HTTP_TIMEOUT):
+    u = urllib.parse.urlsplit(url)
+    path = u.path + ("?" + u.query if u.query else "")
+    return request("%s://%s" % (u.scheme, u.netloc), method, path, headers=headers, timeout=timeout)
+
+
+def raw_request(base, data, timeout=HTTP_TIMEOUT):
+    """Send raw bytes, read until the server closes; returns the raw reply."""
+    u = urllib.parse.urlsplit(base)
+    with socket.create_connection((u.hostname, u.port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                c = s.recv(65536)
+            except socket.timeout:
+                break
+            if not c:
+                break
+            chunks.append(c)
+    return b"".join(chunks)
+
+
+def parse_raw_reply(raw):
+    head, sep, rest = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = None
+    m = re.match(r"HTTP/1\.[01] (\d{3})", lines[0] if lines else "")
+    if m:
+        status = int(m.group(1))
+    headers = []
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers.append((k.strip(), v.strip()))
+    return Resp(status, headers, rest)
+
+
+def raw_get(base, path, method="GET"):
+    u = urllib.parse.urlsplit(base)
+    req = ("%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (method, path, u.netloc))
+    return parse_raw_reply(raw_request(base, req.encode("latin-1")))
+
+
+def send_streaming(base, path, headers, body, timeout=HTTP_TIMEOUT):
+    """Send a request whose body the server may refuse early (413): stop sending
+    as soon as a reply arrives, as curl does, then read the reply."""
+    u = urllib.parse.urlsplit(base)
+    head = "POST %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n" % (path, u.netloc)
+    for k, v in headers.items():
+        head += "%s: %s\r\n" % (k, v)
+    head += "Content-Length: %d\r\n\r\n" % len(body)
+    s = socket.create_connection((u.hostname, u.port), timeout=timeout)
+    chunks = []
+    send_error = None
+    try:
+        s.sendall(head.encode("latin-1"))
+        off = 0
+        while off < len(body):
+            r, _, _ = select.select([s], [], [], 0)
+            if r:
+                break  # the server answered before taking the whole body
+            try:
+                n = s.send(body[off:off + 65536])
+            except (BrokenPipeError, ConnectionResetError) as e:
+                send_error = e
+                break
+            off += n
+        while True:
+            try:
+                c = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError as e:
+                send_error = send_error or e
+                break
+            if not c:
+                break
+            chunks.append(c)
+    finally:
+        s.close()
+    raw = b"".join(chunks)
+    if not raw:
+        return None, send_error
+    return parse_raw_reply(raw), send_error
+
+
+def multipart(fields, file_field=None, filename=None, file_bytes=None,
+              content_type="application/octet-stream"):
+    boundary = "----kinoe2e%016x" % random.getrandbits(64)
+    out = []
+    for name, value in fields:
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n" %
+                    (boundary, name)).encode())
+        out.append(value.encode("utf-8"))
+        out.append(b"\r\n")
+    if file_field is not None:
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                    "Content-Type: %s\r\n\r\n" % (boundary, file_field, filename, content_type))
+                   .encode())
+        out.append(file_bytes)
+        out.append(b"\r\n")
+    out.append(("--%s--\r\n" % boundary).encode())
+    return b"".join(out), "multipart/form-data; boundary=%s" % boundary
+
+
+def upload(base, path, title, description="", tags="", file_field="file"):
+    with open(path, "rb") as f:
+        data = f.read()
+    body, ctype = multipart([("title", title), ("description", description), ("tags", tags)],
+                            file_field, os.path.basename(path), data, "video/mp4")
+    return request(base, "POST", "/api/v1/upload", body, {"Content-Type": ctype}, timeout=300)
+
+
+def check_problem(name, r, status):
+    """An RFC 9457 problem response with the given status."""
+    ok = r is not None and r.status == status
+    detail = "" if r is None else r.describe()
+    if not R.check("%s -> %d" % (name, status), ok, detail):
+        return False
+    ctype = (r.header("Content-Type") or "").split(";")[0].strip().lower()
+    R.check("%s: Content-Type application/problem+json" % name,
+            ctype == "application/problem+json", "Content-Type: %r" % r.header("Content-Type"))
+    j = r.json()
+    good = (isinstance(j, dict) and isinstance(j.get("type"), str) and
+            isinstance(j.get("title"), str) and j.get("title") and
+            j.get("status") == status and isinstance(j.get("detail"), str) and
+            j.get("detail").strip() != "")
+    R.check("%s: problem body has type, title, status=%d, non-empty detail" % (name, status),
+            good, short(r.body))
+    return True
+
+
+# --------------------------------------------------------------------------
+# The server under test
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, kino_bin, data_dir, log_path, workers=2, extra_args=(), extra_env=None):
+        self.kino_bin = kino_bin
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.workers = workers
+        self.extra_args = list(extra_args)
+        self.extra_env = dict(extra_env or {})
+        self.proc = None
+        self.port = None
+        self.log_file = None
+
+    @property
+    def base(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self, name):
+        """Start and wait for /health; a check named `name` records the outcome."""
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KINO_")}
+        env.update(self.extra_env)
+        args = [self.kino_bin, "serve", "--listen", "127.0.0.1:%d" % self.port,
+                "--data", self.data_dir, "--workers", str(self.workers)] + self.extra_args
+        self.log_file = open(self.log_path, "ab")
+        self.log_file.write(("--- %s\n" % " ".join(args)).encode())
+        self.log_file.flush()
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log_file,
+                                     stderr=self.log_file, env=env)
+        deadline = time.monotonic() + HEALTH_TIMEOUT
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                last = "exited with status %d" % self.proc.returncode
+                break
+            try:
+                r = request(self.base, "GET", "/health", timeout=2)
+                if r.status == 200:
+                    R.check("%s: starts and GET /health -> 200 (port %d)" % (name, self.port), True)
+                    return True
+                last = r.describe()
+            except OSError as e:
+                last = repr(e)
+            time.sleep(0.1)
+        R.check("%s: starts and GET /health -> 200 within %ds" % (name, HEALTH_TIMEOUT), False,
+                "%s\n%s" % (last, self.log_tail()))
+        return False
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, name):
+        """SIGTERM; it must exit 0 within STOP_TIMEOUT."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is not None:
+            R.check("%s: still running before SIGTERM" % name, False,
+                    "exited early with status %d\n%s" % (self.proc.returncode, self.log_tail()))
+            self._close()
+            return
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(STOP_TIMEOUT)
+            R.check("%s: SIGTERM -> exit 0 within %ds (%.1fs)" %
+                    (name, STOP_TIMEOUT, time.monotonic() - t0), rc == 0,
+                    "exit status %d\n%s" % (rc, self.log_tail()))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            R.check("%s: SIGTERM -> exit 0 within %ds" % (name, STOP_TIMEOUT), False,
+                    "still running after %ds; killed\n%s" % (STOP_TIMEOUT, self.log_tail()))
+        self._close()
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._close()
+
+    def _close(self):
+        if self.log_file:
+            self.log_file.close()
+            self.log_file = None
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            return "server log (%s), last %d lines:\n%s" % (self.log_path, n,
+                                                           "\n".join(lines[-n:]))
+        except OSError:
+            return ""
+
+
+# --------------------------------------------------------------------------
+# Media object helpers
+
+RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,}$")
+CODECS_RE = re.compile(r"^avc1\.[0-9A-Fa-f]{6},mp4a\.40\.2$")
+STATUSES = ("uploading", "queued", "processing", "ready", "failed")
+
+
+def get_media(base, mid):
+    r = request(base, "GET", "/api/v1/media/%s" % mid)
+    return r, (r.json() if r.status == 200 else None)
+
+
+def check_media_shape(name, m):
+    fields = ["id", "type", "title", "description", "tags", "status", "progress", "error",
+              "duration_s", "width", "height", "renditions", "created_at", "updated_at"]
+    missing = [f for f in fields if f not in m]
+    R.check("%s: media object has all fields" % name, not missing, "missing %s in %s" %
+            (missing, short(json.dumps(m))))
+    R.check("%s: id is random and URL-safe" % name, isinstance(m.get("id"), str) and
+            ID_RE.match(m["id"]) is not None, repr(m.get("id")))
+    R.check("%s: created_at/updated_at are RFC 3339 UTC" % name,
+            all(isinstance(m.get(k), str) and RFC3339_UTC.match(m[k]) for k in
+                ("created_at", "updated_at")),
+            "%r %r" % (m.get("created_at"), m.get("updated_at")))
+
+
+class Poller:
+    """Polls media until ready/failed, checking progress as it goes."""
+
+    def __init__(self, base, name, mid):
+        self.base, self.name, self.mid = base, name, mid
+        self.last_progress = None
+        self.progress_problems = []
+        self.statuses = []
+        self.media = None
+        self.done = False
+        self.error = None
+
+    def poll(self):
+        r, m = get_media(self.base, self.mid)
+        if m is None:
+            self.error = "GET /api/v1/media/%s: %s" % (self.mid, r.describe())
+            self.done = True
+            return
+        st = m.get("status")
+        if not self.statuses or self.statuses[-1] != st:
+            self.statuses.append(st)
+        p = m.get("progress")
+        if not isinstance(p, (int, float)) or isinstance(p, bool) or not (0.0 <= p <= 1.0):
+            self.progress_problems.append("progress %r (status %s) is not a number in [0,1]" %
+                                          (p, st))
+        elif self.last_progress is not None and p < self.last_progress - 1e-9:
+            self.progress_problems.append("progress went down %r -> %r (status %s)" %
+                                          (self.last_progress, p, st))
+        if isinstance(p, (int, float)) and not isinstance(p, bool):
+            self.last_progress = p
+        self.media = m
+        if st in ("ready", "failed"):
+            self.done = True
+        elif st not in STATUSES:
+            self.error = "unknown status %r" % st
+            self.done = True
+
+
+def wait_all(pollers, timeout=READY_TIMEOUT, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not all(p.done for p in pollers):
+        for p in pollers:
+            if not p.done:
+                try:
+                    p.poll()
+                except OSError as e:
+                    p.error = "poll failed: %r" % e
+                    p.done = True
+        time.sleep(interval)
+    for p in pollers:
+        st = p.media.get("status") if p.media else None
+        R.check("%s: reaches ready or failed within %ds" % (p.name, timeout),
+                p.done and p.error is None and st in ("ready", "failed"),
+                p.error or "last status %r, statuses seen %s" % (st, p.statuses))
+        R.check("%s: progress is a number in [0,1] that never decreases" % p.name,
+                not p.progress_problems, "; ".join(p.progress_problems[:5]))
+        R.note("%s: statuses seen %s" % (p.name, " -> ".join(map(str, p.statuses))))
+
+
+# --------------------------------------------------------------------------
+# HLS parsing and checks with ffprobe
+
+def parse_attrs(s):
+    attrs = {}
+    for m in re.finditer(r'([A-Z0-9-]+)=("[^"]*"|[^",]*)', s):
+        v = m.group(2)
+        if v.startswith('"'):
+            v = v[1:-1]
+        attrs[m.group(1)] = v
+    return attrs
+
+
+def parse_master(text):
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    media, variants, tags = [], [], set()
+    for i, l in enumerate(lines):
+        if l.startswith("#"):
+            tags.add(l.split(":")[0])
+        if l.startswith("#EXT-X-MEDIA:"):
+            media.append(parse_attrs(l[len("#EXT-X-MEDIA:"):]))
+        elif l.startswith("#EXT-X-STREAM-INF:"):
+            a = parse_attrs(l[len("#EXT-X-STREAM-INF:"):])
+            uri = lines[i + 1] if i + 1 < len(lines) else None
+            variants.append((a, uri))
+    return lines, tags, media, variants
+
+
+def parse_media_playlist(text):
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    out = {"version": None, "type": None, "target": None, "map": None, "segments": [],
+           "endlist": False, "lines": lines}
+    pending = None
+    for l in lines:
+        if l.startswith("#EXT-X-VERSION:"):
+            out["version"] = l.split(":", 1)[1]
+        elif l.startswith("#EXT-X-PLAYLIST-TYPE:"):
+            out["type"] = l.split(":", 1)[1]
+        elif l.startswith("#EXT-X-TARGETDURATION:"):
+            try:
+                out["target"] = int(l.split(":", 1)[1])
+            except ValueError:
+                out["target"] = l.split(":", 1)[1]
+        elif l.startswith("#EXT-X-MAP:"):
+            out["map"] = parse_attrs(l[len("#EXT-X-MAP:"):]).get("URI")
+        elif l.startswith("#EXTINF:"):
+            try:
+                pending = float(l[len("#EXTINF:"):].split(",")[0])
+            except ValueError:
+                pending = float("nan")
+        elif l == "#EXT-X-ENDLIST":
+            out["endlist"] = True
+        elif not l.startswith("#"):
+            out["segments"].append((pending, l))
+            pending = None
+    return out
+
+
+def ffprobe_json(args, timeout=120):
+    p = subprocess.run(["ffprobe", "-v", "error", "-of", "json"] + args, capture_output=True,
+                       timeout=timeout)
+    if p.returncode != 0:
+        return None, p.stderr.decode("utf-8", "replace")
+    try:
+        return json.loads(p.stdout.decode("utf-8")), ""
+    except ValueError as e:
+        return None, str(e)
+
+
+def probe_packets(path):
+    j, err = ffprobe_json(["-select_streams", "0", "-show_packets", "-show_entries",
+                           "packet=pts_time,dts_time,duration_time,flags", path])
+    if j is None:
+        return None, err
+    pk = []
+    for p in j.get("packets", []):
+        try:
+            pk.append((float(p["pts_time"]), float(p.get("duration_time", "nan")),
+                       "K" in p.get("flags", "")))
+        except (KeyError, ValueError):
+            pass
+    return pk, ""
+
+
+def probe_stream(path):
+    j, err = ffprobe_json(["-show_streams", path])
+    if j is None or not j.get("streams"):
+        return None, err or "no streams"
+    return j["streams"][0], ""
+
+
+def fetch(url, dest):
+    r = get_url(url)
+    if r.status == 200:
+        with open(dest, "wb") as f:
+            f.write(r.body)
+    return r
+
+
+def check_rendition_download(label, playlist_url, pl, workdir):
+    """Download init + segments of one rendition; return (init_bytes, [seg bytes]) or None."""
+    init_url = urllib.parse.urljoin(playlist_url, pl["map"] or "")
+    os.makedirs(workdir, exist_ok=True)
+    r = fetch(init_url, os.path.join(workdir, "init.mp4"))
+    ok = R.check("%s: GET init segment %s -> 200" % (label, pl["map"]), r.status == 200,
+                 "%s -> %s" % (init_url, r.describe()))
+    if not ok:
+        return None
+    init = r.body
+    segs = []
+    bad = []
+    for i, (_, uri) in enumerate(pl["segments"]):
+        url = urllib.parse.urljoin(playlist_url, uri)
+        r = get_url(url)
+        if r.status != 200 or not r.body:
+            bad.append("%s -> %s" % (url, r.describe()))
+            segs.append(b"")
+        else:
+            segs.append(r.body)
+        with open(os.path.join(workdir, "seg%d.mp4" % (i + 1)), "wb") as f:
+            f.write(init + segs[-1])
+    R.check("%s: GET all %d segments -> 200 with content" % (label, len(segs)), not bad,
+            "; ".join(bad[:3]))
+    if bad:
+        return None
+    with open(os.path.join(workdir, "all.mp4"), "wb") as f:
+        f.write(init)
+        for s in segs:
+            f.write(s)
+    return init, segs
+
+
+def check_hls(label, master_url, duration, expect_sizes, workdir, api_media=None,
+              check_headers=True):
+    """Checks a master playlist and everything it points at.
+
+    expect_sizes: list of (width, height) of the video rungs expected (any order).
+    Returns a dict with the first video segment URL etc. for further checks.
+    """
+    info = {}
+    r = get_url(master_url)
+    if not R.check("%s: GET master.m3u8 -> 200" % label, r.status == 200, r.describe()):
+        return info
+    if check_headers:
+        R.check("%s: master Content-Type application/vnd.apple.mpegurl" % label,
+                (r.header("Content-Type") or "").split(";")[0].strip().lower() ==
+                "application/vnd.apple.mpegurl", repr(r.header("Content-Type")))
+    text = r.body.decode("utf-8", "replace")
+    lines, tags, media, variants = parse_master(text)
+    R.note("master.m3u8:\n        " + "\n        ".join(lines))
+    R.check("%s: master starts with #EXTM3U" % label, lines[:1] == ["#EXTM3U"], short(text))
+    R.check("%s: master has #EXT-X-VERSION:7" % label, "#EXT-X-VERSION:7" in lines, short(text))
+    R.check("%s: master has #EXT-X-INDEPENDENT-SEGMENTS" % label,
+            "#EXT-X-INDEPENDENT-SEGMENTS" in lines, short(text))
+    audio = [m for m in media if m.get("TYPE") == "AUDIO"]
+    R.check("%s: one #EXT-X-MEDIA:TYPE=AUDIO with GROUP-ID, NAME, LANGUAGE, CHANNELS, DEFAULT, URI"
+            % label, len(audio) == 1 and all(audio[0].get(k) for k in
+                                             ("GROUP-ID", "NAME", "LANGUAGE", "CHANNELS",
+                                              "DEFAULT", "URI")), short(json.dumps(audio)))
+    if audio:
+        R.check("%s: audio CHANNELS=\"2\"" % label, audio[0].get("CHANNELS") == "2",
+                repr(audio[0].get("CHANNELS")))
+    group = audio[0].get("GROUP-ID") if audio else None
+
+    R.check("%s: %d variant stream(s)" % (label, len(expect_sizes)),
+            len(variants) == len(expect_sizes), "got %d" % len(variants))
+    sizes = []
+    for a, uri in variants:
+        need = ("BANDWIDTH", "AVERAGE-BANDWIDTH", "CODECS", "RESOLUTION", "FRAME-RATE", "AUDIO")
+        missing = [k for k in need if not a.get(k)]
+        R.check("%s: STREAM-INF %s has %s" % (label, uri, ", ".join(need)), not missing,
+                "missing %s in %s" % (missing, a))
+        R.check("%s: STREAM-INF %s AUDIO matches the audio GROUP-ID" % (label, uri),
+                group is not None and a.get("AUDIO") == group, "%r vs %r" % (a.get("AUDIO"), group))
+        R.check("%s: STREAM-INF %s CODECS like avc1.xxxxxx,mp4a.40.2" % (label, uri),
+                CODECS_RE.match(a.get("CODECS", "")) is not None, repr(a.get("CODECS")))
+        try:
+            fr = float(a.get("FRAME-RATE", "nan"))
+        except ValueError:
+            fr = float("nan")
+        R.check("%s: STREAM-INF %s FRAME-RATE ~ 30" % (label, uri), abs(fr - 30) < 0.1,
+                repr(a.get("FRAME-RATE")))
+        m = re.match(r"^(\d+)x(\d+)$", a.get("RESOLUTION", ""))
+        sizes.append((int(m.group(1)), int(m.group(2))) if m else None)
+        try:
+            bw, abw = int(a.get("BANDWIDTH")), int(a.get("AVERAGE-BANDWIDTH"))
+            R.check("%s: STREAM-INF %s AVERAGE-BANDWIDTH <= BANDWIDTH" % (label, uri),
+                    0 < abw <= bw, "%d > %d" % (abw, bw))
+        except (TypeError, ValueError):
+            R.check("%s: STREAM-INF %s BANDWIDTH values are integers" % (label, uri), False,
+                    repr(a))
+    R.check("%s: RESOLUTIONs are %s" % (label, expect_sizes),
+            sorted(s for s in sizes if s) == sorted(expect_sizes) and None not in sizes,
+            "got %s" % sizes)
+
+    if api_media is not None:
+        # The API's renditions must say what the playlist says.
+        api = {(x.get("width"), x.get("height")): x for x in api_media.get("renditions") or []}
+        for a, uri in variants:
+            m = re.match(r"^(\d+)x(\d+)$", a.get("RESOLUTION", ""))
+            rd = api.get((int(m.group(1)), int(m.group(2)))) if m else None
+            R.check("%s: API rendition for %s has the playlist's BANDWIDTH, AVERAGE-BANDWIDTH, "
+                    "CODECS" % (label, uri),
+                    rd is not None and str(rd.get("bandwidth")) == a.get("BANDWIDTH") and
+                    str(rd.get("average_bandwidth")) == a.get("AVERAGE-BANDWIDTH") and
+                    rd.get("codecs") == a.get("CODECS"),
+                    "api %s vs playlist %s" % (rd, a))
+
+    # Audio rendition.
+    audio_pl, audio_segs = None, None
+    if audio:
+        aurl = urllib.parse.urljoin(master_url, audio[0]["URI"])
+        audio_pl = check_media_playlist(label + " audio", aurl, duration, check_headers)
+        if audio_pl:
+            got = check_rendition_download(label + " audio", aurl, audio_pl,
+                                           os.path.join(workdir, "audio"))
+            if got:
+                audio_segs = got[1]
+                st, err = probe_stream(os.path.join(workdir, "audio", "all.mp4"))
+                R.check("%s audio: AAC-LC, 2 channels, 48 kHz" % label,
+                        st is not None and st.get("codec_name") == "aac" and
+                        st.get("channels") == 2 and st.get("sample_rate") == "48000" and
+                        st.get("profile") == "LC",
+                        err or {k: st.get(k) for k in ("codec_name", "profile", "channels",
+                                                       "sample_rate")})
+
+    # Video renditions.
+    keyframes = {}
+    for (a, uri), size in zip(variants, sizes):
+        vlabel = "%s %s" % (label, uri)
+        purl = urllib.parse.urljoin(master_url, uri)
+        pl = check_media_playlist(vlabel, purl, duration, check_headers)
+        if not pl:
+            continue
+        wd = os.path.join(workdir, "v%d" % len(keyframes))
+        got = check_rendition_download(vlabel, purl, pl, wd)
+        if not got:
+            keyframes[uri] = None
+            continue
+        init, segs = got
+        if "first_segment" not in info:
+            info["first_segment"] = urllib.parse.urljoin(purl, pl["segments"][0][1])
+            info["init"] = urllib.parse.urljoin(purl, pl["map"])
+            info["playlist"] = purl
+            info["segment_bytes"] = segs[0]
+            info["init_bytes"] = init
+        info.setdefault("all_urls", []).extend(
+            [urllib.parse.urljoin(purl, pl["map"])] +
+            [urllib.parse.urljoin(purl, s[1]) for s in pl["segments"]])
+
+        st, err = probe_stream(os.path.join(wd, "seg1.mp4"))
+        R.check("%s: coded size %s matches RESOLUTION %s" % (vlabel, (st or {}).get("width") and
+                                                             "%sx%s" % (st["width"], st["height"]),
+                                                             a.get("RESOLUTION")),
+                st is not None and size is not None and (st.get("width"), st.get("height")) == size,
+                err or "")
+        R.check("%s: H.264 High profile, yuv420p" % vlabel,
+                st is not None and st.get("codec_name") == "h264" and
+                st.get("profile") == "High" and st.get("pix_fmt") == "yuv420p",
+                err or {k: (st or {}).get(k) for k in ("codec_name", "profile", "pix_fmt")})
+
+        # Every segment starts with a keyframe; EXTINF is the segment's real duration.
+        not_key, bad_dur, starts = [], [], []
+        for i, (extinf, _) in enumerate(pl["segments"]):
+            pk, err = probe_packets(os.path.join(wd, "seg%d.mp4" % (i + 1)))
+            if not pk:
+                not_key.append("segment %d: ffprobe found no packets %s" % (i + 1, short(err)))
+                continue
+            if not pk[0][2]:
+                not_key.append("segment %d: first packet (pts %.3f) is not a keyframe" %
+                               (i + 1, pk[0][0]))
+            t0 = min(p[0] for p in pk)
+            t1 = max(p[0] + (p[1] if not math.isnan(p[1]) else 0) for p in pk)
+            starts.append(t0)
+            if extinf is None or abs((t1 - t0) - extinf) > 0.04:
+                bad_dur.append("segment %d: EXTINF %s, media %.3f s" % (i + 1, extinf, t1 - t0))
+        R.check("%s: every segment starts with a keyframe" % vlabel, not not_key,
+                "; ".join(not_key[:5]))
+        R.check("%s: each EXTINF is the segment's duration (within a frame)" % vlabel,
+                not bad_dur, "; ".join(bad_dur[:5]))
+        contiguous = []
+        acc = starts[0] if starts else 0
+        for i, ((extinf, _), t) in enumerate(zip(pl["segments"], starts)):
+            if abs(t - acc) > 0.04:
+                contiguous.append("segment %d starts at %.3f, expected %.3f" % (i + 1, t, acc))
+            acc += extinf or 0
+        R.check("%s: segments are contiguous (each starts where the last ended)" % vlabel,
+                not contiguous, "; ".join(contiguous[:5]))
+        durs = [e for e, _ in pl["segments"]]
+        R.check("%s: segments are 4 s except the last" % vlabel,
+                all(e is not None and abs(e - 4.0) < 0.05 for e in durs[:-1]) and
+                durs and durs[-1] is not None and 0 < durs[-1] <= 4.05, repr(durs))
+
+        pk, err = probe_packets(os.path.join(wd, "all.mp4"))
+        if pk:
+            base_t = min(p[0] for p in pk)
+            kf = sorted(round(p[0] - base_t, 3) for p in pk if p[2])
+            keyframes[uri] = kf
+            missing = [t for t in range(0, int(math.ceil(duration - 0.05)), 2)
+                       if not any(abs(k - t) < 0.04 for k in kf)]
+            R.check("%s: a keyframe every 2 s (GOP 2 s)" % vlabel, not missing,
+                    "keyframes %s, none near %s" % (kf, missing))
+        else:
+            keyframes[uri] = None
+            R.check("%s: ffprobe reads init + all segments" % vlabel, False, short(err))
+
+        # Measured bitrate of video + same-index audio segment vs BANDWIDTH.
+        if audio_segs is not None:
+            rates, total_bits, total_dur = [], 0, 0.0
+            for i, ((extinf, _), seg) in enumerate(zip(pl["segments"], segs)):
+                abytes = len(audio_segs[i]) if i < len(audio_segs) else 0
+                bits = (len(seg) + abytes) * 8
+                if extinf:
+                    rates.append(bits / extinf)
+                total_bits += bits
+                total_dur += extinf or 0
+            try:
+                bw, abw = int(a.get("BANDWIDTH")), int(a.get("AVERAGE-BANDWIDTH"))
+            except (TypeError, ValueError):
+                bw = abw = None
+            peak = max(rates) if rates else 0
+            mean = total_bits / total_dur if total_dur else 0
+            R.check("%s: BANDWIDTH %s within 10%% of measured peak %.0f" % (vlabel, bw, peak),
+                    bw is not None and peak > 0 and abs(bw - peak) <= 0.10 * peak,
+                    "per-segment (video+audio) bit/s: %s" % [round(x) for x in rates])
+            R.check("%s: AVERAGE-BANDWIDTH %s within 10%% of measured mean %.0f" %
+                    (vlabel, abw, mean),
+                    abw is not None and mean > 0 and abs(abw - mean) <= 0.10 * mean, "")
+
+    kfs = [v for v in keyframes.values()]
+    if len(kfs) > 1:
+        same = all(k is not None and k == kfs[0] for k in kfs)
+        R.check("%s: keyframe times identical across rungs" % label, same,
+                "\n".join("%s: %s" % (u, k) for u, k in keyframes.items()))
+    elif kfs:
+        R.check("%s: keyframes found" % label, kfs[0] is not None and len(kfs[0]) > 0, "")
+
+    # A real player's view: ffprobe the master over HTTP.
+    j, err = ffprobe_json(["-show_streams", master_url], timeout=180)
+    types = sorted(set(s.get("codec_type") for s in (j or {}).get("streams", [])))
+    R.check("%s: ffprobe of the master URL over HTTP sees video and audio" % label,
+            j is not None and "video" in types and "audio" in types,
+            err or "stream types %s" % types)
+    info["variants"] = variants
+    return info
+
+
+def check_media_playlist(label, url, duration, check_headers=True):
+    r = get_url(url)
+    if not R.check("%s: GET %s -> 200" % (label, urllib.parse.urlsplit(url).path),
+                   r.status == 200, r.describe()):
+        return None
+    if check_headers:
+        R.check("%s: playlist Content-Type application/vnd.apple.mpegurl" % label,
+                (r.header("Content-Type") or "").split(";")[0].strip().lower() ==
+                "application/vnd.apple.mpegurl", repr(r.header("Content-Type")))
+    pl = parse_media_playlist(r.body.decode("utf-8", "replace"))
+    text = short("\n".join(pl["lines"]), 600)
+    R.check("%s: #EXT-X-PLAYLIST-TYPE:VOD" % label, pl["type"] == "VOD", text)
+    R.check("%s: #EXT-X-VERSION:7" % label, pl["version"] == "7", text)
+    R.check("%s: #EXT-X-MAP:URI present" % label, bool(pl["map"]), text)
+    R.check("%s: #EXT-X-ENDLIST" % label, pl["endlist"], text)
+    extinf = [e for e, _ in pl["segments"]]
+    ok = bool(extinf) and all(e is not None and e > 0 for e in extinf)
+    R.check("%s: every segment has a positive EXTINF" % label, ok, text)
+    if not ok:
+        return None
+    R.check("%s: #EXT-X-TARGETDURATION >= every rounded EXTINF" % label,
+            isinstance(pl["target"], int) and all(round(e) <= pl["target"] for e in extinf),
+            "target %r, EXTINF %s" % (pl["target"], extinf))
+    total = sum(extinf)
+    R.check("%s: sum of EXTINF %.3f ~ duration %.3f" % (label, total, duration),
+            abs(total - duration) <= 0.25, repr(extinf))
+    return pl
+
+
+# --------------------------------------------------------------------------
+# Streaming headers, ranges, CORS, traversal
+
+def check_stream_headers(base, info, poster_url):
+    seg_url, init_url = info.get("first_segment"), info.get("init")
+    if not seg_url:
+        R.check("streaming: have a segment URL to test", False, "no segment downloaded")
+        return
+    full = info["segment_bytes"]
+    r = get_url(seg_url)
+    R.check("segment: Content-Type video/iso.segment",
+            (r.header("Content-Type") or "").split(";")[0].strip() == "video/iso.segment",
+            repr(r.header("Content-Type")))
+    R.check("segment: Content-Length equals the body size",
+            r.header("Content-Length") == str(len(r.body)) and r.body == full,
+            "Content-Length %r, body %d" % (r.header("Content-Length"), len(r.body)))
+    cc = r.header("Cache-Control") or ""
+    R.check("segment: Cache-Control has public, max-age=31536000, immutable",
+            "immutable" in cc and "max-age=31536000" in cc and "public" in cc, repr(cc))
+    etag = r.header("ETag")
+    R.check("segment: has an ETag", bool(etag), repr(etag))
+    R.check("segment: Accept-Ranges: bytes", (r.header("Accept-Ranges") or "") == "bytes",
+            repr(r.header("Accept-Ranges")))
+
+    ri = get_url(init_url)
+    R.check("init: Content-Type video/mp4",
+            ri.status == 200 and (ri.header("Content-Type") or "").split(";")[0].strip() ==
+            "video/mp4", "%s %r" % (ri.status, ri.header("Content-Type")))
+    R.check("init: Cache-Control immutable", "immutable" in (ri.header("Cache-Control") or ""),
+            repr(ri.header("Cache-Control")))
+
+    rr = get_url(seg_url, {"Range": "bytes=0-99"})
+    R.check("segment: Range bytes=0-99 -> 206 with the first 100 bytes",
+            rr.status == 206 and rr.body == full[:100] and len(rr.body) == 100,
+            "%s, %d bytes" % (rr.status, len(rr.body)))
+    R.check("segment: 206 has Content-Range bytes 0-99/%d" % len(full),
+            (rr.header("Content-Range") or "") == "bytes 0-99/%d" % len(full),
+            repr(rr.header("Content-Range")))
+    rr = get_url(seg_url, {"Range": "bytes=-50"})
+    R.check("segment: Range bytes=-50 -> 206 with the last 50 bytes",
+            rr.status == 206 and rr.body == full[-50:],
+            "%s, %d bytes, Content-Range %r" % (rr.status, len(rr.body),
+                                                rr.header("Content-Range")))
+    rr = get_url(seg_url, {"Range": "bytes=999999999-"})
+    R.check("segment: Range bytes=999999999- -> 416", rr.status == 416, rr.describe())
+    R.check("segment: 416 has Content-Range bytes */%d" % len(full),
+            (rr.header("Content-Range") or "") == "bytes */%d" % len(full),
+            repr(rr.header("Content-Range")))
+    if etag:
+        rn = get_url(seg_url, {"If-None-Match": etag})
+        R.check("segment: If-None-Match with its ETag -> 304 without a body",
+                rn.status == 304 and rn.body == b"", "%s, %d bytes" % (rn.status, len(rn.body)))
+        rn = get_url(seg_url, {"If-None-Match": '"not-the-etag"'})
+        R.check("segment: If-None-Match with another ETag -> 200", rn.status == 200,
+                rn.describe())
+
+    path = urllib.parse.urlsplit(seg_url).path
+    rh = raw_get(base, path, "HEAD")
+    R.check("segment: HEAD -> 200 with Content-Length %d and no body" % len(full),
+            rh.status == 200 and rh.header("Content-Length") == str(len(full)) and rh.body == b"",
+            "%s, Content-Length %r, %d body bytes" % (rh.status, rh.header("Content-Length"),
+                                                      len(rh.body)))
+
+    origin = "http://player.example"
+    ro = get_url(seg_url, {"Origin": origin, "Access-Control-Request-Method": "GET",
+                           "Access-Control-Request-Headers": "range"}, method="OPTIONS")
+    acao = ro.header("Access-Control-Allow-Origin")
+    R.check("segment: OPTIONS preflight -> 204/200 with Access-Control-Allow-Origin",
+            ro.status in (200, 204) and acao in ("*", origin), "%s, ACAO %r" % (ro.status, acao))
+    acam = ro.header("Access-Control-Allow-Methods") or ""
+    R.check("segment: preflight allows GET", "GET" in acam.upper() or acam == "*", repr(acam))
+    acah = (ro.header("Access-Control-Allow-Headers") or "").lower()
+    R.check("segment: preflight allows the Range header", "range" in acah or acah == "*",
+            repr(acah))
+    rg = get_url(seg_url, {"Origin": origin})
+    R.check("segment: GET with Origin carries Access-Control-Allow-Origin",
+            rg.header("Access-Control-Allow-Origin") in ("*", origin),
+            repr(rg.header("Access-Control-Allow-Origin")))
+    rg = get_url(info["playlist"], {"Origin": origin})
+    R.check("playlist: GET with Origin carries Access-Control-Allow-Origin",
+            rg.header("Access-Control-Allow-Origin") in ("*", origin),
+            repr(rg.header("Access-Control-Allow-Origin")))
+
+    rp = get_url(poster_url)
+    R.check("thumbnail: GET -> 200 image/jpeg starting with FF D8",
+            rp.status == 200 and (rp.header("Content-Type") or "").split(";")[0].strip() ==
+            "image/jpeg" and rp.body[:2] == b"\xff\xd8",
+            "%s %r %r" % (rp.status, rp.header("Content-Type"), rp.body[:4]))
+    rh = raw_get(base, urllib.parse.urlsplit(poster_url).path, "HEAD")
+    R.check("thumbnail: HEAD -> 200 with Content-Length and no body",
+            rh.status == 200 and rh.header("Content-Length") == str(len(rp.body)) and
+            rh.body == b"", "%s %r %d" % (rh.status, rh.header("Content-Length"), len(rh.body)))
+
+
+def check_traversal(base, mid, data_dir):
+    src_name = None
+    sdir = os.path.join(data_dir, "sources", mid)
+    if os.path.isdir(sdir) and os.listdir(sdir):
+        src_name = sorted(os.listdir(sdir))[0]
+    R.check("data dir: the source is stored under sources/<id>/", src_name is not None,
+            "nothing in %s" % sdir)
+    paths = [
+        "/media/%s/../../sources/%s/%s" % (mid, mid, src_name or "source"),
+        "/media/%s/../../kino.db" % mid,
+        "/media/%s/%%2e%%2e/%%2e%%2e/kino.db" % mid,
+        "/media/%s/..%%2f..%%2fkino.db" % mid,
+        "/media/%s/%%2e%%2e%%2f%%2e%%2e%%2fkino.db" % mid,
+        "/media/%s/720p/../../../kino.db" % mid,
+        "/media/..%%2f%s/master.m3u8" % mid,
+        "/media/%s/%%2fetc%%2fpasswd" % mid,
+        "/media/%s/....//....//kino.db" % mid,
+    ]
+    for p in paths:
+        try:
+            r = raw_get(base, p)
+        except OSError as e:
+            R.check("traversal: GET %s -> 404" % p, False, repr(e))
+            continue
+        leaked = b"SQLite format 3" in r.body or b"root:" in r.body or (
+            r.status == 200)
+        R.check("traversal: GET %s -> 404" % p, r.status == 404 and not leaked,
+                "HTTP %s, %d bytes: %r" % (r.status, len(r.body), r.body[:60]))
+
+
+# --------------------------------------------------------------------------
+# The scenarios
+
+def media_files_for(data_dir, mid):
+    hits = []
+    for root, dirs, files in os.walk(data_dir):
+        for n in dirs + files:
+            p = os.path.join(root, n)
+            if mid in os.path.relpath(p, data_dir):
+                hits.append(os.path.relpath(p, data_dir))
+    return hits
+
+
+def scenario_main(kino_bin, tmp, media_dir):
+    data = os.path.join(tmp, "data")
+    srv = Server(kino_bin, data, os.path.join(tmp, "server-main.log"), workers=2)
+    R.section("main server")
+    if not srv.start("main server"):
+        srv.kill()
+        return
+    base = srv.base
+    try:
+        run_main(srv, base, data, tmp, media_dir)
+    except Exception:
+        R.check("main scenario ran without a test exception", False, traceback.format_exc())
+    finally:
+        R.section("main server shutdown")
+        srv.stop("main server")
+        check_log(srv, "main server")
+
+
+def check_log(srv, name):
+    try:
+        with open(srv.log_path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return
+    san = [l for l in text.splitlines() if "AddressSanitizer" in l or "runtime error:" in l or
+           "LeakSanitizer" in l]
+    R.check("%s: no sanitizer reports in the server log" % name, not san,
+            "\n".join(san[:10]))
+    bad = []
+    n = 0
+    for l in text.splitlines():
+        if l.startswith("--- ") or not l.strip():
+            continue  # our own marker line
+        n += 1
+        try:
+            if not isinstance(json.loads(l), dict):
+                bad.append(l)
+        except ValueError:
+            bad.append(l)
+    R.check("%s: every log line is a JSON object (%d lines)" % (name, n), not bad,
+            "\n".join(short(b, 200) for b in bad[:5]))
+
+
+def run_main(srv, base, data, tmp, media_dir):
+    clip = os.path.join(media_dir, "clip720.mp4")
+    portrait = os.path.join(media_dir, "portrait.mp4")
+    notvideo = os.path.join(media_dir, "notvideo.mp4")
+
+    R.section("health")
+    r = request(base, "GET", "/health")
+    R.check("GET /health -> 200", r.status == 200, r.describe())
+    r = request(base, "GET", "/ready")
+    R.check("GET /ready -> 200", r.status == 200, r.describe())
+
+    R.section("upload errors")
+    body, ctype = multipart([("title", "no file"), ("tags", "a,b")])
+    check_problem("POST /api/v1/upload without a file part",
+                  request(base, "POST", "/api/v1/upload", body, {"Content-Type": ctype}), 400)
+    check_problem("GET /api/v1/media/doesnotexist",
+                  request(base, "GET", "/api/v1/media/doesnotexist"), 404)
+    check_problem("GET /api/v1/media/doesnotexist/playback",
+                  request(base, "GET", "/api/v1/media/doesnotexist/playback"), 404)
+
+    R.section("uploads")
+    uploads = {}
+    order = []
+    for key, path, title, desc, tags in [
+            ("clip", clip, "Clip 720p", "ten seconds of test pattern", "a,b"),
+            ("portrait", portrait, "Portrait", "a phone video", "phone"),
+            ("notvideo", notvideo, "Not a video", "text in disguise", "")]:
+        if order:
+            time.sleep(1.05)  # distinct created_at even at one-second resolution
+        t0 = time.monotonic()
+        r = upload(base, path, title, desc, tags)
+        m = r.json() if r.status == 201 else None
+        if not R.check("upload %s: POST /api/v1/upload -> 201 (%.1fs)" %
+                       (key, time.monotonic() - t0), m is not None and isinstance(m, dict)
+                       and m.get("id"), r.describe()):
+            continue
+        mid = m["id"]
+        uploads[key] = m
+        order.append(mid)
+        R.note("%s id %s" % (key, mid))
+        ct = (r.header("Content-Type") or "").split(";")[0].strip()
+        R.check("upload %s: Content-Type application/json" % key, ct == "application/json",
+                repr(r.header("Content-Type")))
+        loc = r.header("Location") or ""
+        R.check("upload %s: Location header points at /api/v1/media/<id>" % key,
+                loc.endswith("/api/v1/media/%s" % mid), repr(loc))
+        R.check("upload %s: status queued (or already processing)" % key,
+                m.get("status") in ("queued", "processing"), repr(m.get("status")))
+        R.check("upload %s: title and description echoed" % key,
+                m.get("title") == title and m.get("description") == desc,
+                "%r %r" % (m.get("title"), m.get("description")))
+        expect_tags = [t for t in tags.split(",") if t]
+        R.check("upload %s: tags == %s" % (key, expect_tags), m.get("tags") == expect_tags,
+                repr(m.get("tags")))
+        if key == "clip":
+            R.check("upload clip: type video", m.get("type") == "video", repr(m.get("type")))
+            check_media_shape("upload clip", m)
+        # Playback while not ready -> 409.
+        rp = request(base, "GET", "/api/v1/media/%s/playback" % mid)
+        _, now = get_media(base, mid)
+        if now and now.get("status") in ("queued", "processing") and rp.status != 200:
+            check_problem("upload %s: GET playback while %s" % (key, now.get("status")), rp, 409)
+        elif rp.status == 409:
+            check_problem("upload %s: GET playback while not ready" % key, rp, 409)
+        else:
+            R.note("playback check for %s skipped: status raced to %s (HTTP %s)" %
+                   (key, now and now.get("status"), rp.status))
+    if "clip" not in uploads:
+        R.check("the 720p clip was uploaded; later checks need it", False, "")
+        return
+
+    R.section("wait for transcoding")
+    pollers = {k: Poller(base, "media %s" % k, m["id"]) for k, m in uploads.items()}
+    t0 = time.monotonic()
+    wait_all(list(pollers.values()))
+    R.note("all done in %.1fs" % (time.monotonic() - t0))
+
+    # --- the 720p clip
+    R.section("720p clip")
+    cm = pollers["clip"].media or {}
+    cid = uploads["clip"]["id"]
+    R.check("clip: status ready", cm.get("status") == "ready",
+            "status %r, error %r" % (cm.get("status"), cm.get("error")))
+    ready = cm.get("status") == "ready"
+    if ready:
+        check_media_shape("clip", cm)
+        R.check("clip: progress is 1 when ready", cm.get("progress") == 1, repr(cm.get("progress")))
+        R.check("clip: error is null when ready", cm.get("error") is None, repr(cm.get("error")))
+        d = cm.get("duration_s")
+        R.check("clip: duration_s ~ 10 (+-0.5)", isinstance(d, (int, float)) and
+                abs(d - 10) <= 0.5, repr(d))
+        R.check("clip: width 1280, height 720", (cm.get("width"), cm.get("height")) ==
+                (1280, 720), "%r x %r" % (cm.get("width"), cm.get("height")))
+        rend = cm.get("renditions") or []
+        got = {x.get("name"): (x.get("width"), x.get("height")) for x in rend}
+        ok = (len(rend) == 3 and got.get("720p") == (1280, 720) and
+              got.get("480p") in ((854, 480), (852, 480)) and got.get("360p") == (640, 360))
+        R.check("clip: renditions 720p 1280x720, 480p 854x480, 360p 640x360", ok, repr(rend))
+        for x in rend:
+            R.check("clip: rendition %s has bandwidth >= average_bandwidth > 0 and codecs" %
+                    x.get("name"),
+                    isinstance(x.get("bandwidth"), int) and isinstance(x.get("average_bandwidth"),
+                                                                       int) and
+                    x["bandwidth"] >= x["average_bandwidth"] > 0 and
+                    CODECS_RE.match(x.get("codecs") or "") is not None, repr(x))
+
+    R.section("playback of the 720p clip")
+    r = request(base, "GET", "/api/v1/media/%s/playback" % cid)
+    pb = r.json() if r.status == 200 else None
+    R.check("clip: GET playback -> 200", pb is not None, r.describe())
+    hls = (pb or {}).get("hls") or ""
+    thumb = (pb or {}).get("thumbnail") or ""
+    R.check("clip: playback hls is %s/media/<id>/master.m3u8" % base,
+            hls == "%s/media/%s/master.m3u8" % (base, cid), repr(hls))
+    R.check("clip: playback thumbnail is an http URL under /media/<id>/",
+            thumb.startswith("%s/media/%s/" % (base, cid)), repr(thumb))
+    info = {}
+    if hls:
+        info = check_hls("clip", hls, cm.get("duration_s") or 10.0,
+                         [(1280, 720), (854, 480), (640, 360)]
+                         if any(x.get("width") == 854 for x in cm.get("renditions") or [])
+                         else [(1280, 720), (852, 480), (640, 360)],
+                         os.path.join(tmp, "dl-clip"), api_media=cm)
+        R.section("streaming headers")
+        check_stream_headers(base, info, thumb or "%s/media/%s/poster.jpg" % (base, cid))
+        R.section("path traversal")
+        check_traversal(base, cid, data)
+
+    # --- the portrait clip
+    if "portrait" in uploads:
+        R.section("portrait clip")
+        pm = pollers["portrait"].media or {}
+        pid = uploads["portrait"]["id"]
+        R.check("portrait: status ready", pm.get("status") == "ready",
+                "status %r, error %r" % (pm.get("status"), pm.get("error")))
+        rend = pm.get("renditions") or []
+        R.check("portrait: one rendition 360x640", len(rend) == 1 and
+                (rend[0].get("width"), rend[0].get("height")) == (360, 640), repr(rend))
+        R.check("portrait: width 360, height 640, duration ~ 4",
+                (pm.get("width"), pm.get("height")) == (360, 640) and
+                isinstance(pm.get("duration_s"), (int, float)) and abs(pm["duration_s"] - 4) <= 0.5,
+                "%r x %r, %r s" % (pm.get("width"), pm.get("height"), pm.get("duration_s")))
+        r = request(base, "GET", "/api/v1/media/%s/playback" % pid)
+        pb = r.json() if r.status == 200 else None
+        if R.check("portrait: GET playback -> 200", pb is not None, r.describe()):
+            check_hls("portrait", pb.get("hls", ""), pm.get("duration_s") or 4.0, [(360, 640)],
+                      os.path.join(tmp, "dl-portrait"), api_media=pm)
+
+    # --- the non-media file
+    if "notvideo" in uploads:
+        R.section("non-media file")
+        nm = pollers["notvideo"].media or {}
+        nid = uploads["notvideo"]["id"]
+        err = nm.get("error")
+        R.check("notvideo: status failed", nm.get("status") == "failed", repr(nm.get("status")))
+        R.note("notvideo error: %r" % err)
+        readable = (isinstance(err, str) and len(err.strip()) >= 10 and
+                    re.search(r"\b(not|no|video|media|audio|recogni[sz]\w*|invalid|unsupported)\b",
+                              err, re.I) is not None and
+                    not re.match(r"^\s*-?\d+\s*$", err) and
+                    not re.match(r"^\s*[A-Z0-9_]+\s*$", err))
+        R.check("notvideo: error is a readable sentence saying it is not media", readable,
+                repr(err))
+        R.check("notvideo: no renditions", not nm.get("renditions"), repr(nm.get("renditions")))
+        check_problem("notvideo: GET playback of failed media",
+                      request(base, "GET", "/api/v1/media/%s/playback" % nid), 409)
+        r = request(base, "GET", "/health")
+        R.check("after the failed job: GET /health -> 200", r.status == 200, r.describe())
+
+    # --- listing
+    R.section("listing")
+    expect = list(reversed(order))
+    r = request(base, "GET", "/api/v1/media?limit=1")
+    j = r.json() if r.status == 200 else None
+    R.check("GET /api/v1/media?limit=1 -> 200 {items:[one], next_cursor:string}",
+            isinstance(j, dict) and isinstance(j.get("items"), list) and len(j["items"]) == 1
+            and isinstance(j.get("next_cursor"), str) and j["next_cursor"], r.describe())
+    seen = []
+    cursor = None
+    pages = 0
+    problem = None
+    while pages < 20:
+        q = "/api/v1/media?limit=1" + ("&cursor=" + urllib.parse.quote(cursor, safe="")
+                                       if cursor else "")
+        r = request(base, "GET", q)
+        j = r.json() if r.status == 200 else None
+        if not isinstance(j, dict) or not isinstance(j.get("items"), list):
+            problem = "%s -> %s" % (q, r.describe())
+            break
+        pages += 1
+        seen.extend(x.get("id") for x in j["items"])
+        cursor = j.get("next_cursor")
+        if cursor is None or not j["items"]:
+            break
+        if not isinstance(cursor, str):
+            problem = "next_cursor %r" % cursor
+            break
+    R.check("listing: following next_cursor with limit=1 gives every upload once, newest first",
+            problem is None and seen == expect, problem or "got %s, expected %s" % (seen, expect))
+    r = request(base, "GET", "/api/v1/media")
+    j = r.json() if r.status == 200 else None
+    R.check("listing: GET /api/v1/media (default limit) -> all items newest first, next_cursor null",
+            isinstance(j, dict) and [x.get("id") for x in j.get("items", [])] == expect and
+            j.get("next_cursor") is None, r.describe())
+    for bad in ("0", "101", "1000", "-1", "abc"):
+        check_problem("GET /api/v1/media?limit=%s" % bad,
+                      request(base, "GET", "/api/v1/media?limit=%s" % bad), 400)
+
+    # --- PATCH
+    R.section("PATCH")
+    r, before = get_media(base, cid)
+    patch = json.dumps({"title": "New", "tags": ["x"]}).encode()
+    r = request(base, "PATCH", "/api/v1/media/%s" % cid, patch,
+                {"Content-Type": "application/json"})
+    j = r.json() if r.status == 200 else None
+    R.check("PATCH title+tags -> 200 with the new values",
+            isinstance(j, dict) and j.get("title") == "New" and j.get("tags") == ["x"],
+            r.describe())
+    if isinstance(j, dict) and before:
+        R.check("PATCH: description and status unchanged",
+                j.get("description") == before.get("description") and
+                j.get("status") == before.get("status"), r.describe())
+        R.check("PATCH: updated_at not earlier than before",
+                isinstance(j.get("updated_at"), str) and
+                j["updated_at"] >= (before.get("updated_at") or ""),
+                "%r -> %r" % (before.get("updated_at"), j.get("updated_at")))
+    r, after = get_media(base, cid)
+    R.check("PATCH: GET shows the new values", after is not None and after.get("title") == "New"
+            and after.get("tags") == ["x"], r.describe())
+    check_problem("PATCH with invalid JSON",
+                  request(base, "PATCH", "/api/v1/media/%s" % cid, b"{not json",
+                          {"Content-Type": "application/json"}), 400)
+    check_problem("PATCH with tags not a list",
+                  request(base, "PATCH", "/api/v1/media/%s" % cid, b'{"tags": 5}',
+                          {"Content-Type": "application/json"}), 400)
+    check_problem("PATCH unknown id",
+                  request(base, "PATCH", "/api/v1/media/doesnotexist", patch,
+                          {"Content-Type": "application/json"}), 404)
+
+    # --- DELETE while a job runs
+    R.section("DELETE while processing")
+    r = upload(base, clip, "to delete", "", "")
+    dm = r.json() if r.status == 201 else None
+    if R.check("upload for delete-while-processing -> 201", dm is not None, r.describe()):
+        did = dm["id"]
+        deadline = time.monotonic() + 60
+        st = None
+        while time.monotonic() < deadline:
+            _, m = get_media(base, did)
+            st = m and m.get("status")
+            if st != "queued":
+                break
+            time.sleep(0.1)
+        R.note("status before DELETE: %s" % st)
+        r = request(base, "DELETE", "/api/v1/media/%s" % did)
+        R.check("DELETE while %s -> 204" % st, r.status == 204, r.describe())
+        r = request(base, "GET", "/api/v1/media/%s" % did)
+        R.check("after DELETE: GET -> 404", r.status == 404, r.describe())
+        deadline = time.monotonic() + 15
+        hits = media_files_for(data, did)
+        while hits and time.monotonic() < deadline:
+            time.sleep(0.25)
+            hits = media_files_for(data, did)
+        R.check("after DELETE while processing: no file of it left in the data dir (15 s)",
+                not hits, repr(hits[:10]))
+        r = request(base, "GET", "/health")
+        R.check("after DELETE while processing: GET /health -> 200", r.status == 200,
+                r.describe())
+
+    # --- DELETE
+    R.section("DELETE")
+    urls = list(info.get("all_urls") or [])
+    if hls:
+        urls.append(hls)
+    if thumb:
+        urls.append(thumb)
+    R.check("before DELETE: files of the clip exist in the data dir",
+            bool(media_files_for(data, cid)), "none found")
+    r = request(base, "DELETE", "/api/v1/media/%s" % cid)
+    R.check("DELETE /api/v1/media/<id> -> 204", r.status == 204 and r.body == b"", r.describe())
+    r = request(base, "GET", "/api/v1/media/%s" % cid)
+    check_problem("after DELETE: GET /api/v1/media/<id>", r, 404)
+    check_problem("after DELETE: GET playback", request(base, "GET",
+                                                        "/api/v1/media/%s/playback" % cid), 404)
+    not404 = []
+    for u in urls:
+        rr = get_url(u)
+        if rr.status != 404:
+            not404.append("%s -> %s" % (u, rr.status))
+    R.check("after DELETE: master, playlists, init, segments and thumbnail -> 404 (%d URLs)" %
+            len(urls), urls and not not404, "; ".join(not404[:5]))
+    hits = media_files_for(data, cid)
+    R.check("after DELETE: no path under the data dir contains the id", not hits,
+            repr(hits[:10]))
+    r = request(base, "DELETE", "/api/v1/media/%s" % cid)
+    check_problem("DELETE again", r, 404)
+    r = request(base, "GET", "/api/v1/media")
+    j = r.json() if r.status == 200 else None
+    R.check("after DELETE: listing no longer has it", isinstance(j, dict) and
+            cid not in [x.get("id") for x in j.get("items", [])], r.describe())
+    r = request(base, "GET", "/ready")
+    R.check("end of main scenario: GET /ready -> 200", r.status == 200, r.describe())
+
+
+def scenario_too_large(kino_bin, tmp):
+    R.section("upload over the limit")
+    blob = os.urandom(2 * 1024 * 1024)
+    for label, args, env in [("--max-upload 1M", ["--max-upload", "1M"], {}),
+                             ("KINO_MAX_UPLOAD=1048576", [], {"KINO_MAX_UPLOAD": "1048576"})]:
+        d = os.path.join(tmp, "data-413-%d" % len(args))
+        srv = Server(kino_bin, d, os.path.join(tmp, "server-413.log"), workers=1,
+                     extra_args=args, extra_env=env)
+        name = "server with %s" % label
+        if not srv.start(name):
+            srv.kill()
+            continue
+        try:
+            body, ctype = multipart([("title", "big")], "file", "big.mp4", blob, "video/mp4")
+            r, err = send_streaming(srv.base, "/api/v1/upload", {"Content-Type": ctype}, body)
+            if r is None:
+                R.check("%s: 2 MB upload -> 413" % name, False,
+                        "no reply (connection closed: %r)" % err)
+            else:
+                check_problem("%s: 2 MB upload" % name, r, 413)
+            r = request(srv.base, "GET", "/health")
+            R.check("%s: after 413, GET /health -> 200" % name, r.status == 200, r.describe())
+            r = request(srv.base, "GET", "/api/v1/media")
+            j = r.json() if r.status == 200 else None
+            R.check("%s: after 413, no media was created" % name,
+                    isinstance(j, dict) and j.get("items") == [], r.describe())
+            small, ctype = multipart([("title", "small")], "file", "small.mp4",
+                                     os.urandom(100 * 1024), "video/mp4")
+            r = request(srv.base, "POST", "/api/v1/upload", small, {"Content-Type": ctype})
+            R.check("%s: a 100 KB upload is accepted -> 201" % name, r.status == 201,
+                    r.describe())
+        except Exception:
+            R.check("%s scenario ran without a test exception" % name, False,
+                    traceback.format_exc())
+        finally:
+            srv.stop(name)
+
+
+def scenario_shutdown(kino_bin, tmp, media_dir):
+    R.section("shutdown while a job runs")
+    data = os.path.join(tmp, "data-shutdown")
+    log = os.path.join(tmp, "server-shutdown.log")
+    srv = Server(kino_bin, data, log, workers=1)
+    if not srv.start("shutdown server"):
+        srv.kill()
+        return
+    mid = None
+    try:
+        r = upload(srv.base, os.path.join(media_dir, "clip720.mp4"), "interrupted", "", "")
+        m = r.json() if r.status == 201 else None
+        if R.check("shutdown server: upload -> 201", m is not None, r.describe()):
+            mid = m["id"]
+            deadline = time.monotonic() + 60
+            st, prog = None, None
+            while time.monotonic() < deadline:
+                _, m = get_media(srv.base, mid)
+                st = m and m.get("status")
+                prog = m and m.get("progress")
+                if st != "queued":
+                    break
+                time.sleep(0.05)
+            R.check("shutdown server: media reaches processing", st == "processing",
+                    "status %r" % st)
+            R.note("SIGTERM at status %s, progress %r" % (st, prog))
+            if st != "processing":
+                mid = None
+    except Exception:
+        R.check("shutdown scenario ran without a test exception", False, traceback.format_exc())
+    srv.stop("shutdown server (job running)")
+    if mid is None:
+        return
+    srv2 = Server(kino_bin, data, log, workers=1)
+    if not srv2.start("restarted server"):
+        srv2.kill()
+        return
+    try:
+        _, m = get_media(srv2.base, mid)
+        R.check("restarted server: the interrupted media is queued or processing, not failed",
+                m is not None and m.get("status") in ("queued", "processing"), repr(m))
+        p = Poller(srv2.base, "restarted server: interrupted media", mid)
+        wait_all([p])
+        pm = p.media or {}
+        R.check("restarted server: the interrupted media is ready", pm.get("status") == "ready",
+                "status %r error %r" % (pm.get("status"), pm.get("error")))
+        R.check("restarted server: three renditions", len(pm.get("renditions") or []) == 3,
+                repr(pm.get("renditions")))
+        r = request(srv2.base, "GET", "/api/v1/media/%s/playback" % mid)
+        pb = r.json() if r.status == 200 else None
+        if R.check("restarted server: playback -> 200", pb is not None, r.describe()):
+            j, err = ffprobe_json(["-show_streams", pb.get("hls", "")], timeout=180)
+            types = sorted(set(s.get("codec_type") for s in (j or {}).get("streams", [])))
+            R.check("restarted server: ffprobe of the master URL sees video and audio",
+                    "video" in types and "audio" in types, err or repr(types))
+    except Exception:
+        R.check("restart scenario ran without a test exception", False, traceback.format_exc())
+    finally:
+        srv2.stop("restarted server")
+        check_log(srv2, "shutdown/restart servers")
+
+
+# --------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--hls-only", metavar="MASTER_URL",
+                    help="only check an HLS ladder at this URL (no server is started)")
+    ap.add_argument("--duration", type=float, default=10.0)
+    ap.add_argument("--sizes", default="1280x720,854x480,640x360")
+    ap.add_argument("--only", default="main,413,shutdown",
+                    help="comma-separated scenarios to run: main, 413, shutdown")
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="kino-e2e-")
+    keep = os.environ.get("KINO_E2E_KEEP") == "1"
+    try:
+        if args.hls_only:
+            sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
+            check_hls("hls", args.hls_only, args.duration, sizes, tmp, check_headers=False)
+        else:
+            run_all(args, tmp)
+    except Exception:
+        R.check("test ran without an exception", False, traceback.format_exc())
+    finally:
+        if keep or R.failed:
+            print("\ntemporary files kept in %s" % tmp)
+            for name in sorted(os.listdir(tmp)):
+                if name.endswith(".log") and R.failed:
+                    print("\n----- %s -----" % name)
+                    with open(os.path.join(tmp, name), "rb") as f:
+                        data = f.read().decode("utf-8", "replace").splitlines()
+                    print("\n".join(data[-200:]))
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    if R.failures:
+        print("failed checks:")
+        for name, _ in R.failures:
+            print("  - %s" % name)
+    print("%d passed, %d failed" % (R.passed, R.failed))
+    return 1 if R.failed else 0
+
+
+def run_all(args, tmp):
+    kino_bin = os.environ.get("KINO_BIN", os.path.join(REPO, "build", "kino"))
+    if not R.check("KINO_BIN %s is executable" % kino_bin, os.access(kino_bin, os.X_OK), ""):
+        return
+    for tool in ("ffmpeg", "ffprobe"):
+        if not R.check("%s is installed" % tool, shutil.which(tool) is not None, ""):
+            return
+    R.section("test media")
+    media_dir = os.path.join(tmp, "media")
+    t0 = time.monotonic()
+    p = subprocess.run(["sh", GENERATE, media_dir], capture_output=True)
+    if not R.check("tests/media/generate.sh makes the clips (%.1fs)" % (time.monotonic() - t0),
+                   p.returncode == 0, p.stderr.decode("utf-8", "replace")):
+        return
+    only = set(args.only.split(","))
+    if "main" in only:
+        scenario_main(kino_bin, tmp, media_dir)
+    if "413" in only:
+        scenario_too_large(kino_bin, tmp)
+    if "shutdown" in only:
+        scenario_shutdown(kino_bin, tmp, media_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
