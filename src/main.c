@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* kino: subcommand dispatch. Each subcommand lives in src/cli/. */
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +29,11 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* libsodium's random numbers (ids) need this once before any thread starts. */
+    if (sodium_init() < 0) {
+        fputs("kino: cannot initialise libsodium (no source of random numbers?)\n", stderr);
+        return 1;
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/* /api/v1/media: list, read, edit, delete, and the playback URLs of one media. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "blob/blob.h"
+#include "core/mem.h"
+#include "core/util.h"
+#include "db/db.h"
+#include "core/banned.h"
+
+#define LIST_DEFAULT 20
+#define LIST_MAX 100
+
+void api_respond_json(struct http_request *req, unsigned status, json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    http_respond_json(req, status, text);
+    free(text);
+    json_decref(obj);
+}
+
+static json_t *parse_or(const char *text, json_t *fallback)
+{
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+    if (!v)
+        return fallback;
+    json_decref(fallback);
+    return v;
+}
+
+json_t *api_media_json(const struct media_row *m)
+{
+    char created[40], updated[40];
+    int ready = strcmp(m->status, MEDIA_READY) == 0;
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(m->id));
+    json_object_set_new(o, "type", json_string(m->type));
+    json_object_set_new(o, "title", json_string(m->title));
+    json_object_set_new(o, "description", json_string(m->description));
+    json_object_set_new(o, "tags", parse_or(m->tags_json, json_array()));
+    json_object_set_new(o, "status", json_string(m->status));
+    json_object_set_new(o, "progress", json_real(m->progress));
+    json_object_set_new(o, "error", m->error ? json_string(m->error) : json_null());
+    /* Unknown until the pipeline has measured them. */
+    json_object_set_new(o, "duration_s", ready ? json_real(m->duration_s) : json_null());
+    json_object_set_new(o, "width", ready && m->width ? json_integer(m->width) : json_null());
+    json_object_set_new(o, "height", ready && m->height ? json_integer(m->height) : json_null());
+    json_object_set_new(o, "renditions", parse_or(m->renditions_json, json_array()));
+    json_object_set_new(o, "created_at",
+                        json_string(time_format_rfc3339(m->created_at, created, sizeof(created))));
+    json_object_set_new(o, "updated_at",
+                        json_string(time_format_rfc3339(m->updated_at, updated, sizeof(updated))));
+    return o;
+}
+
+/* Read the media named by the {id} parameter; answers 404 itself and returns < 0 if absent. */
+static int load_media(struct http_request *req, struct media_row *ret)
+{
+    struct kino *k = api_kino(req);
+    const char *id = http_request_param(req, "id");
+    struct kino_err err = { 0 };
+    if (!id_valid(id)) {
+        http_respond_problem(req, 404, "no media with this id; list media with GET /api/v1/media");
+        return KINO_ENOTFOUND;
+    }
+    struct db_conn *c = db_acquire(k->db);
+    int rc = model_media_get(c, id, ret, &err);
+    db_release(c);
+    if (rc == KINO_ENOTFOUND)
+        http_respond_problem(req, 404, "no media with this id; list media with GET /api/v1/media");
+    else if (rc < 0)
+        http_respond_error(req, rc, &err);
+    return rc;
+}
+
+void api_media_get(struct http_request *req)
+{
+    struct media_row m;
+    if (load_media(req, &m) < 0)
+        return;
+    api_respond_json(req, 200, api_media_json(&m));
+    media_row_release(&m);
+}
+
+/* The cursor is the position of the last item shown, "<created_at>.<id>", base64url-encoded:
+ * opaque to clients, stable under inserts, and cheap to seek with the (created_at, id) index. */
+static void cursor_encode(const struct media_row *last, char *out, size_t outsz)
+{
+    char raw[64];
+    int n = snprintf(raw, sizeof(raw), "%lld.%s", (long long)last->created_at, last->id);
+    sodium_bin2base64(out, outsz, (const unsigned char *)raw, (size_t)n,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+static int cursor_decode(const char *cursor, int64_t *ret_created, char ret_id[KINO_ID_LEN + 1])
+{
+    unsigned char raw[64];
+    size_t n;
+    if (strlen(cursor) > 80 ||
+        sodium_base642bin(raw, sizeof(raw) - 1, cursor, strlen(cursor), NULL, &n, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return KINO_EINVAL;
+    raw[n] = '\0';
+    char *dot = strchr((char *)raw, '.');
+    if (!dot)
+        return KINO_EINVAL;
+    *dot = '\0';
+    if (parse_int64((char *)raw, 0, INT64_MAX, ret_created) < 0 || !id_valid(dot + 1))
+        return KINO_EINVAL;
+    snprintf(ret_id, KINO_ID_LEN + 1, "%s", dot + 1);
+    return 0;
+}
+
+void api_media_list(struct http_request *req)
+{
+    struct kino *k = api_kino(req);
+    struct kino_err err = { 0 };
+    int64_t limit = LIST_DEFAULT, after_created = 0;
+    char after_id[KINO_ID_LEN + 1];
+    const char *limit_arg = http_request_query(req, "limit");
+    const char *cursor = http_request_query(req, "cursor");
+
+    if (limit_arg && parse_int64(limit_arg, 1, LIST_MAX, &limit) < 0) {
+        http_respond_problem(req, 400, "limit must be a whole number from 1 to 100");
+        return;
+    }
+    if (cursor && *cursor && cursor_decode(cursor, &after_created, after_id) < 0) {
+        http_respond_problem(req, 400, "the cursor is not one this server issued; use the "
+                                       "next_cursor of the previous page, or omit it to start over");
+        return;
+    }
+    /* One row more than asked tells whether there is a next page. */
+    struct media_row *rows;
+    size_t n;
+    struct db_conn *c = db_acquire(k->db);
+    int rc = model_media_list(c, after_created, cursor && *cursor ? after_id : NULL,
+                              (int)limit + 1, &rows, &n, &err);
+    db_release(c);
+    if (rc < 0) {
+        http_respond_error(req, rc, &err);
+        return;
+    }
+    json_t *items = json_array();
+    size_t shown = n > (size_t)limit ? (size_t)limit : n;
+    for (size_t i = 0; i < shown; i++)
+        json_array_append_new(items, api_media_json(&rows[i]));
+    json_t *next = json_null();
+    if (n > shown) {
+        char buf[128];
+        cursor_encode(&rows[shown - 1], buf, sizeof(buf));
+        next = json_string(buf);
+    }
+    model_media_rows_free(rows, n);
+    api_respond_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}
+
+int api_tags_from_csv(const char *csv, char **ret_json, struct kino_err *err)
+{
+    json_t *arr = json_array();
+    const char *p = csv ? csv : "";
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        const char *a = p, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if (b > a) {
+            if ((size_t)(b - a) > API_TAG_LEN_MAX || json_array_size(arr) >= API_TAGS_MAX) {
+                json_decref(arr);
+                return kino_err_set(err, KINO_EINVAL, "at most %d tags of at most %d characters",
+                                    API_TAGS_MAX, API_TAG_LEN_MAX);
+            }
+            json_array_append_new(arr, json_stringn(a, (size_t)(b - a)));
+        }
+        p = comma ? comma + 1 : end;
+    }
+    *ret_json = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return 0;
+}
+
+/* Check a PATCH body's tags: an array of non-empty strings within the limits. */
+static int tags_from_json(json_t *v, char **ret_json, struct kino_err *err)
+{
+    size_t i;
+    json_t *t;
+    if (!json_is_array(v) || json_array_size(v) > API_TAGS_MAX)
+        return kino_err_set(err, KINO_EINVAL, "tags must be an array of at most %d strings",
+                            API_TAGS_MAX);
+    json_array_foreach(v, i, t) {
+        if (!json_is_string(t) || json_string_length(t) == 0 ||
+            json_string_length(t) > API_TAG_LEN_MAX)
+            return kino_err_set(err, KINO_EINVAL,
+                                "each tag must be a non-empty string of at most %d characters",
+                                API_TAG_LEN_MAX);
+    }
+    *ret_json = json_dumps(v, JSON_COMPACT);
+    return 0;
+}
+
+void api_media_patch(struct http_request *req)
+{
+    struct kino *k = api_kino(req);
+    struct kino_err err = { 0 };
+    struct media_row m;
+    if (load_media(req, &m) < 0)
+        return;
+    media_row_release(&m);
+
+    struct str body = http_request_body(req);
+    json_error_t jerr;
+    json_t *obj = json_loadb(body.ptr, body.len, 0, &jerr);
+    char *tags = NULL;
+    const char *title = NULL, *description = NULL;
+    int rc = 0;
+    if (!obj || !json_is_object(obj)) {
+        rc = kino_err_set(&err, KINO_EINVAL,
+                          "the body must be a JSON object such as {\"title\": \"…\"}%s%s",
+                          obj ? "" : ": ", obj ? "" : jerr.text);
+    } else {
+        const char *key;
+        json_t *v;
+        json_object_foreach(obj, key, v) {
+            if (strcmp(key, "title") == 0 && json_is_string(v) &&
+                json_string_length(v) <= API_TITLE_MAX) {
+                title = json_string_value(v);
+            } else if (strcmp(key, "description") == 0 && json_is_string(v) &&
+                       json_string_length(v) <= API_DESCRIPTION_MAX) {
+                description = json_string_value(v);
+            } else if (strcmp(key, "tags") == 0) {
+                if ((rc = tags_from_json(v, &tags, &err)) < 0)
+                    break;
+            } else if (strcmp(key, "title") == 0 || strcmp(key, "description") == 0) {
+                rc = kino_err_set(&err, KINO_EINVAL,
+                                  "%s must be a string of at most %d characters", key,
+                                  strcmp(key, "title") == 0 ? API_TITLE_MAX : API_DESCRIPTION_MAX);
+                break;
+            } else {
+                rc = kino_err_set(&err, KINO_EINVAL,
+                                  "'%s' cannot be changed; PATCH accepts title, description and "
+                                  "tags",
+                                  key);
+                break;
+            }
+        }
+    }
+    if (rc == 0) {
+        struct db_conn *c = db_acquire(k->db);
+        rc = model_media_update_meta(c, http_request_param(req, "id"), title, description, tags,
+                                     time_now_ms(), &err);
+        if (rc == 0)
+            rc = model_media_get(c, http_request_param(req, "id"), &m, &err);
+        db_release(c);
+    }
+    if (rc < 0) {
+        http_respond_error(req, rc, &err);
+    } else {
+        api_respond_json(req, 200, api_media_json(&m));
+        media_row_release(&m);
+    }
+    free(tags);
+    json_decref(obj);
+}
+
+void api_media_delete(struct http_request *req)
+{
+    struct kino *k = api_kino(req);
+    struct kino_err err = { 0 };
+    const char *id = http_request_param(req, "id");
+    if (!id_valid(id)) {
+        http_respond_problem(req, 404, "no media with this id; list media with GET /api/v1/media");
+        return;
+    }
+    /* The row goes first: a worker running this media's job sees its lease vanish at its
+     * next renewal and stops; anything it publishes after that it deletes itself. */
+    struct db_conn *c = db_acquire(k->db);
+    int rc = model_media_delete(c, id, &err);
+    db_release(c);
+    if (rc == KINO_ENOTFOUND) {
+        http_respond_problem(req, 404, "no media with this id; list media with GET /api/v1/media");
+        return;
+    }
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "media/%s", id);
+    if (rc == 0)
+        rc = blob_delete_prefix(k->blob, prefix, &err);
+    snprintf(prefix, sizeof(prefix), "sources/%s", id);
+    if (rc == 0)
+        rc = blob_delete_prefix(k->blob, prefix, &err);
+    if (rc < 0)
+        http_respond_error(req, rc, &err);
+    else
+        http_respond_empty(req, 204);
+}
+
+void api_media_playback(struct http_request *req)
+{
+    struct kino *k = api_kino(req);
+    struct media_row m;
+    if (load_media(req, &m) < 0)
+        return;
+    if (strcmp(m.status, MEDIA_READY) != 0) {
+        char detail[160];
+        snprintf(detail, sizeof(detail),
+                 "the media is %s, not ready yet; poll GET /api/v1/media/%s until its status is "
+                 "ready",
+                 m.status, m.id);
+        http_respond_problem(req, 409, detail);
+        media_row_release(&m);
+        return;
+    }
+    const char *base = k->cfg.public_url[0] ? k->cfg.public_url : http_request_base_url(req);
+    char hls[1024], thumb[1024];
+    snprintf(hls, sizeof(hls), "%s/media/%s/master.m3u8", base, m.id);
+    snprintf(thumb, sizeof(thumb), "%s/media/%s/poster.jpg", base, m.id);
+    int has_poster = strcmp(m.type, "audio") != 0;
+    api_respond_json(req, 200,
+                     json_pack("{s:s, s:o}", "hls", hls, "thumbnail",
+                               has_poster ? json_string(thumb) : json_null()));
+    media_row_release(&m);
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kino serve: open the database and storage, start the worker pool and the
+ * HTTP server, and run until SIGINT or SIGTERM; then stop accepting, let
+ * requests in flight finish, hand running jobs back to the queue, exit 0.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "blob/blob.h"
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "db/db.h"
+#include "jobs/jobs.h"
+#include "kino.h"
+#include "core/banned.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: kino serve [options]\n\n"
+            "Serve the HTTP API (uploads, media, playback), the HLS streams and, unless\n"
+            "--workers 0, transcode uploads in this process. Stops cleanly on SIGINT or\n"
+            "SIGTERM: requests in flight finish and running jobs go back to the queue.\n\n"
+            "Each option can also be set as an environment variable or in an INI file\n"
+            "(name = value); flags win over the environment, which wins over the file.\n\n");
+    config_print_help(out);
+    fprintf(out, "\nexample: kino serve --listen 0.0.0.0:8080 --data /var/lib/kino --workers 2\n");
+}
+
+/* Uploads interrupted by a crash leave tmp/upload-* behind; nothing refers to them. */
+static void remove_stale_uploads(const char *tmp_dir)
+{
+    DIR *d = opendir(tmp_dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "upload-", 7) == 0) {
+            char path[2048 + 260];
+            snprintf(path, sizeof(path), "%s/%s", tmp_dir, e->d_name);
+            (void)unlink(path);
+        }
+    }
+    closedir(d);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct kino k = { 0 };
+    struct kino_err err = { 0 };
+    struct http_server *http = NULL;
+    int help, rc, status = 1;
+
+    /* Block the stop signals before any thread starts so that every thread inherits the
+     * mask and only sigwait() below receives them. SIGPIPE: a client that goes away must
+     * not kill the server. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if ((rc = config_load(&k.cfg, argc, argv, &help, &err)) < 0) {
+        fprintf(stderr, "kino serve: %s\n", kino_err_message(&err, rc));
+        return 2;
+    }
+    if (help) {
+        usage(stdout);
+        return 0;
+    }
+    enum log_level level = LOG_INFO;
+    (void)log_parse_level(k.cfg.log_level, &level);
+    log_set_level(level);
+
+    char path[2048];
+    snprintf(path, sizeof(path), "%s/tmp", k.cfg.data_dir);
+    if ((rc = fs_mkdirs(path)) < 0) {
+        log_msg(LOG_ERROR, NULL, "cannot create the data directory %s: %s; choose another with "
+                "--data or KINO_DATA", k.cfg.data_dir, strerror(-rc));
+        return 1;
+    }
+    remove_stale_uploads(path);
+
+    snprintf(path, sizeof(path), "sqlite:%s/kino.db", k.cfg.data_dir);
+    if ((rc = db_open(path, k.cfg.http_threads + k.cfg.workers + 2, &k.db, &err)) < 0 ||
+        (rc = db_migrate(k.db, &err)) < 0)
+        goto fail;
+    if ((rc = blob_open(k.cfg.data_dir, &k.blob, &err)) < 0)
+        goto fail;
+
+    if (k.cfg.workers > 0) {
+        struct jobs_config jc = { .workers = k.cfg.workers, .lease_seconds = k.cfg.lease_seconds };
+        snprintf(path, sizeof(path), "%s/tmp/work", k.cfg.data_dir);
+        jc.work_dir = path;
+        media_options_init(&jc.media);
+        snprintf(jc.media.x264_preset, sizeof(jc.media.x264_preset), "%s", k.cfg.x264_preset);
+        jc.media.crf = (int)k.cfg.crf;
+        if ((rc = jobs_pool_start(&jc, k.db, k.blob, &k.jobs, &err)) < 0)
+            goto fail;
+    }
+
+    size_t n_routes;
+    const struct http_route *routes = api_routes(&n_routes);
+    struct http_server_config hc = {
+        .host = k.cfg.listen_host,
+        .port = k.cfg.listen_port,
+        .threads = k.cfg.http_threads,
+    };
+    if ((rc = http_server_start(&hc, routes, n_routes, &k, &http, &err)) < 0)
+        goto fail;
+    log_msg(LOG_INFO, NULL, "kino listening on http://%s%s%s:%u with %u worker(s), data in %s",
+            strchr(k.cfg.listen_host, ':') ? "[" : "", k.cfg.listen_host,
+            strchr(k.cfg.listen_host, ':') ? "]" : "", http_server_port(http), k.cfg.workers,
+            k.cfg.data_dir);
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    log_msg(LOG_INFO, NULL, "received %s: finishing requests in flight and handing running jobs "
+            "back to the queue", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    http_server_stop(http, k.cfg.shutdown_grace_s * 1000);
+    status = 0;
+    goto out;
+
+fail:
+    log_msg(LOG_ERROR, NULL, "kino serve cannot start: %s", kino_err_message(&err, rc));
+out:
+    jobs_pool_free(k.jobs); /* hands running jobs back before the database closes */
+    http_server_free(http);
+    blob_free(k.blob);
+    db_close(k.db);
+    if (status == 0)
+        log_msg(LOG_INFO, NULL, "kino stopped");
+    return status;
+}

@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Worker threads and the life of one transcode job: lease, run the pipeline
+ * with lease renewal and progress, publish, record. See jobs.h for the contract
+ * and docs/internals/jobs.md for the states.
+ */
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/util.h"
+#include "jobs/jobs.h"
+#include "model/model.h"
+#include "core/banned.h"
+
+/* How often an idle worker looks at the queue when nobody wakes it (another process may enqueue). */
+#define IDLE_POLL_MS 1000
+/* How often progress is written to the media row: often enough for a progress bar, rarely
+ * enough that the database is not the bottleneck. */
+#define PROGRESS_EVERY_MS 500
+/* First retry delay after a failure that is not the input's fault; doubles per attempt. */
+#define RETRY_BASE_MS 5000
+
+struct worker {
+    struct jobs_pool *pool;
+    pthread_t thread;
+    char owner[96]; /* lease owner: host:pid:n, unique per worker across processes */
+    int started;
+};
+
+struct jobs_pool {
+    struct jobs_config cfg;
+    char *work_dir;
+    struct db *db;
+    struct blob *blob;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    atomic_int stopping;
+    atomic_llong last_janitor_ms;
+    unsigned pending_notifies; /* guarded by lock */
+    struct worker *workers;
+    unsigned n_workers;
+};
+
+/* State of one running job, handed to the pipeline's progress callback. */
+struct job_run {
+    struct worker *w;
+    const struct job_row *job;
+    int64_t last_renew_ms, last_progress_ms;
+    int lost;    /* the lease is gone: the media was deleted or another worker took the job */
+    int stopped; /* the pool is stopping */
+};
+
+static void requeue_expired(struct jobs_pool *pool, const char *who)
+{
+    struct kino_err err = { 0 };
+    int64_t n = 0;
+    struct db_conn *c = db_acquire(pool->db);
+    int rc = db_begin(c, &err);
+    if (rc == 0)
+        rc = model_job_requeue_expired(c, time_now_ms(), &n, &err);
+    if (rc == 0)
+        rc = db_commit(c, &err);
+    db_release(c);
+    if (rc < 0)
+        log_msg(LOG_ERROR, who, "requeueing expired jobs failed: %s", kino_err_message(&err, rc));
+    else if (n > 0)
+        log_msg(LOG_WARN, who, "requeued %lld job(s) whose worker stopped answering", (long long)n);
+}
+
+static int on_progress(void *ctx, double fraction)
+{
+    struct job_run *run = ctx;
+    struct jobs_pool *pool = run->w->pool;
+    if (atomic_load(&pool->stopping)) {
+        run->stopped = 1;
+        return 1;
+    }
+    int64_t now = time_mono_ms();
+    int64_t renew_every = (int64_t)pool->cfg.lease_seconds * 1000 / 3;
+    int write_progress = now - run->last_progress_ms >= PROGRESS_EVERY_MS;
+    int renew = now - run->last_renew_ms >= renew_every;
+    if (!write_progress && !renew)
+        return 0;
+
+    struct kino_err err = { 0 };
+    struct db_conn *c = db_acquire(pool->db);
+    int rc = 0;
+    if (renew) {
+        rc = model_job_renew(c, run->job->id, run->w->owner, time_now_ms(),
+                             (int64_t)pool->cfg.lease_seconds * 1000, &err);
+        run->last_renew_ms = now;
+    }
+    if (rc == 0 && write_progress) {
+        /* Keep 1.0 for "ready": the pipeline still has to be published after the last frame. */
+        double shown = fraction < 0 ? 0 : fraction > 0.99 ? 0.99 : fraction;
+        rc = model_media_set_progress(c, run->job->media_id, shown, time_now_ms(), &err);
+        run->last_progress_ms = now;
+    }
+    db_release(c);
+    if (rc == KINO_ENOTFOUND) {
+        run->lost = 1;
+        return 1;
+    }
+    if (rc < 0) /* a busy or restarting database must not kill a long transcode */
+        log_msg(LOG_WARN, run->job->id, "progress update failed: %s", kino_err_message(&err, rc));
+    return 0;
+}
+
+static char *renditions_json(const struct media_result *res)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < res->n_renditions; i++) {
+        const struct media_rendition *r = &res->renditions[i];
+        if (r->is_audio && !res->is_audio_only)
+            continue; /* the shared audio is part of every video rendition's bandwidth */
+        json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:I, s:I, s:s}", "name", r->name, "type",
+                              r->is_audio ? "audio" : "video", "width", r->width, "height",
+                              r->height, "bandwidth", (json_int_t)r->bandwidth,
+                              "average_bandwidth", (json_int_t)r->average_bandwidth, "codecs",
+                              r->codecs);
+        if (!r->is_audio)
+            json_object_set_new(o, "frame_rate", json_real(r->frame_rate));
+        json_array_append_new(arr, o);
+    }
+    char *s = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return s;
+}
+
+/* Record success: publish the output under media/<id>, then mark it ready. */
+static int publish(struct job_run *run, const char *out_dir, const struct media_result *res,
+                   struct kino_err *err)
+{
+    struct jobs_pool *pool = run->w->pool;
+    const struct job_row *job = run->job;
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "media/%s", job->media_id);
+    int rc = blob_put_dir(pool->blob, prefix, out_dir, err);
+    if (rc < 0)
+        return rc;
+    char *rend = renditions_json(res);
+    struct db_conn *c = db_acquire(pool->db);
+    int64_t now = time_now_ms();
+    rc = db_begin(c, err);
+    if (rc == 0)
+        rc = model_media_set_ready(c, job->media_id, res->is_audio_only ? "audio" : "video",
+                                   res->duration_s, res->width, res->height, rend, now, err);
+    if (rc == 0)
+        rc = model_job_finish(c, job->id, run->w->owner, "done", NULL, now, err);
+    if (rc == 0)
+        rc = db_commit(c, err);
+    else
+        db_rollback(c);
+    db_release(c);
+    free(rend);
+    if (rc == KINO_ENOTFOUND) {
+        /* Deleted while we worked: the delete already removed what existed then;
+         * what we just published is ours to remove. */
+        run->lost = 1;
+        (void)blob_delete_prefix(pool->blob, prefix, NULL);
+    }
+    return rc;
+}
+
+/* Record a failure: permanent for bad input, a retry with backoff otherwise. */
+static void record_failure(struct job_run *run, int code, const struct kino_err *err)
+{
+    struct jobs_pool *pool = run->w->pool;
+    const struct job_row *job = run->job;
+    const char *msg = kino_err_message(err, code);
+    int permanent = code == KINO_EMEDIA || job->attempts >= job->max_attempts;
+    char user_msg[KINO_ERR_MSG_MAX + 96];
+    if (code == KINO_EMEDIA)
+        snprintf(user_msg, sizeof(user_msg), "%s", msg);
+    else
+        snprintf(user_msg, sizeof(user_msg),
+                 "processing failed after %d attempt(s): %s; upload the file again, and if it "
+                 "keeps failing report it with the server log",
+                 job->attempts, msg);
+
+    struct kino_err dberr = { 0 };
+    struct db_conn *c = db_acquire(pool->db);
+    int64_t now = time_now_ms();
+    int rc = db_begin(c, &dberr);
+    if (permanent) {
+        if (rc == 0)
+            rc = model_job_finish(c, job->id, run->w->owner, code == KINO_EMEDIA ? "failed" : "dead",
+                                  msg, now, &dberr);
+        if (rc == 0)
+            rc = model_media_set_status(c, job->media_id, MEDIA_FAILED, 0, user_msg, now, &dberr);
+    } else {
+        int64_t delay = (int64_t)RETRY_BASE_MS << (job->attempts > 10 ? 10 : job->attempts - 1);
+        if (rc == 0)
+            rc = model_job_retry(c, job->id, run->w->owner, now + delay, msg, now, &dberr);
+        if (rc == 0)
+            rc = model_media_set_status(c, job->media_id, MEDIA_QUEUED, 0, NULL, now, &dberr);
+    }
+    if (rc == 0)
+        rc = db_commit(c, &dberr);
+    db_release(c);
+    log_msg(permanent ? LOG_WARN : LOG_ERROR, job->id, "media %s %s: %s", job->media_id,
+            permanent ? "failed" : "will be retried", msg);
+    if (rc < 0 && rc != KINO_ENOTFOUND)
+        log_msg(LOG_ERROR, job->id, "recording the failure failed: %s",
+                kino_err_message(&dberr, rc));
+}
+
+static void hand_back(struct job_run *run)
+{
+    struct jobs_pool *pool = run->w->pool;
+    struct kino_err err = { 0 };
+    struct db_conn *c = db_acquire(pool->db);
+    int64_t now = time_now_ms();
+    int rc = db_begin(c, &err);
+    if (rc == 0)
+        rc = model_job_release(c, run->job->id, run->w->owner, now, &err);
+    if (rc == 0)
+        rc = model_media_set_status(c, run->job->media_id, MEDIA_QUEUED, 0, NULL, now, &err);
+    if (rc == 0)
+        rc = db_commit(c, &err);
+    db_release(c);
+    if (rc < 0)
+        log_msg(LOG_ERROR, run->job->id, "handing the job back failed (its lease will expire "
+                "instead): %s", kino_err_message(&err, rc));
+    else
+        log_msg(LOG_INFO, run->job->id, "job handed back to the queue for the next start");
+}
+
+static void run_job(struct worker *w, const struct job_row *job)
+{
+    struct jobs_pool *pool = w->pool;
+    struct job_run run = { .w = w, .job = job };
+    run.last_renew_ms = run.last_progress_ms = time_mono_ms();
+    struct kino_err err = { 0 };
+    struct media_row media = { 0 };
+    struct buf src = BUF_INIT(PATH_MAX);
+    char out_dir[PATH_MAX];
+    snprintf(out_dir, sizeof(out_dir), "%s/%s", pool->work_dir, job->media_id);
+    int64_t started = time_mono_ms();
+
+    struct db_conn *c = db_acquire(pool->db);
+    int rc = model_media_get(c, job->media_id, &media, &err);
+    if (rc == 0)
+        rc = model_media_set_status(c, job->media_id, MEDIA_PROCESSING, 0, NULL, time_now_ms(),
+                                    &err);
+    db_release(c);
+    if (rc == KINO_ENOTFOUND)
+        goto out; /* deleted before it ran; its job row went with it */
+    if (rc == 0)
+        rc = blob_local_path(pool->blob, media.source_key ? media.source_key : "", &src, &err);
+    log_msg(LOG_INFO, job->id, "transcoding media %s (attempt %d of %d)", job->media_id,
+            job->attempts, job->max_attempts);
+
+    struct media_result res;
+    if (rc == 0) {
+        (void)fs_remove_tree(out_dir); /* left over from an attempt that crashed */
+        rc = media_transcode(&pool->cfg.media, src.ptr, out_dir, on_progress, &run, &res, &err);
+    }
+    if (rc == 0) /* even when stopping: the work is done, publishing it is quick */
+        rc = publish(&run, out_dir, &res, &err);
+
+    if (rc == 0) {
+        log_msg(LOG_INFO, job->id, "media %s ready: %zu rendition(s), %.1f s of media in %.1f s",
+                job->media_id, res.n_renditions, res.duration_s,
+                (double)(time_mono_ms() - started) / 1000.0);
+    } else if (run.lost || rc == KINO_ENOTFOUND) {
+        log_msg(LOG_INFO, job->id, "media %s was deleted while processing; job dropped",
+                job->media_id);
+    } else if (rc == KINO_ECANCELED && run.stopped) {
+        hand_back(&run);
+    } else {
+        record_failure(&run, rc, &err);
+    }
+out:
+    (void)fs_remove_tree(out_dir);
+    buf_release(&src);
+    media_row_release(&media);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct jobs_pool *pool = w->pool;
+    int64_t janitor_every = (int64_t)pool->cfg.lease_seconds * 1000 / 2;
+
+    while (!atomic_load(&pool->stopping)) {
+        int64_t now = time_mono_ms();
+        long long last = atomic_load(&pool->last_janitor_ms);
+        if (now - last >= janitor_every &&
+            atomic_compare_exchange_strong(&pool->last_janitor_ms, &last, now))
+            requeue_expired(pool, w->owner);
+
+        struct job_row job;
+        struct kino_err err = { 0 };
+        struct db_conn *c = db_acquire(pool->db);
+        int rc = model_job_lease(c, w->owner, time_now_ms(),
+                                 (int64_t)pool->cfg.lease_seconds * 1000, &job, &err);
+        db_release(c);
+        if (rc == 0) {
+            run_job(w, &job);
+            continue;
+        }
+        if (rc != KINO_ENOTFOUND)
+            log_msg(LOG_ERROR, w->owner, "leasing a job failed: %s", kino_err_message(&err, rc));
+
+        pthread_mutex_lock(&pool->lock);
+        if (!pool->pending_notifies && !atomic_load(&pool->stopping)) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += (long)IDLE_POLL_MS * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&pool->wake, &pool->lock, &until);
+        }
+        if (pool->pending_notifies)
+            pool->pending_notifies--;
+        pthread_mutex_unlock(&pool->lock);
+    }
+    return NULL;
+}
+
+int jobs_pool_start(const struct jobs_config *cfg, struct db *db, struct blob *blob,
+                    struct jobs_pool **ret_pool, struct kino_err *err)
+{
+    int rc = fs_mkdirs(cfg->work_dir);
+    if (rc < 0)
+        return kino_err_set(err, rc, "cannot create the work folder %s: %s", cfg->work_dir,
+                            strerror(-rc));
+    struct jobs_pool *pool = xcalloc(1, sizeof(*pool));
+    pool->cfg = *cfg;
+    pool->work_dir = xstrdup(cfg->work_dir);
+    pool->cfg.work_dir = pool->work_dir;
+    pool->db = db;
+    pool->blob = blob;
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->wake, NULL);
+    atomic_init(&pool->stopping, 0);
+    atomic_init(&pool->last_janitor_ms, time_mono_ms());
+
+    requeue_expired(pool, "jobs");
+
+    char host[64] = "host";
+    gethostname(host, sizeof(host) - 1);
+    pool->n_workers = cfg->workers;
+    pool->workers = xcalloc(cfg->workers ? cfg->workers : 1, sizeof(*pool->workers));
+    for (unsigned i = 0; i < cfg->workers; i++) {
+        struct worker *w = &pool->workers[i];
+        w->pool = pool;
+        snprintf(w->owner, sizeof(w->owner), "%s:%d:%u", host, (int)getpid(), i);
+        if ((rc = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+            jobs_pool_free(pool);
+            return kino_err_set(err, -rc, "cannot start worker thread %u: %s", i, strerror(rc));
+        }
+        w->started = 1;
+    }
+    *ret_pool = pool;
+    return 0;
+}
+
+void jobs_pool_notify(struct jobs_pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->pending_notifies++;
+    pthread_cond_signal(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+void jobs_pool_stop(struct jobs_pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    atomic_store(&pool->stopping, 1);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    for (unsigned i = 0; i < pool->n_workers; i++) {
+        if (pool->workers[i].started) {
+            pthread_join(pool->workers[i].thread, NULL);
+            pool->workers[i].started = 0;
+        }
+    }
+}
+
+void jobs_pool_free(struct jobs_pool *pool)
+{
+    if (!pool)
+        return;
+    jobs_pool_stop(pool);
+    pthread_mutex_destroy(&pool->lock);
+    pthread_cond_destroy(&pool->wake);
+    free(pool->workers);
+    free(pool->work_dir);
+    free(pool);
+}

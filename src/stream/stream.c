@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* Serving media files to players (see stream.h). */
+#include "stream/stream.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blob/blob.h"
+#include "core/util.h"
+#include "kino.h"
+#include "core/banned.h"
+
+struct file_type {
+    const char *ext;
+    const char *content_type;
+    const char *cache_control;
+};
+
+/*
+ * Segments and init segments never change once written, so caches may keep
+ * them forever. Playlists of a finished media do not change either, but a
+ * media can be deleted or (later) re-processed, so they get a bounded life.
+ */
+static const struct file_type file_types[] = {
+    { ".m4s", "video/iso.segment", "public, max-age=31536000, immutable" },
+    { ".mp4", "video/mp4", "public, max-age=31536000, immutable" },
+    { ".m3u8", "application/vnd.apple.mpegurl", "public, max-age=60" },
+    { ".jpg", "image/jpeg", "public, max-age=3600" },
+};
+
+static const struct file_type *type_of(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot)
+        return NULL;
+    for (size_t i = 0; i < sizeof(file_types) / sizeof(file_types[0]); i++)
+        if (strcmp(dot, file_types[i].ext) == 0)
+            return &file_types[i];
+    return NULL;
+}
+
+const char *stream_content_type(const char *name)
+{
+    const struct file_type *t = type_of(name);
+    return t ? t->content_type : NULL;
+}
+
+const char *stream_cache_control(const char *name)
+{
+    const struct file_type *t = type_of(name);
+    return t ? t->cache_control : NULL;
+}
+
+void stream_serve(struct http_request *req)
+{
+    struct kino *k = http_request_app(req);
+    const char *id = http_request_param(req, "id");
+    const char *rest = http_request_param(req, "rest");
+    const struct file_type *type = rest ? type_of(rest) : NULL;
+    char key[512];
+    int n = snprintf(key, sizeof(key), "media/%s/%s", id ? id : "", rest ? rest : "");
+
+    /* blob_key_valid refuses "..", "." and empty segments, so nothing outside media/<id>/. */
+    if (!id_valid(id) || !type || n < 0 || (size_t)n >= sizeof(key) || !blob_key_valid(key)) {
+        http_respond_problem(req, 404, "no such media file");
+        return;
+    }
+    struct http_file f = { .content_type = type->content_type,
+                           .cache_control = type->cache_control };
+    struct kino_err err = { 0 };
+    int rc = blob_open_read(k->blob, key, &f.fd, &f.size, &f.mtime, &err);
+    if (rc == KINO_ENOTFOUND) {
+        http_respond_problem(req, 404, "no such media file; it may not be ready yet, or deleted");
+        return;
+    }
+    if (rc < 0) {
+        http_respond_error(req, rc, &err);
+        return;
+    }
+    http_respond_file(req, &f);
+}
