@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import traceback
+import types
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -1006,11 +1007,11 @@ def check_log(srv, name):
             "\n".join(short(b, 200) for b in bad[:5]))
 
 
-def run_main(srv, base, data, tmp, media_dir):
-    clip = os.path.join(media_dir, "clip720.mp4")
-    portrait = os.path.join(media_dir, "portrait.mp4")
-    notvideo = os.path.join(media_dir, "notvideo.mp4")
-
+def step_health(c):
+    base, data, tmp = c.base, c.data, c.tmp
+    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
+    uploads, order, pollers = c.uploads, c.order, c.pollers
+    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
     R.section("health")
     r = request(base, "GET", "/health")
     R.check("GET /health -> 200", r.status == 200, r.describe())
@@ -1026,9 +1027,13 @@ def run_main(srv, base, data, tmp, media_dir):
     check_problem("GET /api/v1/media/doesnotexist/playback",
                   request(base, "GET", "/api/v1/media/doesnotexist/playback"), 404)
 
+
+def step_uploads(c):
+    base, data, tmp = c.base, c.data, c.tmp
+    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
+    uploads, order, pollers = c.uploads, c.order, c.pollers
+    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
     R.section("uploads")
-    uploads = {}
-    order = []
     for key, path, title, desc, tags in [
             ("clip", clip, "Clip 720p", "ten seconds of test pattern", "a,b"),
             ("portrait", portrait, "Portrait", "a phone video", "phone"),
@@ -1073,20 +1078,28 @@ def run_main(srv, base, data, tmp, media_dir):
         else:
             R.note("playback check for %s skipped: status raced to %s (HTTP %s)" %
                    (key, now and now.get("status"), rp.status))
-    if "clip" not in uploads:
-        R.check("the 720p clip was uploaded; later checks need it", False, "")
-        return
 
+
+def step_wait(c):
+    base, data, tmp = c.base, c.data, c.tmp
+    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
+    uploads, order, pollers = c.uploads, c.order, c.pollers
+    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
     R.section("wait for transcoding")
-    pollers = {k: Poller(base, "media %s" % k, m["id"]) for k, m in uploads.items()}
+    pollers.update({k: Poller(base, "media %s" % k, m["id"]) for k, m in uploads.items()})
     t0 = time.monotonic()
     wait_all(list(pollers.values()))
     R.note("all done in %.1fs" % (time.monotonic() - t0))
 
-    # --- the 720p clip
+
+
+def step_clip(c):
+    base, data, tmp = c.base, c.data, c.tmp
+    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
+    uploads, order, pollers = c.uploads, c.order, c.pollers
+    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
     R.section("720p clip")
-    cm = pollers["clip"].media or {}
-    cid = uploads["clip"]["id"]
+    cm = c.cm = pollers["clip"].media or {}
     R.check("clip: status ready", cm.get("status") == "ready",
             "status %r, error %r" % (cm.get("status"), cm.get("error")))
     ready = cm.get("status") == "ready"
@@ -1112,29 +1125,48 @@ def run_main(srv, base, data, tmp, media_dir):
                     x["bandwidth"] >= x["average_bandwidth"] > 0 and
                     CODECS_RE.match(x.get("codecs") or "") is not None, repr(x))
 
+
+
+def step_clip_playback(c):
+    base, data, tmp = c.base, c.data, c.tmp
+    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
+    uploads, order, pollers = c.uploads, c.order, c.pollers
+    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
     R.section("playback of the 720p clip")
     r = request(base, "GET", "/api/v1/media/%s/playback" % cid)
     pb = r.json() if r.status == 200 else None
     R.check("clip: GET playback -> 200", pb is not None, r.describe())
-    hls = (pb or {}).get("hls") or ""
-    thumb = (pb or {}).get("thumbnail") or ""
+    hls = c.hls = (pb or {}).get("hls") or ""
+    thumb = c.thumb = (pb or {}).get("thumbnail") or ""
     R.check("clip: playback hls is %s/media/<id>/master.m3u8" % base,
             hls == "%s/media/%s/master.m3u8" % (base, cid), repr(hls))
     R.check("clip: playback thumbnail is an http URL under /media/<id>/",
             thumb.startswith("%s/media/%s/" % (base, cid)), repr(thumb))
-    info = {}
     if hls:
-        info = check_hls("clip", hls, cm.get("duration_s") or 10.0,
+        info = c.info = check_hls("clip", hls, cm.get("duration_s") or 10.0,
                          [(1280, 720), (854, 480), (640, 360)]
                          if any(x.get("width") == 854 for x in cm.get("renditions") or [])
                          else [(1280, 720), (852, 480), (640, 360)],
                          os.path.join(tmp, "dl-clip"), api_media=cm)
-        R.section("streaming headers")
-        check_stream_headers(base, info, thumb or "%s/media/%s/poster.jpg" % (base, cid))
-        R.section("path traversal")
-        check_traversal(base, cid, data)
 
-    # --- the portrait clip
+
+def step_streaming(c):
+    base, data, info, cid, thumb = c.base, c.data, c.info, c.cid, c.thumb
+    R.section("streaming headers")
+    check_stream_headers(base, info, thumb or "%s/media/%s/poster.jpg" % (base, cid))
+
+
+def step_traversal(c):
+    R.section("path traversal")
+    check_traversal(c.base, c.cid, c.data)
+
+
+
+def step_portrait(c):
+    base, data, tmp = c.base, c.data, c.tmp
+    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
+    uploads, order, pollers = c.uploads, c.order, c.pollers
+    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
     if "portrait" in uploads:
         R.section("portrait clip")
         pm = pollers["portrait"].media or {}
@@ -1154,7 +1186,13 @@ def run_main(srv, base, data, tmp, media_dir):
             check_hls("portrait", pb.get("hls", ""), pm.get("duration_s") or 4.0, [(360, 640)],
                       os.path.join(tmp, "dl-portrait"), api_media=pm)
 
-    # --- the non-media file
+
+
+def step_notvideo(c):
+    base, data, tmp = c.base, c.data, c.tmp
+    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
+    uploads, order, pollers = c.uploads, c.order, c.pollers
+    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
     if "notvideo" in uploads:
         R.section("non-media file")
         nm = pollers["notvideo"].media or {}
@@ -1175,7 +1213,13 @@ def run_main(srv, base, data, tmp, media_dir):
         r = request(base, "GET", "/health")
         R.check("after the failed job: GET /health -> 200", r.status == 200, r.describe())
 
-    # --- listing
+
+
+def step_listing(c):
+    base, data, tmp = c.base, c.data, c.tmp
+    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
+    uploads, order, pollers = c.uploads, c.order, c.pollers
+    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
     R.section("listing")
     expect = list(reversed(order))
     r = request(base, "GET", "/api/v1/media?limit=1")
@@ -1214,7 +1258,13 @@ def run_main(srv, base, data, tmp, media_dir):
         check_problem("GET /api/v1/media?limit=%s" % bad,
                       request(base, "GET", "/api/v1/media?limit=%s" % bad), 400)
 
-    # --- PATCH
+
+
+def step_patch(c):
+    base, data, tmp = c.base, c.data, c.tmp
+    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
+    uploads, order, pollers = c.uploads, c.order, c.pollers
+    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
     R.section("PATCH")
     r, before = get_media(base, cid)
     patch = json.dumps({"title": "New", "tags": ["x"]}).encode()
@@ -1245,7 +1295,13 @@ def run_main(srv, base, data, tmp, media_dir):
                   request(base, "PATCH", "/api/v1/media/doesnotexist", patch,
                           {"Content-Type": "application/json"}), 404)
 
-    # --- DELETE while a job runs
+
+
+def step_delete_processing(c):
+    base, data, tmp = c.base, c.data, c.tmp
+    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
+    uploads, order, pollers = c.uploads, c.order, c.pollers
+    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
     R.section("DELETE while processing")
     r = upload(base, clip, "to delete", "", "")
     dm = r.json() if r.status == 201 else None
@@ -1275,7 +1331,13 @@ def run_main(srv, base, data, tmp, media_dir):
         R.check("after DELETE while processing: GET /health -> 200", r.status == 200,
                 r.describe())
 
-    # --- DELETE
+
+
+def step_delete(c):
+    base, data, tmp = c.base, c.data, c.tmp
+    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
+    uploads, order, pollers = c.uploads, c.order, c.pollers
+    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
     R.section("DELETE")
     urls = list(info.get("all_urls") or [])
     if hls:
@@ -1308,6 +1370,35 @@ def run_main(srv, base, data, tmp, media_dir):
             cid not in [x.get("id") for x in j.get("items", [])], r.describe())
     r = request(base, "GET", "/ready")
     R.check("end of main scenario: GET /ready -> 200", r.status == 200, r.describe())
+
+
+STEPS = [step_health, step_uploads, step_wait, step_clip, step_clip_playback, step_streaming,
+         step_traversal, step_portrait, step_notvideo, step_listing, step_patch,
+         step_delete_processing, step_delete]
+
+
+def run_main(srv, base, data, tmp, media_dir):
+    c = types.SimpleNamespace(
+        base=base, data=data, tmp=tmp,
+        clip=os.path.join(media_dir, "clip720.mp4"),
+        portrait=os.path.join(media_dir, "portrait.mp4"),
+        notvideo=os.path.join(media_dir, "notvideo.mp4"),
+        uploads={}, order=[], pollers={}, cm={}, cid=None, info={}, hls="", thumb="")
+    for step in STEPS:
+        try:
+            step(c)
+        except Exception:
+            R.check("%s ran without a test exception" % step.__name__, False,
+                    traceback.format_exc())
+        if step is step_uploads:
+            if "clip" not in c.uploads:
+                R.check("the 720p clip was uploaded; later checks need it", False, "")
+                return
+            c.cid = c.uploads["clip"]["id"]
+        if not srv.alive():
+            R.check("main server still running after %s" % step.__name__, False,
+                    srv.log_tail())
+            return
 
 
 def scenario_too_large(kino_bin, tmp):
