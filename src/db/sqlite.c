@@ -123,12 +123,33 @@ static int sq_exec(struct db_conn *conn, const char *sql, struct kino_err *err)
     return 0;
 }
 
+/*
+ * kino's SQL numbers its parameters $1, $2 as PostgreSQL does. SQLite reads
+ * "$3" as a *named* parameter and numbers names in order of first appearance,
+ * so "SET a = $3 WHERE id = $1" would bind the wrong values. "?3" is SQLite's
+ * numbered form: rewrite $N to ?N outside string literals.
+ */
+static char *numbered_params(const char *sql)
+{
+    char *out = xstrdup(sql);
+    int in_string = 0;
+    for (char *p = out; *p; p++) {
+        if (*p == '\'')
+            in_string = !in_string;
+        else if (!in_string && *p == '$' && p[1] >= '0' && p[1] <= '9')
+            *p = '?';
+    }
+    return out;
+}
+
 static int sq_prepare(struct db_conn *conn, const char *sql, struct db_stmt **ret,
                       struct kino_err *err)
 {
     struct sqlite_conn *c = (struct sqlite_conn *)conn;
     sqlite3_stmt *h;
-    int rc = sqlite3_prepare_v2(c->handle, sql, -1, &h, NULL);
+    char *native = numbered_params(sql);
+    int rc = sqlite3_prepare_v2(c->handle, native, -1, &h, NULL);
+    free(native);
     if (rc != SQLITE_OK)
         return fail(c->handle, rc, err, "prepare");
     struct sqlite_stmt *st = xcalloc(1, sizeof(*st));

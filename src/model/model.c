@@ -120,7 +120,7 @@ int model_media_insert(struct db_conn *c, const struct media_row *r, struct kino
     int64_t rc = run(c,
                      "INSERT INTO media (" MEDIA_COLUMNS ") VALUES "
                      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-                     err, "tttttdtdiitttiiii", r->id, r->type, r->title ? r->title : "",
+                     err, "ttttttdtdiitttiii", r->id, r->type, r->title ? r->title : "",
                      r->description ? r->description : "", r->tags_json ? r->tags_json : "[]",
                      r->status, r->progress, r->error, r->duration_s, (int64_t)r->width,
                      (int64_t)r->height, r->renditions_json ? r->renditions_json : "[]",
