@@ -29,11 +29,19 @@ struct http_request;
 typedef void (*http_handler_fn)(struct http_request *req);
 
 /*
- * For routes that stream their body (uploads): called with each chunk of the
- * body as it arrives, in order, before the handler. Return 0 to go on. To stop
- * early, answer with http_respond_* (e.g. 413, 400) and return a negative code:
- * the rest of the body is discarded and the connection closed after the answer;
- * the handler is then not called.
+ * For routes that stream their body (uploads): called first with data=NULL,len=0
+ * once the headers are in (before any body byte, and before "100 Continue" is
+ * sent), so that http_request_content_length and the headers can be checked
+ * early; then with each non-empty chunk of the body as it arrives, in order,
+ * before the handler. `data` is borrowed for the call only. Return 0 to go on.
+ * To stop, answer with http_respond_* (e.g. 413, 400) and return a negative code:
+ * the handler is then not called and the connection is closed after the answer.
+ * An answer from the (NULL, 0) call goes out at once, without reading the body.
+ * An answer given later can only be sent once the body is read (libmicrohttpd
+ * 0.9.75 cannot answer mid-body): the rest is read and dropped, and past 16 MiB
+ * more the connection is cut without an answer. Returning negative without
+ * answering gives a 500. State set with http_request_set_state is cleaned up
+ * however the request ends.
  */
 typedef int (*http_body_fn)(struct http_request *req, const char *data, size_t len);
 
@@ -70,7 +78,7 @@ uint16_t http_server_port(const struct http_server *srv);
  */
 void http_server_stop(struct http_server *srv, unsigned grace_ms);
 
-/* Stop (immediately if not yet stopped) and free. Accepts NULL. */
+/* Stop (immediately if not yet stopped) and free. Accepts NULL. Not from a handler. */
 void http_server_free(struct http_server *srv);
 
 /* ---- request accessors (all strings borrowed until the request ends) ---- */
@@ -79,9 +87,14 @@ void *http_request_app(struct http_request *req);
 const char *http_request_id(struct http_request *req);     /* X-Request-Id or a random one */
 const char *http_request_method(struct http_request *req); /* "GET", "HEAD", ... */
 const char *http_request_path(struct http_request *req);   /* the path as sent, without the query */
-/* A route parameter ("{id}", or "rest" for "{*rest}"), percent-decoded; NULL if absent. */
+/*
+ * A route parameter ("{id}", or "rest" for "{*rest}"), percent-decoded; NULL if
+ * absent. Never empty, never contains NUL; a `{name}` value never contains "/",
+ * and a `{*rest}` value has no "." or ".." segment (such paths get 404), so
+ * rest can name a file under a directory safely.
+ */
 const char *http_request_param(struct http_request *req, const char *name);
-/* A query-string argument, decoded; NULL if absent. */
+/* A query-string argument, decoded ('+' is a space); "" for "?flag"; NULL if absent or malformed. */
 const char *http_request_query(struct http_request *req, const char *name);
 /* A request header (case-insensitive name); NULL if absent. */
 const char *http_request_header(struct http_request *req, const char *name);
@@ -104,7 +117,11 @@ void *http_request_state(struct http_request *req);
 
 /* ---- responses: each http_respond_* answers the request once ---- */
 
-/* Add a header to the coming response (e.g. "Location", "Cache-Control"). Copies both. */
+/*
+ * Add a header to the coming response (e.g. "Location", "Cache-Control"); call it
+ * before the http_respond_* call. Copies both. Every answer also carries
+ * X-Request-Id and the CORS headers.
+ */
 void http_add_header(struct http_request *req, const char *name, const char *value);
 
 /* Answer with `len` bytes of `body` (copied) and the given Content-Type. */
@@ -125,10 +142,18 @@ void http_respond_empty(struct http_request *req, unsigned status);
  */
 void http_respond_problem(struct http_request *req, unsigned status, const char *detail);
 
-/* http_respond_problem with the status that goes with a kino error code, detail from `err`. */
+/*
+ * http_respond_problem with the status that goes with a kino error code, detail
+ * from `err` (or the code's description). For a 500 the message is logged with
+ * the request id and the client gets only "see the server log for request id …".
+ */
 void http_respond_error(struct http_request *req, int code, const struct kino_err *err);
 
-/* The HTTP status for a kino error code (KINO_ENOTFOUND → 404, KINO_ETOOBIG → 413, ...). */
+/*
+ * The HTTP status for a kino error code: KINO_EINVAL, KINO_EPROTO 400; KINO_ENOTFOUND
+ * 404; KINO_ECONFLICT, KINO_ECANCELED 409; KINO_ETOOBIG 413; KINO_EMEDIA 422;
+ * -ENOSPC 507; anything else 500.
+ */
 unsigned http_status_for_error(int code);
 
 /* How to serve a file. */
@@ -153,8 +178,10 @@ void http_respond_file(struct http_request *req, const struct http_file *f);
 
 /* Callbacks of the multipart parser; each returns 0 to go on or a negative code to stop. */
 struct multipart_callbacks {
-    /* A part starts. `name` is the form field name, `filename` NULL for plain fields. */
+    /* A part starts. `name` is the form field name, `filename` NULL for plain fields,
+     * `content_type` NULL when the part has none. All three are borrowed for the call. */
     int (*part_begin)(void *ctx, const char *name, const char *filename, const char *content_type);
+    /* The next bytes of the part, exactly as sent (len > 0; borrowed for the call). */
     int (*part_data)(void *ctx, const char *data, size_t len);
     int (*part_end)(void *ctx);
 };

@@ -77,6 +77,14 @@ static int64_t parse_content_length(struct MHD_Connection *conn)
     return (int64_t)n;
 }
 
+/* Declared or chunked body. */
+static int request_has_body(struct http_request *req)
+{
+    return req->content_length > 0 ||
+           MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                       MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
 static struct http_request *request_new(struct http_server *srv, struct MHD_Connection *conn,
                                         const char *url, const char *method)
 {
@@ -166,6 +174,21 @@ static void answer_preflight(struct http_request *req, const char *allow)
     http_respond_empty(req, 204);
 }
 
+/*
+ * An answer staged on the first call. With a body coming, queue it now: MHD then
+ * skips the body, and it closes the connection after the answer so that a body
+ * sent anyway is not read as the next request. Without a body, wait for MHD's
+ * second call: an answer queued on the first call also closes, and would cost
+ * keep-alive on every 404 and preflight.
+ */
+static enum MHD_Result answer_early(struct http_request *req)
+{
+    if (!request_has_body(req))
+        return MHD_YES;
+    req->close_after = 1;
+    return queue_staged(req);
+}
+
 /* First call: headers are in. Route, and answer at once what needs no body. */
 static enum MHD_Result start_request(struct http_request *req)
 {
@@ -186,9 +209,7 @@ static enum MHD_Result start_request(struct http_request *req)
             http_respond_problem(req, 405, detail);
         }
         buf_release(&allow);
-        /* Queued on the first call, MHD drops any body and closes after the answer. */
-        req->close_after = req->content_length > 0 || req->content_length < 0;
-        return queue_staged(req);
+        return answer_early(req);
     }
     buf_release(&allow);
 
@@ -198,8 +219,7 @@ static enum MHD_Result start_request(struct http_request *req)
         if (r < 0 || req->responded) {
             if (!req->responded)
                 answer_unanswered(req);
-            req->close_after = 1;
-            return queue_staged(req);
+            return answer_early(req);
         }
     } else if (req->content_length > 0 && (uint64_t)req->content_length > srv->max_body_bytes) {
         char detail[160];
@@ -207,8 +227,7 @@ static enum MHD_Result start_request(struct http_request *req)
                  "the request body is larger than %zu bytes; send a smaller body",
                  srv->max_body_bytes);
         http_respond_problem(req, 413, detail);
-        req->close_after = 1;
-        return queue_staged(req);
+        return answer_early(req);
     }
     return MHD_YES;
 }
@@ -422,12 +441,17 @@ int http_server_start(const struct http_server_config *cfg, const struct http_ro
     unsigned timeout = cfg->connection_timeout_s ? cfg->connection_timeout_s : DEFAULT_TIMEOUT_S;
     /* MHD_USE_ITC lets MHD_quiesce_daemon wake the pool threads to drop the listener. */
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* A pool of one is no pool, and MHD warns about it: pass the option only for two or more. */
+    struct MHD_OptionItem pool[] = {
+        { threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL },
+        { MHD_OPTION_END, 0, NULL },
+    };
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, srv,
         /* First, or MHD prints its early messages with its own logger on stderr. */
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
+        MHD_OPTION_ARRAY, pool,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)timeout,
         /* 64 KiB per connection: room for long bearer tokens and cookies in the headers. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),

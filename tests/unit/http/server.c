@@ -680,3 +680,61 @@ Test(server, graceful_stop_finishes_requests_in_flight)
     close(fd);
     http_server_stop(srv, 0); /* safe twice */
 }
+
+Test(server, early_answer_to_a_body_closes_the_connection)
+{
+    /* A 405 to a PATCH with a body: the body must not be read as the next request. */
+    int fd = connect_server();
+    const char *h = "PATCH /items/7 HTTP/1.1\r\nHost: x\r\nContent-Length: 36\r\n\r\n"
+                    "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+    send_all(fd, h, strlen(h));
+    read_all(fd, &R);
+    close(fd);
+    cr_assert_eq(R.status, 405);
+    cr_assert_null(strstr(R.body, "HTTP/1.1 200"), "%s", R.raw);
+}
+
+Test(server, answers_without_a_body_keep_the_connection)
+{
+    int fd = connect_server();
+    const char *two = "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "OPTIONS /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    send_all(fd, two, strlen(two));
+    read_all(fd, &R);
+    close(fd);
+    cr_assert_eq(R.status, 404);
+    cr_assert_not_null(strstr(R.raw, "HTTP/1.1 204"), "%s", R.raw);
+    cr_assert_not_null(strstr(R.raw, "{\"hello\":\"world\"}"), "%s", R.raw);
+}
+
+Test(server, dual_stack_on_any_address)
+{
+    int probe = socket(AF_INET6, SOCK_STREAM, 0);
+    if (probe < 0)
+        cr_skip_test("no IPv6 here");
+    close(probe);
+    struct http_server_config cfg = { .host = "::", .port = 0, .threads = 1 };
+    struct http_server *s6 = NULL;
+    struct kino_err err = { 0 };
+    int r = http_server_start(&cfg, routes, 1, NULL, &s6, &err);
+    if (r == -EADDRNOTAVAIL || r == -EAFNOSUPPORT)
+        cr_skip_test("IPv6 not usable: %s", err.msg);
+    cr_assert_eq(r, 0, "%s", err.msg);
+    struct http_server *keep = srv;
+    srv = s6; /* connect_server uses srv's port on 127.0.0.1 */
+    exchange("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &R);
+    cr_assert_eq(R.status, 200);
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(http_server_port(s6)),
+                              .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+        const char *h = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        send_all(fd, h, strlen(h));
+        read_all(fd, &R);
+        cr_assert_eq(R.status, 200);
+    }
+    close(fd);
+    srv = keep;
+    http_server_free(s6);
+}
