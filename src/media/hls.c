@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HLS playlists written by hand rather than by FFmpeg's hls muxer, whose 5.1
+ * version guesses BANDWIDTH from nominal rates and omits AVERAGE-BANDWIDTH and
+ * FRAME-RATE. Everything here is measured from the segments actually written.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "media/hls.h"
+#include "core/err.h"
+#include "core/banned.h"
+
+int hls_target_duration(const struct hls_segment *segs, size_t n)
+{
+    long target = 1;
+    for (size_t i = 0; i < n; i++) {
+        /* RFC 8216 §4.3.3.1: each EXTINF rounded to nearest must be <= target. */
+        long r = lround(segs[i].duration);
+        if (r > target)
+            target = r;
+    }
+    return (int)target;
+}
+
+int hls_write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target)
+{
+    int rc = buf_addf(out,
+                      "#EXTM3U\n"
+                      "#EXT-X-VERSION:7\n"
+                      "#EXT-X-TARGETDURATION:%d\n"
+                      "#EXT-X-MEDIA-SEQUENCE:1\n"
+                      "#EXT-X-PLAYLIST-TYPE:VOD\n"
+                      "#EXT-X-INDEPENDENT-SEGMENTS\n"
+                      "#EXT-X-MAP:URI=\"init.mp4\"\n",
+                      target);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = buf_addf(out, "#EXTINF:%.6f,\n%zu.m4s\n", segs[i].duration, i + 1);
+    if (rc == 0)
+        rc = buf_adds(out, "#EXT-X-ENDLIST\n");
+    return rc;
+}
+
+int hls_write_master(struct buf *out, const struct hls_variant *v, size_t n,
+                     const struct hls_audio *audio)
+{
+    int rc = buf_adds(out, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    if (rc == 0 && audio)
+        rc = buf_addf(out,
+                      "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"Default\","
+                      "LANGUAGE=\"%s\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"%d\",URI=\"%s\"\n",
+                      audio->language, audio->channels, audio->uri);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = buf_addf(out, "#EXT-X-STREAM-INF:BANDWIDTH=%lld,AVERAGE-BANDWIDTH=%lld,CODECS=\"%s\"",
+                      (long long)v[i].bandwidth, (long long)v[i].average_bandwidth, v[i].codecs);
+        if (rc == 0 && v[i].width > 0)
+            rc = buf_addf(out, ",RESOLUTION=%dx%d,FRAME-RATE=%.3f", v[i].width, v[i].height,
+                          v[i].frame_rate);
+        if (rc == 0 && v[i].has_audio_group)
+            rc = buf_adds(out, ",AUDIO=\"audio\"");
+        if (rc == 0)
+            rc = buf_addf(out, "\n%s\n", v[i].uri);
+    }
+    return rc;
+}
+
+static double seg_bits(const struct hls_segment *s, size_t n, size_t i, size_t from)
+{
+    double bits = 0;
+    for (size_t k = from; k <= i && k < n; k++)
+        bits += (double)s[k].bytes * 8.0;
+    return bits;
+}
+
+static double seg_dur(const struct hls_segment *s, size_t n, size_t i, size_t from)
+{
+    double d = 0;
+    for (size_t k = from; k <= i && k < n; k++)
+        d += s[k].duration;
+    return d;
+}
+
+void hls_measure(const struct hls_segment *video, size_t nv, const struct hls_segment *audio,
+                 size_t na, int target, int64_t *ret_peak, int64_t *ret_average)
+{
+    double peak = 0, total_bits = 0, total_dur = 0;
+    for (size_t i = 0; i < nv; i++) {
+        total_bits += (double)video[i].bytes * 8.0;
+        total_dur += video[i].duration;
+        size_t from = i;
+        if (i > 0 && video[i].duration < 0.5 * target)
+            from = i - 1;
+        double vd = seg_dur(video, nv, i, from);
+        double rate = vd > 0 ? seg_bits(video, nv, i, from) / vd : 0;
+        if (audio && from < na) {
+            double ad = seg_dur(audio, na, i, from);
+            if (ad > 0)
+                rate += seg_bits(audio, na, i, from) / ad;
+        }
+        if (rate > peak)
+            peak = rate;
+    }
+    for (size_t i = 0; audio && i < na; i++)
+        total_bits += (double)audio[i].bytes * 8.0;
+    *ret_peak = llround(ceil(peak));
+    *ret_average = total_dur > 0 ? llround(ceil(total_bits / total_dur)) : 0;
+}
+
+int hls_codec_avc(const uint8_t *p, size_t len, char *out, size_t cap)
+{
+    const uint8_t *sps = NULL;
+    if (len >= 4 && p[0] == 1) {
+        /* avcC: configurationVersion, then profile, compatibility, level. */
+        sps = p + 1;
+    } else {
+        /* Annex B: find a start code followed by NAL type 7 (SPS). */
+        for (size_t i = 0; i + 3 < len; i++) {
+            if (p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1 && i + 6 < len &&
+                (p[i + 3] & 0x1f) == 7) {
+                sps = p + i + 4;
+                break;
+            }
+        }
+    }
+    if (!sps)
+        return KINO_EINVAL;
+    snprintf(out, cap, "avc1.%02x%02x%02x", sps[0], sps[1], sps[2]);
+    return 0;
+}

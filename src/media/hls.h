@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HLS text and the measurements behind it: media and multivariant playlists
+ * from plain structs (segment durations and sizes), bit rates measured from
+ * segment sizes, and RFC 6381 CODECS strings from encoder bytes. No FFmpeg
+ * types, so it is unit-tested on its own. Private to the media module.
+ */
+#ifndef KINO_MEDIA_HLS_H
+#define KINO_MEDIA_HLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+/* One media segment as written: exact duration from timestamps, size on disk. */
+struct hls_segment {
+    double duration; /* seconds */
+    int64_t bytes;
+};
+
+/* One EXT-X-STREAM-INF entry. width == 0 means an audio-only variant. */
+struct hls_variant {
+    const char *uri;      /* "720p/index.m3u8" */
+    int64_t bandwidth;    /* bit/s, peak */
+    int64_t average_bandwidth;
+    const char *codecs;   /* "avc1.64001f,mp4a.40.2" */
+    int width, height;
+    double frame_rate;
+    int has_audio_group;  /* adds AUDIO="audio" */
+};
+
+/* The shared audio rendition (EXT-X-MEDIA). */
+struct hls_audio {
+    const char *uri;      /* "audio/index.m3u8" */
+    const char *language; /* RFC 5646 tag or "und" */
+    int channels;
+};
+
+/* EXT-X-TARGETDURATION for a set of playlists: the largest EXTINF rounded to nearest, >= 1. */
+int hls_target_duration(const struct hls_segment *segs, size_t n);
+
+/*
+ * Append a VOD media playlist to `out`: init segment "init.mp4", segments
+ * "1.m4s".. with EXTINF at 6 decimals. `target` comes from
+ * hls_target_duration() over every playlist of the stream so that all share it.
+ * Returns 0 or KINO_ETOOBIG when `out` is full.
+ */
+int hls_write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target);
+
+/*
+ * Append the multivariant playlist: `audio` (may be NULL) as EXT-X-MEDIA, then
+ * the variants in the order given. Returns 0 or KINO_ETOOBIG.
+ */
+int hls_write_master(struct buf *out, const struct hls_variant *v, size_t n,
+                     const struct hls_audio *audio);
+
+/*
+ * Measured bit rates of a variant made of `video` and, when `audio` is not
+ * NULL, the audio segment of the same index (audio alone: video = the audio).
+ * Peak: the largest bit rate of one segment; a segment shorter than half of
+ * `target` is measured together with the one before it (RFC 8216 §4.1: runs of
+ * 0.5..1.5 target durations), so a short last segment does not inflate it.
+ * Average: all bytes over the video duration.
+ */
+void hls_measure(const struct hls_segment *video, size_t nv, const struct hls_segment *audio,
+                 size_t na, int target, int64_t *ret_peak, int64_t *ret_average);
+
+/*
+ * RFC 6381 codec string "avc1.PPCCLL" from H.264 extradata, either avcC
+ * (first byte 1) or Annex B with a start-coded SPS. Returns 0, or KINO_EINVAL
+ * when no SPS is found.
+ */
+int hls_codec_avc(const uint8_t *extradata, size_t len, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,1108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * media_transcode(): probe, decode once, scale and encode every rung, encode
+ * the audio once, hand packets to the CMAF segmenters, then write playlists
+ * from what was measured. Single-threaded orchestration; libx264 and the
+ * decoder run their own threads.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
+#include <libavutil/display.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <libswresample/swresample.h>
+#include <libswscale/swscale.h>
+
+#include "media/media.h"
+#include "media/cmaf.h"
+#include "media/hls.h"
+#include "media/ladder.h"
+#include "core/buf.h"
+#include "core/mem.h"
+#include "core/banned.h"
+
+#define AUDIO_RATE 48000
+#define AAC_FRAME 1024
+#define MAX_FPS 60
+#define POSTER_MAX_WIDTH 1280
+#define PLAYLIST_MAX (16u << 20)
+
+void media_options_init(struct media_options *opt)
+{
+    static const struct media_rung defaults[] = {
+        { 1080, 5000 }, { 720, 2800 }, { 480, 1400 }, { 360, 800 },
+    };
+    memset(opt, 0, sizeof(*opt));
+    memcpy(opt->ladder, defaults, sizeof(defaults));
+    opt->n_rungs = sizeof(defaults) / sizeof(defaults[0]);
+    opt->segment_seconds = 4;
+    opt->gop_seconds = 2;
+    snprintf(opt->x264_preset, sizeof(opt->x264_preset), "%s", "veryfast");
+    opt->crf = 23;
+    opt->audio_bitrate = 128000;
+    opt->threads = 0;
+    /* 8K UHD (7680x4320) with room to spare; beyond that a header is lying or abusive. */
+    opt->max_pixels = 8192LL * 4608;
+    opt->max_duration_s = 24 * 3600.0;
+}
+
+struct rung_out {
+    struct ladder_entry le;
+    AVCodecContext *enc;
+    struct SwsContext *sws;
+    AVFrame *frame; /* scaled picture, reused; the encoder copies it (libx264) */
+    AVFrame *pass;  /* reference to the decoded frame when no scaling is needed */
+    struct cmaf_writer w;
+    char codecs[64];
+};
+
+struct job {
+    const struct media_options *opt;
+    const char *src_path, *out_dir;
+    media_progress_fn progress;
+    void *progress_ctx;
+    struct kino_err *err;
+
+    AVFormatContext *ic;
+    int vidx, aidx;
+    AVCodecContext *vdec, *adec;
+    AVFrame *dframe;
+    AVPacket *pkt, *opkt;
+    double duration;   /* seconds, from the container (estimate) */
+    int64_t t0;        /* start of the presentation, AV_TIME_BASE units */
+
+    /* video */
+    AVRational fps;
+    int gop_frames, seg_frames;
+    struct rung_out rungs[MEDIA_MAX_RUNGS];
+    size_t n_rungs;
+    int64_t next_idx;  /* next output frame number (constant frame rate) */
+    int reorder_delay; /* frames the muxed video timeline is shifted by (B-frames) */
+    int64_t idx_offset;
+    int64_t max_frames;
+    int64_t total_frames;
+    int64_t poster_idx;
+    int src_w, src_h;
+
+    /* audio */
+    AVCodecContext *aenc;
+    SwrContext *swr;
+    int swr_rate, swr_fmt;
+    AVChannelLayout swr_layout;
+    AVAudioFifo *fifo;
+    AVFrame *aframe, *rframe;
+    int64_t samples_in;  /* samples pushed into the fifo */
+    int64_t samples_out; /* samples sent to the encoder */
+    int64_t max_samples;
+    int audio_started;
+    int64_t a_next_seg, a_next_frag; /* next boundary numbers */
+    int64_t audio_shift;             /* samples of silence ahead of the audio */
+    struct cmaf_writer aw;
+    char language[8];
+
+    double last_progress;
+    int canceled;
+};
+
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+static void quiet_ffmpeg(void)
+{
+    /* The media module returns errors, it does not log; FFmpeg's chatter would be noise. */
+    av_log_set_level(AV_LOG_QUIET);
+}
+
+static int ff_err(struct job *j, int code, const char *what, int averr)
+{
+    return kino_err_set(j->err, code, "%s: %s", what, av_err2str(averr));
+}
+
+static int report(struct job *j, double fraction)
+{
+    if (!j->progress)
+        return 0;
+    if (fraction > 1)
+        fraction = 1;
+    if (fraction < j->last_progress + 0.002 && fraction < 1)
+        return 0;
+    j->last_progress = fraction;
+    if (j->progress(j->progress_ctx, fraction) != 0) {
+        j->canceled = 1;
+        return kino_err_set(j->err, KINO_ECANCELED, "the transcode was canceled");
+    }
+    return 0;
+}
+
+/* ---- probing ---------------------------------------------------------- */
+
+static const char *upload_hint =
+    "upload an MP4, MOV, MKV or WebM video, or an MP3, M4A, WAV or FLAC audio file";
+
+static int is_image_format(const AVFormatContext *ic, const AVStream *st)
+{
+    const char *name = ic->iformat->name;
+    size_t n = strlen(name);
+    if (strcmp(name, "image2") == 0 || (n > 5 && strcmp(name + n - 5, "_pipe") == 0))
+        return 1;
+    switch (st->codecpar->codec_id) {
+    case AV_CODEC_ID_PNG:
+    case AV_CODEC_ID_MJPEG:
+    case AV_CODEC_ID_BMP:
+    case AV_CODEC_ID_TIFF:
+    case AV_CODEC_ID_WEBP:
+    case AV_CODEC_ID_GIF:
+        /* A still picture in a container: one frame or no timing at all. */
+        return st->nb_frames <= 1 && (ic->duration == AV_NOPTS_VALUE || ic->duration <= 0 ||
+                                      st->nb_frames == 1);
+    default:
+        return 0;
+    }
+}
+
+/* Pick a constant output frame rate from the stream's claims, capped at MAX_FPS. */
+static AVRational pick_fps(const AVStream *st)
+{
+    static const AVRational common[] = {
+        { 24000, 1001 }, { 24, 1 }, { 25, 1 }, { 30000, 1001 }, { 30, 1 },
+        { 48, 1 },       { 50, 1 }, { 60000, 1001 }, { 60, 1 },
+    };
+    AVRational avg = st->avg_frame_rate, r = st->r_frame_rate;
+    double a = (avg.num > 0 && avg.den > 0) ? av_q2d(avg) : 0;
+    double rr = (r.num > 0 && r.den > 0) ? av_q2d(r) : 0;
+    /* Phone video is variable-rate: its average is near, not at, a common rate. */
+    size_t best = 0;
+    double best_diff = 1e9;
+    for (size_t i = 0; a > 0 && i < sizeof(common) / sizeof(common[0]); i++) {
+        double d = fabs(a - av_q2d(common[i]));
+        if (d < best_diff) {
+            best_diff = d;
+            best = i;
+        }
+    }
+    if (a > 0 && best_diff < av_q2d(common[best]) * 0.01)
+        return common[best];
+    if (rr >= 1 && rr <= MAX_FPS && r.den <= 1001)
+        return r;
+    if (a >= 1 && a <= MAX_FPS)
+        return (AVRational){ (int)lround(a), 1 };
+    if (a > MAX_FPS || rr > MAX_FPS)
+        return (AVRational){ MAX_FPS, 1 };
+    return (AVRational){ 25, 1 };
+}
+
+static int open_decoder(struct job *j, int idx, AVCodecContext **ret)
+{
+    AVStream *st = j->ic->streams[idx];
+    const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
+    if (!dec)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the file uses the %s codec, which kino cannot decode; %s",
+                            avcodec_get_name(st->codecpar->codec_id), upload_hint);
+    AVCodecContext *c = avcodec_alloc_context3(dec);
+    if (!c)
+        return kino_err_set(j->err, -ENOMEM, "out of memory");
+    *ret = c;
+    int rc = avcodec_parameters_to_context(c, st->codecpar);
+    if (rc < 0)
+        return ff_err(j, KINO_EMEDIA, "the file's stream parameters are invalid", rc);
+    c->pkt_timebase = st->time_base;
+    c->thread_count = 0;
+    rc = avcodec_open2(c, dec, NULL);
+    if (rc < 0)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the %s stream cannot be decoded (%s); the file may be damaged, "
+                            "re-export it and upload it again",
+                            avcodec_get_name(st->codecpar->codec_id), av_err2str(rc));
+    return 0;
+}
+
+static int probe(struct job *j)
+{
+    struct stat sb;
+    int rc;
+    if (stat(j->src_path, &sb) < 0)
+        return kino_err_set(j->err, -errno, "cannot read %s: %s", j->src_path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return kino_err_set(j->err, KINO_EMEDIA, "%s is not a regular file", j->src_path);
+    if (sb.st_size == 0)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the file is empty (0 bytes); the upload probably failed, "
+                            "upload it again");
+
+    rc = avformat_open_input(&j->ic, j->src_path, NULL, NULL);
+    if (rc == AVERROR(ENOENT) || rc == AVERROR(EACCES))
+        return ff_err(j, rc, "cannot open the source file", rc);
+    if (rc < 0)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the file is not a video or audio file that kino can read (%s); %s",
+                            av_err2str(rc), upload_hint);
+    rc = avformat_find_stream_info(j->ic, NULL);
+    if (rc < 0)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the file is damaged or incomplete (%s); upload the whole file again",
+                            av_err2str(rc));
+
+    j->vidx = j->aidx = -1;
+    for (unsigned i = 0; i < j->ic->nb_streams; i++) {
+        AVStream *st = j->ic->streams[i];
+        enum AVMediaType t = st->codecpar->codec_type;
+        if (t == AVMEDIA_TYPE_VIDEO && j->vidx < 0 &&
+            !(st->disposition & AV_DISPOSITION_ATTACHED_PIC) && st->codecpar->width > 0)
+            j->vidx = (int)i;
+        if (t == AVMEDIA_TYPE_AUDIO && j->aidx < 0 && st->codecpar->sample_rate > 0 &&
+            st->codecpar->ch_layout.nb_channels > 0)
+            j->aidx = (int)i;
+    }
+    /* Prefer the streams FFmpeg would pick when there are several. */
+    int best = av_find_best_stream(j->ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (best >= 0 && !(j->ic->streams[best]->disposition & AV_DISPOSITION_ATTACHED_PIC) &&
+        j->ic->streams[best]->codecpar->width > 0)
+        j->vidx = best;
+    best = av_find_best_stream(j->ic, AVMEDIA_TYPE_AUDIO, -1, j->vidx, NULL, 0);
+    if (best >= 0 && j->ic->streams[best]->codecpar->sample_rate > 0 &&
+        j->ic->streams[best]->codecpar->ch_layout.nb_channels > 0)
+        j->aidx = best;
+
+    if (j->vidx < 0 && j->aidx < 0)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the file is not a video or audio file that kino can read "
+                            "(no audio or video stream found); %s",
+                            upload_hint);
+    if (j->vidx >= 0 && is_image_format(j->ic, j->ic->streams[j->vidx]))
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the file is an image, not a video; %s", upload_hint);
+
+    j->t0 = j->ic->start_time != AV_NOPTS_VALUE ? j->ic->start_time : 0;
+    j->duration = j->ic->duration > 0 ? j->ic->duration / (double)AV_TIME_BASE : 0;
+    if (j->duration > j->opt->max_duration_s)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the file is %.0f minutes long, more than the %.0f minutes kino "
+                            "accepts; cut it into parts and upload them separately",
+                            j->duration / 60, j->opt->max_duration_s / 60);
+
+    if (j->vidx >= 0) {
+        AVCodecParameters *par = j->ic->streams[j->vidx]->codecpar;
+        if ((int64_t)par->width * par->height > j->opt->max_pixels)
+            return kino_err_set(j->err, KINO_EMEDIA,
+                                "the video is %dx%d pixels, larger than kino accepts "
+                                "(%lld pixels); scale it down to 4K or less and upload it again",
+                                par->width, par->height, (long long)j->opt->max_pixels);
+        if (par->width < 16 || par->height < 16)
+            return kino_err_set(j->err, KINO_EMEDIA,
+                                "the video is only %dx%d pixels; kino needs at least 16x16",
+                                par->width, par->height);
+        if ((rc = open_decoder(j, j->vidx, &j->vdec)) < 0)
+            return rc;
+        j->src_w = par->width;
+        j->src_h = par->height;
+    }
+    if (j->aidx >= 0) {
+        if ((rc = open_decoder(j, j->aidx, &j->adec)) < 0)
+            return rc;
+        AVDictionaryEntry *lang = av_dict_get(j->ic->streams[j->aidx]->metadata, "language",
+                                              NULL, 0);
+        snprintf(j->language, sizeof(j->language), "und");
+        if (lang && strlen(lang->value) >= 2 && strlen(lang->value) <= 3 &&
+            strspn(lang->value, "abcdefghijklmnopqrstuvwxyz") == strlen(lang->value))
+            snprintf(j->language, sizeof(j->language), "%s", lang->value);
+    }
+    return 0;
+}
+
+/* ---- encoders --------------------------------------------------------- */
+
+static int rotation_of(const AVStream *st)
+{
+    const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (!m)
+        return 0;
+    double r = -av_display_rotation_get((const int32_t *)m);
+    if (isnan(r))
+        return 0;
+    long deg = lround(r / 90.0) * 90 % 360;
+    return (int)(deg < 0 ? deg + 360 : deg);
+}
+
+static int open_video_rung(struct job *j, struct rung_out *r)
+{
+    char params[128];
+    int rc;
+    const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+    if (!codec)
+        return kino_err_set(j->err, KINO_EINTERNAL, "FFmpeg was built without libx264");
+    AVCodecContext *c = r->enc = avcodec_alloc_context3(codec);
+    if (!c)
+        return kino_err_set(j->err, -ENOMEM, "out of memory");
+    c->width = r->le.width;
+    c->height = r->le.height;
+    c->pix_fmt = AV_PIX_FMT_YUV420P;
+    c->sample_aspect_ratio = (AVRational){ 1, 1 };
+    c->time_base = av_inv_q(j->fps);
+    c->framerate = j->fps;
+    c->gop_size = j->gop_frames;
+    c->keyint_min = j->gop_frames;
+    c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    c->thread_count = j->opt->threads;
+    c->rc_max_rate = (int64_t)r->le.bitrate_kbps * 1000;
+    c->rc_buffer_size = (int)(2 * c->rc_max_rate);
+    c->color_primaries = j->vdec->color_primaries;
+    c->color_trc = j->vdec->color_trc;
+    c->colorspace = j->vdec->colorspace;
+    c->color_range = AVCOL_RANGE_MPEG;
+    av_opt_set(c->priv_data, "preset", j->opt->x264_preset, 0);
+    av_opt_set(c->priv_data, "profile", "high", 0);
+    av_opt_set_double(c->priv_data, "crf", j->opt->crf, 0);
+    /* forced-idr: our I requests must become IDRs (closed GOP), not open-GOP I frames. */
+    av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
+    /*
+     * scenecut=0: no extra IDRs, which would split fragments differently per
+     * rung. keyint equals our forced interval, so x264 never inserts its own.
+     */
+    snprintf(params, sizeof(params), "scenecut=0:open-gop=0:keyint=%d:min-keyint=%d",
+             j->gop_frames, j->gop_frames);
+    av_opt_set(c->priv_data, "x264-params", params, 0);
+    rc = avcodec_open2(c, codec, NULL);
+    if (rc < 0)
+        return kino_err_set(j->err, KINO_EINTERNAL,
+                            "cannot start the H.264 encoder for %dx%d (preset \"%s\"): %s",
+                            c->width, c->height, j->opt->x264_preset, av_err2str(rc));
+    if (hls_codec_avc(c->extradata, (size_t)c->extradata_size, r->codecs, sizeof(r->codecs)) < 0)
+        return kino_err_set(j->err, KINO_EINTERNAL, "the H.264 encoder gave no SPS");
+    r->frame = av_frame_alloc();
+    r->pass = av_frame_alloc();
+    if (!r->frame || !r->pass)
+        return kino_err_set(j->err, -ENOMEM, "out of memory");
+    r->frame->format = AV_PIX_FMT_YUV420P;
+    r->frame->width = c->width;
+    r->frame->height = c->height;
+    rc = av_frame_get_buffer(r->frame, 0);
+    if (rc < 0)
+        return ff_err(j, -ENOMEM, "out of memory", rc);
+
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/%s", j->out_dir, r->le.name);
+    /* Carry the rotation so players turn phone video upright; pixels stay as coded. */
+    size_t msize = 0;
+    const uint8_t *m = av_stream_get_side_data(j->ic->streams[j->vidx],
+                                               AV_PKT_DATA_DISPLAYMATRIX, &msize);
+    return cmaf_open(&r->w, dir, c, NULL, msize >= 36 ? m : NULL, j->err);
+}
+
+static int open_audio(struct job *j)
+{
+    const AVCodec *codec = avcodec_find_encoder_by_name("aac");
+    if (!codec)
+        return kino_err_set(j->err, KINO_EINTERNAL, "FFmpeg was built without the aac encoder");
+    AVCodecContext *c = j->aenc = avcodec_alloc_context3(codec);
+    if (!c)
+        return kino_err_set(j->err, -ENOMEM, "out of memory");
+    av_channel_layout_default(&c->ch_layout, 2);
+    c->sample_rate = AUDIO_RATE;
+    c->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    c->bit_rate = j->opt->audio_bitrate;
+    c->time_base = (AVRational){ 1, AUDIO_RATE };
+    c->profile = FF_PROFILE_AAC_LOW;
+    c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    int rc = avcodec_open2(c, codec, NULL);
+    if (rc < 0)
+        return ff_err(j, KINO_EINTERNAL, "cannot start the AAC encoder", rc);
+    j->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, AAC_FRAME * 4);
+    j->aframe = av_frame_alloc();
+    j->rframe = av_frame_alloc();
+    if (!j->fifo || !j->aframe || !j->rframe)
+        return kino_err_set(j->err, -ENOMEM, "out of memory");
+    j->aframe->format = AV_SAMPLE_FMT_FLTP;
+    j->aframe->sample_rate = AUDIO_RATE;
+    j->aframe->nb_samples = AAC_FRAME;
+    av_channel_layout_copy(&j->aframe->ch_layout, &c->ch_layout);
+    rc = av_frame_get_buffer(j->aframe, 0);
+    if (rc < 0)
+        return ff_err(j, -ENOMEM, "out of memory", rc);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/audio", j->out_dir);
+    return cmaf_open(&j->aw, dir, c, j->language, NULL, j->err);
+}
+
+/* ---- video path ------------------------------------------------------- */
+
+static int write_poster(struct job *j, const AVFrame *src)
+{
+    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+    AVCodecContext *c = NULL;
+    struct SwsContext *sws = NULL;
+    AVFrame *f = av_frame_alloc();
+    AVPacket *pkt = av_packet_alloc();
+    FILE *fp = NULL;
+    int rc = 0;
+    char path[PATH_MAX];
+
+    if (!codec || !f || !pkt) {
+        rc = kino_err_set(j->err, KINO_EINTERNAL, "cannot make the poster image");
+        goto out;
+    }
+    int w = j->rungs[0].le.width, h = j->rungs[0].le.height;
+    if (w > POSTER_MAX_WIDTH) {
+        h = 2 * (int)lround((double)h * POSTER_MAX_WIDTH / w / 2);
+        w = POSTER_MAX_WIDTH;
+    }
+    c = avcodec_alloc_context3(codec);
+    if (!c) {
+        rc = kino_err_set(j->err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    c->width = w;
+    c->height = h;
+    c->pix_fmt = AV_PIX_FMT_YUVJ420P;
+    c->time_base = (AVRational){ 1, 25 };
+    c->flags |= AV_CODEC_FLAG_QSCALE;
+    c->global_quality = FF_QP2LAMBDA * 3;
+    if ((rc = avcodec_open2(c, codec, NULL)) < 0) {
+        rc = ff_err(j, KINO_EINTERNAL, "cannot start the JPEG encoder", rc);
+        goto out;
+    }
+    f->format = AV_PIX_FMT_YUVJ420P;
+    f->width = w;
+    f->height = h;
+    if ((rc = av_frame_get_buffer(f, 0)) < 0) {
+        rc = ff_err(j, -ENOMEM, "out of memory", rc);
+        goto out;
+    }
+    sws = sws_getContext(src->width, src->height, src->format, w, h, AV_PIX_FMT_YUVJ420P,
+                         SWS_BICUBIC, NULL, NULL, NULL);
+    if (!sws) {
+        rc = kino_err_set(j->err, KINO_EINTERNAL, "cannot scale the poster image");
+        goto out;
+    }
+    sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, f->data,
+              f->linesize);
+    f->pts = 0;
+    if ((rc = avcodec_send_frame(c, f)) < 0 || (rc = avcodec_receive_packet(c, pkt)) < 0) {
+        rc = ff_err(j, KINO_EINTERNAL, "cannot encode the poster image", rc);
+        goto out;
+    }
+    snprintf(path, sizeof(path), "%s/poster.jpg", j->out_dir);
+    fp = fopen(path, "wb");
+    if (!fp || fwrite(pkt->data, 1, (size_t)pkt->size, fp) != (size_t)pkt->size) {
+        rc = kino_err_set(j->err, -errno, "cannot write %s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fp && fclose(fp) != 0 && rc == 0)
+        rc = kino_err_set(j->err, -errno, "cannot write %s: %s", path, strerror(errno));
+    sws_freeContext(sws);
+    avcodec_free_context(&c);
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    return rc;
+}
+
+/* Move every packet the encoder has ready into the rung's segmenter. */
+static int drain_video(struct job *j, struct rung_out *r)
+{
+    for (;;) {
+        int rc = avcodec_receive_packet(r->enc, j->opkt);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc < 0)
+            return ff_err(j, KINO_EINTERNAL, "the H.264 encoder failed", rc);
+        if (j->opkt->duration <= 0)
+            j->opkt->duration = 1;
+        int64_t pts = j->opkt->pts;
+        int key = (j->opkt->flags & AV_PKT_FLAG_KEY) && pts % j->gop_frames == 0;
+        int seg = key && pts % j->seg_frames == 0;
+        rc = cmaf_write(&r->w, j->opkt, key, seg, j->err);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, int64_t idx)
+{
+    AVFrame *f;
+    int rc;
+    if (src->format == AV_PIX_FMT_YUV420P && src->width == r->le.width &&
+        src->height == r->le.height) {
+        /* Same size and format: no copy, the encoder reads the decoded picture. */
+        av_frame_unref(r->pass);
+        if ((rc = av_frame_ref(r->pass, src)) < 0)
+            return ff_err(j, -ENOMEM, "out of memory", rc);
+        f = r->pass;
+    } else {
+        r->sws = sws_getCachedContext(r->sws, src->width, src->height, src->format, r->le.width,
+                                      r->le.height, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL,
+                                      NULL);
+        if (!r->sws)
+            return kino_err_set(j->err, KINO_EMEDIA,
+                                "cannot convert the video's pixel format (%s)",
+                                av_get_pix_fmt_name(src->format));
+        if ((rc = av_frame_make_writable(r->frame)) < 0)
+            return ff_err(j, -ENOMEM, "out of memory", rc);
+        sws_scale(r->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
+                  r->frame->data, r->frame->linesize);
+        f = r->frame;
+    }
+    f->pts = idx;
+    f->pkt_duration = 1;
+    f->sample_aspect_ratio = (AVRational){ 1, 1 };
+    /* The IDR grid: same frame numbers, hence same timestamps, on every rung. */
+    f->pict_type = idx % j->gop_frames == 0 ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+    f->key_frame = f->pict_type == AV_PICTURE_TYPE_I;
+    rc = avcodec_send_frame(r->enc, f);
+    if (f == r->pass)
+        av_frame_unref(r->pass);
+    if (rc < 0)
+        return ff_err(j, KINO_EINTERNAL, "the H.264 encoder refused a frame", rc);
+    return drain_video(j, r);
+}
+
+static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
+{
+    int rc;
+    if (idx >= j->max_frames)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the video runs longer than the %.0f minutes kino accepts; cut it "
+                            "into parts and upload them separately",
+                            j->opt->max_duration_s / 60);
+    for (size_t i = 0; i < j->n_rungs; i++)
+        if ((rc = encode_rung(j, &j->rungs[i], src, idx)) < 0)
+            return rc;
+    if (idx == 0 || idx == j->poster_idx)
+        if ((rc = write_poster(j, src)) < 0)
+            return rc;
+    return report(j, j->total_frames > 0 ? (double)idx / j->total_frames : 0);
+}
+
+/*
+ * Constant frame rate: each decoded frame lands on the output frame number
+ * nearest its timestamp; frames that land on a taken number are dropped and
+ * holes are filled by repeating the frame. Large jumps (broken timestamps)
+ * resynchronise instead of producing minutes of repeated frames.
+ */
+static int video_frame(struct job *j, const AVFrame *f)
+{
+    AVStream *st = j->ic->streams[j->vidx];
+    int64_t ts = f->best_effort_timestamp;
+    int64_t idx;
+    if (ts == AV_NOPTS_VALUE) {
+        idx = j->next_idx;
+    } else {
+        int64_t us = av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) - j->t0;
+        idx = av_rescale_q(us, AV_TIME_BASE_Q, av_inv_q(j->fps)) + j->idx_offset;
+    }
+    int64_t second = j->fps.num / j->fps.den + 1;
+    if (idx < j->next_idx) {
+        if (j->next_idx - idx < 2 * second)
+            return 0;
+        j->idx_offset += j->next_idx - idx;
+        idx = j->next_idx;
+    } else if (idx - j->next_idx > 10 * second) {
+        j->idx_offset -= idx - j->next_idx;
+        idx = j->next_idx;
+    }
+    while (j->next_idx <= idx) {
+        int rc = emit_video(j, f, j->next_idx);
+        if (rc < 0)
+            return rc;
+        j->next_idx++;
+    }
+    return 0;
+}
+
+/* ---- audio path ------------------------------------------------------- */
+
+static int64_t audio_boundary(const struct job *j, int64_t k, int segment)
+{
+    if (j->vidx >= 0) {
+        int64_t frames = k * (segment ? j->seg_frames : j->gop_frames) + j->reorder_delay;
+        return av_rescale_q(frames, av_inv_q(j->fps), (AVRational){ 1, AUDIO_RATE });
+    }
+    return k * (segment ? j->opt->segment_seconds : j->opt->gop_seconds) * (int64_t)AUDIO_RATE;
+}
+
+static int drain_audio(struct job *j)
+{
+    for (;;) {
+        int rc = avcodec_receive_packet(j->aenc, j->opkt);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc < 0)
+            return ff_err(j, KINO_EINTERNAL, "the AAC encoder failed", rc);
+        /*
+         * The encoder's packets start at -initial_padding (priming); the muxer
+         * rebases the track to its first dts anyway, so count from 0 here too.
+         */
+        j->opkt->pts += j->aenc->initial_padding;
+        j->opkt->dts += j->aenc->initial_padding;
+        int64_t pts = j->opkt->pts;
+        int seg = 0, frag = 0;
+        while (pts >= audio_boundary(j, j->a_next_seg, 1)) {
+            seg = 1;
+            j->a_next_seg++;
+        }
+        while (pts >= audio_boundary(j, j->a_next_frag, 0)) {
+            frag = 1;
+            j->a_next_frag++;
+        }
+        if ((rc = cmaf_write(&j->aw, j->opkt, frag, seg, j->err)) < 0)
+            return rc;
+    }
+}
+
+static int encode_audio_frames(struct job *j, int flush)
+{
+    while (av_audio_fifo_size(j->fifo) >= AAC_FRAME ||
+           (flush && av_audio_fifo_size(j->fifo) > 0)) {
+        int n = av_audio_fifo_size(j->fifo);
+        if (n > AAC_FRAME)
+            n = AAC_FRAME;
+        int rc = av_frame_make_writable(j->aframe);
+        if (rc < 0)
+            return ff_err(j, -ENOMEM, "out of memory", rc);
+        j->aframe->nb_samples = n;
+        if (av_audio_fifo_read(j->fifo, (void **)j->aframe->data, n) != n)
+            return kino_err_set(j->err, KINO_EINTERNAL, "audio buffer underrun");
+        j->aframe->pts = j->samples_out;
+        j->samples_out += n;
+        if ((rc = avcodec_send_frame(j->aenc, j->aframe)) < 0)
+            return ff_err(j, KINO_EINTERNAL, "the AAC encoder refused a frame", rc);
+        if ((rc = drain_audio(j)) < 0)
+            return rc;
+        if (j->vidx < 0 && (rc = report(j, j->duration > 0 ? j->samples_out /
+                                                                 (j->duration * AUDIO_RATE)
+                                                           : 0)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Convert `in` (or flush the resampler when NULL) into the fifo. */
+static int resample(struct job *j, const AVFrame *in)
+{
+    int max_out = swr_get_out_samples(j->swr, in ? in->nb_samples : 0);
+    if (max_out < 0)
+        return kino_err_set(j->err, KINO_EMEDIA, "the audio cannot be resampled");
+    if (max_out == 0)
+        return 0;
+    if (j->rframe->nb_samples < max_out) {
+        av_frame_unref(j->rframe);
+        j->rframe->format = AV_SAMPLE_FMT_FLTP;
+        j->rframe->sample_rate = AUDIO_RATE;
+        j->rframe->nb_samples = max_out;
+        av_channel_layout_default(&j->rframe->ch_layout, 2);
+        int rc = av_frame_get_buffer(j->rframe, 0);
+        if (rc < 0)
+            return ff_err(j, -ENOMEM, "out of memory", rc);
+    }
+    int n = swr_convert(j->swr, j->rframe->data, max_out,
+                        in ? (const uint8_t **)in->extended_data : NULL, in ? in->nb_samples : 0);
+    if (n < 0)
+        return kino_err_set(j->err, KINO_EMEDIA, "the audio cannot be resampled");
+    if (n > 0 && av_audio_fifo_write(j->fifo, (void **)j->rframe->data, n) < n)
+        return kino_err_set(j->err, -ENOMEM, "out of memory");
+    j->samples_in += n;
+    return 0;
+}
+
+static int setup_swr(struct job *j, const AVFrame *f)
+{
+    AVChannelLayout in = { 0 };
+    int rc;
+    rc = 0;
+    if (f->ch_layout.order != AV_CHANNEL_ORDER_UNSPEC && f->ch_layout.nb_channels > 0)
+        rc = av_channel_layout_copy(&in, &f->ch_layout);
+    else
+        av_channel_layout_default(&in, f->ch_layout.nb_channels > 0 ? f->ch_layout.nb_channels
+                                                                       : 2);
+    if (rc < 0)
+        return ff_err(j, -ENOMEM, "out of memory", rc);
+    if (j->swr && j->swr_rate == f->sample_rate && j->swr_fmt == f->format &&
+        av_channel_layout_compare(&j->swr_layout, &in) == 0) {
+        av_channel_layout_uninit(&in);
+        return 0;
+    }
+    /* Format change mid-stream: drain what the old resampler holds, then start over. */
+    if (j->swr && (rc = resample(j, NULL)) < 0) {
+        av_channel_layout_uninit(&in);
+        return rc;
+    }
+    swr_free(&j->swr);
+    AVChannelLayout out = AV_CHANNEL_LAYOUT_STEREO;
+    rc = swr_alloc_set_opts2(&j->swr, &out, AV_SAMPLE_FMT_FLTP, AUDIO_RATE, &in, f->format,
+                             f->sample_rate, 0, NULL);
+    if (rc >= 0)
+        rc = swr_init(j->swr);
+    av_channel_layout_uninit(&j->swr_layout);
+    j->swr_layout = in;
+    j->swr_rate = f->sample_rate;
+    j->swr_fmt = f->format;
+    if (rc < 0)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the audio format (%d Hz, %d channels) cannot be converted: %s",
+                            f->sample_rate, in.nb_channels, av_err2str(rc));
+    return 0;
+}
+
+static int audio_frame(struct job *j, const AVFrame *f)
+{
+    int rc;
+    if (f->nb_samples <= 0 || f->sample_rate <= 0)
+        return 0;
+    if ((rc = setup_swr(j, f)) < 0)
+        return rc;
+    if (!j->audio_started) {
+        j->audio_started = 1;
+        /*
+         * Silence ahead of the audio so its first real sample lands where the
+         * first video frame does: at the video's reorder delay, minus the AAC
+         * priming the encoder adds itself, plus any late start of the audio.
+         */
+        int64_t pad = j->audio_shift - j->aenc->initial_padding;
+        AVStream *st = j->ic->streams[j->aidx];
+        if (f->best_effort_timestamp != AV_NOPTS_VALUE && j->vidx >= 0) {
+            int64_t us = av_rescale_q(f->best_effort_timestamp, st->time_base, AV_TIME_BASE_Q) -
+                         j->t0;
+            if (us > 0 && us < 10 * AV_TIME_BASE)
+                pad += av_rescale(us, AUDIO_RATE, AV_TIME_BASE);
+        }
+        if (pad > 0) {
+            if (av_audio_fifo_realloc(j->fifo, av_audio_fifo_size(j->fifo) + (int)pad) < 0)
+                return kino_err_set(j->err, -ENOMEM, "out of memory");
+            float *zero = xcalloc((size_t)pad, sizeof(float));
+            void *planes[2] = { zero, zero };
+            av_audio_fifo_write(j->fifo, planes, (int)pad);
+            free(zero);
+            j->samples_in += pad;
+        }
+    }
+    if (j->samples_in > j->max_samples)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the audio runs longer than the %.0f minutes kino accepts; cut it "
+                            "into parts and upload them separately",
+                            j->opt->max_duration_s / 60);
+    if ((rc = resample(j, f)) < 0)
+        return rc;
+    return encode_audio_frames(j, 0);
+}
+
+/* ---- decode loop ------------------------------------------------------ */
+
+static int decode(struct job *j, AVCodecContext *dec, const AVPacket *pkt, int *ret_frames)
+{
+    int rc = avcodec_send_packet(dec, pkt);
+    /* A damaged packet is skipped, as players do; the rest may decode fine. */
+    if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR_EOF && pkt)
+        return 0;
+    for (;;) {
+        rc = avcodec_receive_frame(dec, j->dframe);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc < 0)
+            return 0; /* decoder error on this frame: skip it */
+        if (dec == j->vdec)
+            rc = video_frame(j, j->dframe);
+        else
+            rc = audio_frame(j, j->dframe);
+        av_frame_unref(j->dframe);
+        if (rc < 0)
+            return rc;
+        if (ret_frames)
+            (*ret_frames)++;
+    }
+}
+
+static int run(struct job *j)
+{
+    int rc, vframes = 0, aframes = 0;
+    for (;;) {
+        rc = av_read_frame(j->ic, j->pkt);
+        if (rc < 0)
+            break; /* end of file, or damage: keep what decoded so far */
+        if (j->pkt->stream_index == j->vidx)
+            rc = decode(j, j->vdec, j->pkt, &vframes);
+        else if (j->pkt->stream_index == j->aidx)
+            rc = decode(j, j->adec, j->pkt, &aframes);
+        else
+            rc = 0;
+        av_packet_unref(j->pkt);
+        if (rc < 0)
+            return rc;
+    }
+    if (j->vdec && (rc = decode(j, j->vdec, NULL, &vframes)) < 0)
+        return rc;
+    if (j->adec && (rc = decode(j, j->adec, NULL, &aframes)) < 0)
+        return rc;
+    if (j->vidx >= 0 && vframes == 0)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "no video frame in the file could be decoded; the file is damaged or "
+                            "incomplete, upload it again");
+    if (j->vidx < 0 && aframes == 0)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "no audio in the file could be decoded; the file is damaged or "
+                            "incomplete, upload it again");
+    for (size_t i = 0; i < j->n_rungs; i++) {
+        struct rung_out *r = &j->rungs[i];
+        if ((rc = avcodec_send_frame(r->enc, NULL)) < 0)
+            return ff_err(j, KINO_EINTERNAL, "cannot flush the H.264 encoder", rc);
+        if ((rc = drain_video(j, r)) < 0 || (rc = cmaf_finish(&r->w, j->err)) < 0)
+            return rc;
+    }
+    if (j->aenc) {
+        if (j->swr && (rc = resample(j, NULL)) < 0)
+            return rc;
+        if ((rc = encode_audio_frames(j, 1)) < 0)
+            return rc;
+        if ((rc = avcodec_send_frame(j->aenc, NULL)) < 0)
+            return ff_err(j, KINO_EINTERNAL, "cannot flush the AAC encoder", rc);
+        if ((rc = drain_audio(j)) < 0 || (rc = cmaf_finish(&j->aw, j->err)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- playlists -------------------------------------------------------- */
+
+static int write_text(struct job *j, const char *rel, const struct buf *b)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/%s", j->out_dir, rel) >= (int)sizeof(path) ||
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return kino_err_set(j->err, KINO_EINVAL, "output path too long: %s", j->out_dir);
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp)
+        return kino_err_set(j->err, -errno, "cannot create %s: %s", tmp, strerror(errno));
+    size_t n = fwrite(b->ptr, 1, b->len, fp);
+    int bad = n != b->len;
+    if (fclose(fp) != 0 || bad) {
+        unlink(tmp);
+        return kino_err_set(j->err, -EIO, "cannot write %s", tmp);
+    }
+    /* Rename: a reader never sees a half-written playlist. */
+    if (rename(tmp, path) < 0)
+        return kino_err_set(j->err, -errno, "cannot create %s: %s", path, strerror(errno));
+    return 0;
+}
+
+static int write_playlists(struct job *j, struct media_result *res)
+{
+    struct buf b;
+    struct hls_variant v[MEDIA_MAX_RUNGS + 1];
+    char uris[MEDIA_MAX_RUNGS][64], codecs[MEDIA_MAX_RUNGS][64];
+    int rc = 0, target = 1;
+    const struct hls_segment *aseg = j->aenc ? j->aw.segs : NULL;
+    size_t na = j->aenc ? j->aw.n_segs : 0;
+
+    for (size_t i = 0; i < j->n_rungs; i++) {
+        int t = hls_target_duration(j->rungs[i].w.segs, j->rungs[i].w.n_segs);
+        target = t > target ? t : target;
+    }
+    if (aseg) {
+        int t = hls_target_duration(aseg, na);
+        target = t > target ? t : target;
+    }
+
+    buf_init(&b, PLAYLIST_MAX);
+    for (size_t i = 0; i < j->n_rungs && rc == 0; i++) {
+        struct rung_out *r = &j->rungs[i];
+        struct media_rendition *mr = &res->renditions[res->n_renditions++];
+        buf_reset(&b);
+        char rel[64];
+        snprintf(rel, sizeof(rel), "%s/index.m3u8", r->le.name);
+        if ((rc = hls_write_media(&b, r->w.segs, r->w.n_segs, target)) < 0 ||
+            (rc = write_text(j, rel, &b)) < 0)
+            break;
+        snprintf(uris[i], sizeof(uris[i]), "%s", rel);
+        snprintf(codecs[i], sizeof(codecs[i]), "%s%s", r->codecs, aseg ? ",mp4a.40.2" : "");
+        v[i] = (struct hls_variant){ .uri = uris[i], .codecs = codecs[i], .width = r->le.width,
+                                     .height = r->le.height, .frame_rate = av_q2d(j->fps),
+                                     .has_audio_group = aseg != NULL };
+        hls_measure(r->w.segs, r->w.n_segs, aseg, na, target, &v[i].bandwidth,
+                    &v[i].average_bandwidth);
+        snprintf(mr->name, sizeof(mr->name), "%s", r->le.name);
+        mr->width = r->le.width;
+        mr->height = r->le.height;
+        mr->frame_rate = av_q2d(j->fps);
+        mr->bandwidth = v[i].bandwidth;
+        mr->average_bandwidth = v[i].average_bandwidth;
+        snprintf(mr->codecs, sizeof(mr->codecs), "%s", codecs[i]);
+        mr->n_segments = (int)r->w.n_segs;
+    }
+    if (rc == 0 && aseg) {
+        struct media_rendition *mr = &res->renditions[res->n_renditions++];
+        buf_reset(&b);
+        if ((rc = hls_write_media(&b, aseg, na, target)) == 0)
+            rc = write_text(j, "audio/index.m3u8", &b);
+        snprintf(mr->name, sizeof(mr->name), "audio");
+        mr->is_audio = 1;
+        hls_measure(aseg, na, NULL, 0, target, &mr->bandwidth, &mr->average_bandwidth);
+        snprintf(mr->codecs, sizeof(mr->codecs), "mp4a.40.2");
+        mr->n_segments = (int)na;
+    }
+    if (rc == 0) {
+        buf_reset(&b);
+        if (j->n_rungs > 0) {
+            struct hls_audio a = { .uri = "audio/index.m3u8", .language = j->language,
+                                   .channels = 2 };
+            rc = hls_write_master(&b, v, j->n_rungs, aseg ? &a : NULL);
+        } else {
+            struct media_rendition *mr = &res->renditions[res->n_renditions - 1];
+            struct hls_variant av = { .uri = "audio/index.m3u8", .codecs = "mp4a.40.2",
+                                      .bandwidth = mr->bandwidth,
+                                      .average_bandwidth = mr->average_bandwidth };
+            rc = hls_write_master(&b, &av, 1, NULL);
+        }
+        if (rc == 0)
+            rc = write_text(j, "master.m3u8", &b);
+    }
+    if (rc == KINO_ETOOBIG)
+        rc = kino_err_set(j->err, rc, "the playlist is too large");
+    buf_release(&b);
+    return rc;
+}
+
+/* ---- entry point ------------------------------------------------------ */
+
+static int setup_video(struct job *j)
+{
+    AVStream *st = j->ic->streams[j->vidx];
+    AVRational sar = av_guess_sample_aspect_ratio(j->ic, st, NULL);
+    j->fps = pick_fps(st);
+    j->gop_frames = (int)lround(j->opt->gop_seconds * av_q2d(j->fps));
+    if (j->gop_frames < 1)
+        j->gop_frames = 1;
+    int gops = (int)lround((double)j->opt->segment_seconds / j->opt->gop_seconds);
+    j->seg_frames = j->gop_frames * (gops < 1 ? 1 : gops);
+    j->max_frames = (int64_t)(j->opt->max_duration_s * av_q2d(j->fps)) + 1;
+    j->total_frames = (int64_t)(j->duration * av_q2d(j->fps));
+    j->poster_idx = j->duration >= 2 ? (int64_t)(j->total_frames / 10) : 0;
+
+    struct ladder_entry le[MEDIA_MAX_RUNGS];
+    j->n_rungs = ladder_compute(j->opt->ladder, j->opt->n_rungs, j->src_w, j->src_h, sar.num,
+                                sar.den, 0, le);
+    if (j->n_rungs == 0)
+        return kino_err_set(j->err, KINO_EINVAL, "the ladder is empty");
+    for (size_t i = 0; i < j->n_rungs; i++) {
+        j->rungs[i].le = le[i];
+        int rc = open_video_rung(j, &j->rungs[i]);
+        if (rc < 0)
+            return rc;
+    }
+    /*
+     * With B-frames the first dts is negative; the mp4 muxer writes tfdt
+     * relative to the first dts, so the video timeline starts at the reorder
+     * delay (2 frames for x264's B-pyramid) rather than 0, on every rung alike.
+     * pts < dts is refused by libavformat and the muxer rebases every track
+     * to its own first dts, so the audio gets the same delay as leading
+     * silence (see audio_frame()).
+     */
+    j->reorder_delay = j->rungs[0].enc->has_b_frames;
+    j->audio_shift =
+        av_rescale_q(j->reorder_delay, av_inv_q(j->fps), (AVRational){ 1, AUDIO_RATE });
+    return 0;
+}
+
+static void job_release(struct job *j)
+{
+    for (size_t i = 0; i < MEDIA_MAX_RUNGS; i++) {
+        struct rung_out *r = &j->rungs[i];
+        avcodec_free_context(&r->enc);
+        sws_freeContext(r->sws);
+        av_frame_free(&r->frame);
+        av_frame_free(&r->pass);
+        cmaf_release(&r->w);
+    }
+    avcodec_free_context(&j->aenc);
+    swr_free(&j->swr);
+    av_channel_layout_uninit(&j->swr_layout);
+    if (j->fifo)
+        av_audio_fifo_free(j->fifo);
+    av_frame_free(&j->aframe);
+    av_frame_free(&j->rframe);
+    cmaf_release(&j->aw);
+    avcodec_free_context(&j->vdec);
+    avcodec_free_context(&j->adec);
+    av_frame_free(&j->dframe);
+    av_packet_free(&j->pkt);
+    av_packet_free(&j->opkt);
+    avformat_close_input(&j->ic);
+}
+
+int media_transcode(const struct media_options *opt, const char *src_path, const char *out_dir,
+                    media_progress_fn progress, void *progress_ctx, struct media_result *ret,
+                    struct kino_err *err)
+{
+    struct job j;
+    int rc;
+    pthread_once(&log_once, quiet_ffmpeg);
+    memset(&j, 0, sizeof(j));
+    memset(ret, 0, sizeof(*ret));
+    for (size_t i = 0; i < MEDIA_MAX_RUNGS; i++)
+        j.rungs[i].w.fd = -1;
+    j.aw.fd = -1;
+    j.opt = opt;
+    j.src_path = src_path;
+    j.out_dir = out_dir;
+    j.progress = progress;
+    j.progress_ctx = progress_ctx;
+    j.err = err;
+    j.vidx = j.aidx = -1;
+
+    if (!opt || opt->n_rungs == 0 || opt->n_rungs > MEDIA_MAX_RUNGS || opt->gop_seconds <= 0 ||
+        opt->segment_seconds < opt->gop_seconds) {
+        rc = kino_err_set(err, KINO_EINVAL, "invalid media options");
+        goto out;
+    }
+    j.dframe = av_frame_alloc();
+    j.pkt = av_packet_alloc();
+    j.opkt = av_packet_alloc();
+    if (!j.dframe || !j.pkt || !j.opkt) {
+        rc = kino_err_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = probe(&j)) < 0)
+        goto out;
+    if (mkdir(out_dir, 0755) < 0 && errno != EEXIST) {
+        rc = kino_err_set(err, -errno, "cannot create %s: %s", out_dir, strerror(errno));
+        goto out;
+    }
+    j.max_samples = (int64_t)(opt->max_duration_s * AUDIO_RATE) + AUDIO_RATE;
+    j.a_next_seg = j.a_next_frag = 1; /* boundary 0 is the start of segment 1 */
+    if (j.vidx >= 0 && (rc = setup_video(&j)) < 0)
+        goto out;
+    if (j.aidx >= 0 && (rc = open_audio(&j)) < 0)
+        goto out;
+    if ((rc = run(&j)) < 0)
+        goto out;
+
+    ret->is_audio_only = j.vidx < 0;
+    if (j.vidx >= 0) {
+        ret->duration_s = (double)j.next_idx / av_q2d(j.fps);
+        int rot = rotation_of(j.ic->streams[j.vidx]);
+        AVRational sar = av_guess_sample_aspect_ratio(j.ic, j.ic->streams[j.vidx], NULL);
+        int dw = j.src_w;
+        if (sar.num > 0 && sar.den > 0)
+            dw = (int)lround((double)j.src_w * sar.num / sar.den);
+        ret->width = rot % 180 ? j.src_h : dw;
+        ret->height = rot % 180 ? dw : j.src_h;
+    } else {
+        ret->duration_s = (double)j.samples_out / AUDIO_RATE;
+    }
+    rc = write_playlists(&j, ret);
+    if (rc == 0)
+        report(&j, 1.0);
+out:
+    job_release(&j);
+    return rc < 0 ? rc : 0;
+}
