@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* The ladder: which rungs a source gets, their sizes, and the small-source case. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "media/ladder.h"
+#include "media/media.h"
+
+static struct ladder_entry out[MEDIA_MAX_RUNGS];
+
+static size_t compute(int w, int h, int sn, int sd, int rot)
+{
+    struct media_options opt;
+    media_options_init(&opt);
+    memset(out, 0, sizeof(out));
+    return ladder_compute(opt.ladder, opt.n_rungs, w, h, sn, sd, rot, out);
+}
+
+static void expect(size_t i, const char *name, int w, int h, int kbps)
+{
+    cr_expect_str_eq(out[i].name, name, "entry %zu", i);
+    cr_expect_eq(out[i].width, w, "entry %zu width %d != %d", i, out[i].width, w);
+    cr_expect_eq(out[i].height, h, "entry %zu height %d != %d", i, out[i].height, h);
+    if (kbps)
+        cr_expect_eq(out[i].bitrate_kbps, kbps, "entry %zu kbps %d", i, out[i].bitrate_kbps);
+}
+
+Test(ladder, hd720_never_upscales)
+{
+    cr_assert_eq(compute(1280, 720, 1, 1, 0), 3);
+    expect(0, "720p", 1280, 720, 2800);
+    expect(1, "480p", 854, 480, 1400);
+    expect(2, "360p", 640, 360, 800);
+}
+
+Test(ladder, full_hd_gets_every_rung)
+{
+    cr_assert_eq(compute(1920, 1080, 0, 0, 0), 4);
+    expect(0, "1080p", 1920, 1080, 5000);
+    expect(1, "720p", 1280, 720, 2800);
+    expect(2, "480p", 854, 480, 1400);
+    expect(3, "360p", 640, 360, 800);
+}
+
+Test(ladder, portrait_compares_the_short_side)
+{
+    cr_assert_eq(compute(360, 640, 1, 1, 0), 1);
+    expect(0, "360p", 360, 640, 800);
+    cr_assert_eq(compute(1080, 1920, 1, 1, 0), 4);
+    expect(0, "1080p", 1080, 1920, 5000);
+    expect(1, "720p", 720, 1280, 0);
+    expect(2, "480p", 480, 854, 0);
+    expect(3, "360p", 360, 640, 0);
+}
+
+Test(ladder, anamorphic_sar_keeps_display_aspect)
+{
+    /* 640x480 with 4:3 pixels displays as 853x480 (16:9). */
+    cr_assert_eq(compute(640, 480, 4, 3, 0), 2);
+    expect(0, "480p", 854, 480, 1400);
+    expect(1, "360p", 640, 360, 800);
+}
+
+Test(ladder, rotation_swaps_orientation)
+{
+    cr_assert_eq(compute(1920, 1080, 1, 1, 90), 4);
+    expect(0, "1080p", 1080, 1920, 0);
+    expect(3, "360p", 360, 640, 0);
+}
+
+Test(ladder, tiny_source_gets_one_rendition_at_its_own_size)
+{
+    cr_assert_eq(compute(200, 100, 1, 1, 0), 1);
+    expect(0, "100p", 200, 100, 100);
+    cr_assert(out[0].bitrate_kbps <= 800);
+}
+
+Test(ladder, odd_sizes_are_rounded_to_even)
+{
+    cr_assert_eq(compute(201, 101, 1, 1, 0), 1);
+    expect(0, "100p", 200, 100, 0);
+    cr_assert_eq(compute(1278, 718, 1, 1, 0), 2);
+    expect(0, "480p", 854, 480, 0);
+    expect(1, "360p", 640, 360, 0);
+    for (size_t i = 0; i < 2; i++)
+        cr_expect(out[i].width % 2 == 0 && out[i].height % 2 == 0);
+}
+
+Test(ladder, refuses_empty_sizes)
+{
+    cr_assert_eq(compute(0, 720, 1, 1, 0), 0);
+    cr_assert_eq(compute(1280, -1, 1, 1, 0), 0);
+}
