@@ -74,7 +74,10 @@ uint16_t http_server_port(const struct http_server *srv);
 
 /*
  * Graceful stop: stop accepting connections, wait up to `grace_ms` for
- * requests in flight to finish, then close everything. Safe to call once.
+ * requests in flight to finish (idle keep-alive connections are not waited
+ * for; answers given meanwhile carry Connection: close), then close everything.
+ * A second call does nothing. Call it from the thread that started the server,
+ * never from a handler.
  */
 void http_server_stop(struct http_server *srv, unsigned grace_ms);
 
@@ -168,9 +171,15 @@ struct http_file {
 /*
  * Serve a file with sendfile: 200 with Content-Length, or for GET/HEAD with a
  * single `Range: bytes=` a 206 with Content-Range (416 with `bytes * /size`
- * when it cannot be satisfied; several ranges are answered with the whole
- * file). A strong ETag from size and mtime; If-None-Match → 304. HEAD sends
- * the headers only. Takes ownership of f->fd in every case.
+ * and a problem body when it cannot be satisfied; several ranges or a
+ * malformed header are answered with the whole file). A strong ETag
+ * "<size hex>-<mtime hex>", Last-Modified, Accept-Ranges: bytes, and
+ * Cache-Control from f->cache_control on every answer; If-None-Match (a list,
+ * weak comparison, or *) → 304 without a body; If-Range that does not match
+ * (ETag or Last-Modified date) → the whole file. HEAD sends the headers only,
+ * with the Content-Length a GET would get. Takes ownership of f->fd in every
+ * case (it is closed when the answer is done or dropped). The fd is read from
+ * its start, whatever its file offset.
  */
 void http_respond_file(struct http_request *req, const struct http_file *f);
 
