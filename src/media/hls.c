@@ -104,6 +104,9 @@ void hls_measure(const struct hls_segment *video, size_t nv, const struct hls_se
         total_bits += (double)audio[i].bytes * 8.0;
     *ret_peak = llround(ceil(peak));
     *ret_average = total_dur > 0 ? llround(ceil(total_bits / total_dur)) : 0;
+    /* Audio runs a little past the video (priming): never declare AVERAGE > BANDWIDTH. */
+    if (*ret_average > *ret_peak)
+        *ret_peak = *ret_average;
 }
 
 int hls_codec_avc(const uint8_t *p, size_t len, char *out, size_t cap)

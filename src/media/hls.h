@@ -61,7 +61,7 @@ int hls_write_master(struct buf *out, const struct hls_variant *v, size_t n,
  * Peak: the largest bit rate of one segment; a segment shorter than half of
  * `target` is measured together with the one before it (RFC 8216 §4.1: runs of
  * 0.5..1.5 target durations), so a short last segment does not inflate it.
- * Average: all bytes over the video duration.
+ * Average: all bytes over the video duration. The peak is never below the average.
  */
 void hls_measure(const struct hls_segment *video, size_t nv, const struct hls_segment *audio,
                  size_t na, int target, int64_t *ret_peak, int64_t *ret_average);

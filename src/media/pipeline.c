@@ -228,6 +228,22 @@ static int open_decoder(struct job *j, int idx, AVCodecContext **ret)
     return 0;
 }
 
+/* An ISO BMFF file starts with a box whose type is ftyp (or moov/mdat/free/wide). */
+static int looks_like_mp4(const char *path)
+{
+    unsigned char h[12];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, h, sizeof(h));
+    close(fd);
+    if (n < 8)
+        return 0;
+    return memcmp(h + 4, "ftyp", 4) == 0 || memcmp(h + 4, "mdat", 4) == 0 ||
+           memcmp(h + 4, "moov", 4) == 0 || memcmp(h + 4, "wide", 4) == 0 ||
+           memcmp(h + 4, "free", 4) == 0;
+}
+
 static int probe(struct job *j)
 {
     struct stat sb;
@@ -244,6 +260,12 @@ static int probe(struct job *j)
     rc = avformat_open_input(&j->ic, j->src_path, NULL, NULL);
     if (rc == AVERROR(ENOENT) || rc == AVERROR(EACCES))
         return ff_err(j, rc, "cannot open the source file", rc);
+    if (rc < 0 && looks_like_mp4(j->src_path))
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the file is an MP4/MOV but incomplete or damaged (%s; its index, "
+                            "the moov box, is missing or broken); upload the whole file again, "
+                            "or re-export it",
+                            av_err2str(rc));
     if (rc < 0)
         return kino_err_set(j->err, KINO_EMEDIA,
                             "the file is not a video or audio file that kino can read (%s); %s",
@@ -852,6 +874,17 @@ static int run(struct job *j)
         return kino_err_set(j->err, KINO_EMEDIA,
                             "no audio in the file could be decoded; the file is damaged or "
                             "incomplete, upload it again");
+    /*
+     * A file cut short (an interrupted upload with its index at the front)
+     * decodes up to the cut without an error; compare with what it claims.
+     */
+    double got = j->vidx >= 0 ? j->next_idx / av_q2d(j->fps)
+                              : (double)j->samples_in / AUDIO_RATE;
+    if (j->duration > 0 && got < j->duration * 0.5 && j->duration - got > 2)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the file is incomplete: it should last %.1f s but only %.1f s could "
+                            "be decoded; upload the whole file again",
+                            j->duration, got);
     for (size_t i = 0; i < j->n_rungs; i++) {
         struct rung_out *r = &j->rungs[i];
         if ((rc = avcodec_send_frame(r->enc, NULL)) < 0)

@@ -150,3 +150,14 @@ Test(hls, codec_string_from_annex_b)
     cr_assert_eq(hls_codec_avc(pps_only, sizeof(pps_only), s, sizeof(s)), KINO_EINVAL);
     cr_assert_eq(hls_codec_avc(NULL, 0, s, sizeof(s)), KINO_EINVAL);
 }
+
+Test(hls, bandwidth_is_never_below_the_average)
+{
+    /* Audio a little longer than the video makes bytes/video-duration exceed the peak. */
+    const struct hls_segment v[] = { { 1.0, 1000 } };
+    const struct hls_segment a[] = { { 2.0, 100000 } };
+    int64_t peak, avg;
+    hls_measure(v, 1, a, 1, 4, &peak, &avg);
+    cr_assert_eq(avg, (101000 * 8));
+    cr_assert_eq(peak, avg);
+}
