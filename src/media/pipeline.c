@@ -124,6 +124,33 @@ static void quiet_ffmpeg(void)
     av_log_set_level(AV_LOG_QUIET);
 }
 
+/* "95 s", "12 min", "3.5 h": a length a person reads in an error message. */
+static const char *fmt_duration(char *out, size_t cap, double s)
+{
+    if (s < 120)
+        snprintf(out, cap, "%.0f s", s);
+    else if (s < 3 * 3600)
+        snprintf(out, cap, "%.0f min", s / 60);
+    else
+        snprintf(out, cap, "%.1f h", s / 3600);
+    return out;
+}
+
+static int too_long(struct job *j, double s)
+{
+    char a[32], b[32];
+    if (s > 0)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the file is %s long, more than the %s kino accepts; cut it into "
+                            "parts and upload them separately",
+                            fmt_duration(a, sizeof(a), s),
+                            fmt_duration(b, sizeof(b), j->opt->max_duration_s));
+    return kino_err_set(j->err, KINO_EMEDIA,
+                        "the file runs longer than the %s kino accepts; cut it into parts and "
+                        "upload them separately",
+                        fmt_duration(b, sizeof(b), j->opt->max_duration_s));
+}
+
 static int ff_err(struct job *j, int code, const char *what, int averr)
 {
     return kino_err_set(j->err, code, "%s: %s", what, av_err2str(averr));
@@ -309,17 +336,14 @@ static int probe(struct job *j)
     j->t0 = j->ic->start_time != AV_NOPTS_VALUE ? j->ic->start_time : 0;
     j->duration = j->ic->duration > 0 ? j->ic->duration / (double)AV_TIME_BASE : 0;
     if (j->duration > j->opt->max_duration_s)
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the file is %.0f minutes long, more than the %.0f minutes kino "
-                            "accepts; cut it into parts and upload them separately",
-                            j->duration / 60, j->opt->max_duration_s / 60);
+        return too_long(j, j->duration);
 
     if (j->vidx >= 0) {
         AVCodecParameters *par = j->ic->streams[j->vidx]->codecpar;
         if ((int64_t)par->width * par->height > j->opt->max_pixels)
             return kino_err_set(j->err, KINO_EMEDIA,
-                                "the video is %dx%d pixels, larger than kino accepts "
-                                "(%lld pixels); scale it down to 4K or less and upload it again",
+                                "the video is %dx%d pixels, more than the %lld pixels kino "
+                                "accepts; scale it down and upload it again",
                                 par->width, par->height, (long long)j->opt->max_pixels);
         if (par->width < 16 || par->height < 16)
             return kino_err_set(j->err, KINO_EMEDIA,
@@ -594,10 +618,7 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
 {
     int rc;
     if (idx >= j->max_frames)
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the video runs longer than the %.0f minutes kino accepts; cut it "
-                            "into parts and upload them separately",
-                            j->opt->max_duration_s / 60);
+        return too_long(j, 0);
     for (size_t i = 0; i < j->n_rungs; i++)
         if ((rc = encode_rung(j, &j->rungs[i], src, idx)) < 0)
             return rc;
@@ -810,10 +831,7 @@ static int audio_frame(struct job *j, const AVFrame *f)
         }
     }
     if (j->samples_in > j->max_samples)
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the audio runs longer than the %.0f minutes kino accepts; cut it "
-                            "into parts and upload them separately",
-                            j->opt->max_duration_s / 60);
+        return too_long(j, 0);
     if ((rc = resample(j, f)) < 0)
         return rc;
     return encode_audio_frames(j, 0);
