@@ -1464,6 +1464,13 @@ def scenario_shutdown(kino_bin, tmp, media_dir):
                 time.sleep(0.05)
             R.check("shutdown server: media reaches processing", st == "processing",
                     "status %r" % st)
+            # Interrupt it in the middle of the pipeline, not before it began.
+            deadline = time.monotonic() + 15
+            while st == "processing" and not prog and time.monotonic() < deadline:
+                time.sleep(0.05)
+                _, m = get_media(srv.base, mid)
+                st = m and m.get("status")
+                prog = m and m.get("progress")
             R.note("SIGTERM at status %s, progress %r" % (st, prog))
             if st != "processing":
                 mid = None
