@@ -10,6 +10,7 @@
 #include "core/mem.h"
 #include "core/util.h"
 #include "db/db.h"
+#include "jobs/jobs.h"
 #include "core/banned.h"
 
 #define LIST_DEFAULT 20
@@ -286,6 +287,8 @@ void api_media_delete(struct http_request *req)
         http_respond_problem(req, 404, "no media with this id; list media with GET /api/v1/media");
         return;
     }
+    if (rc == 0 && k->jobs)
+        jobs_pool_cancel(k->jobs, id);
     char prefix[64];
     snprintf(prefix, sizeof(prefix), "media/%s", id);
     if (rc == 0)

@@ -38,6 +38,13 @@ int jobs_pool_start(const struct jobs_config *cfg, struct db *db, struct blob *b
 void jobs_pool_notify(struct jobs_pool *pool);
 
 /*
+ * The media was deleted: if a worker of this pool is transcoding it, cut the
+ * pipeline off now rather than at its next lease renewal. Workers in other
+ * processes notice at their renewal.
+ */
+void jobs_pool_cancel(struct jobs_pool *pool, const char *media_id);
+
+/*
  * Stop: cancel running pipelines, hand their jobs back to the queue, and
  * join the threads. Returns once every worker has exited.
  */

@@ -34,6 +34,8 @@ struct worker {
     pthread_t thread;
     char owner[96]; /* lease owner: host:pid:n, unique per worker across processes */
     int started;
+    char media_id[KINO_ID_LEN + 1]; /* of the running job, "" when idle; guarded by pool->lock */
+    atomic_int cancel;              /* set by jobs_pool_cancel for the running job */
 };
 
 struct jobs_pool {
@@ -82,6 +84,10 @@ static int on_progress(void *ctx, double fraction)
     struct jobs_pool *pool = run->w->pool;
     if (atomic_load(&pool->stopping)) {
         run->stopped = 1;
+        return 1;
+    }
+    if (atomic_load(&run->w->cancel)) {
+        run->lost = 1;
         return 1;
     }
     int64_t now = time_mono_ms();
@@ -228,7 +234,10 @@ static void hand_back(struct job_run *run)
     if (rc == 0)
         rc = db_commit(c, &err);
     db_release(c);
-    if (rc < 0)
+    if (rc == KINO_ENOTFOUND)
+        log_msg(LOG_INFO, run->job->id, "media %s was deleted while processing; job dropped",
+                run->job->media_id);
+    else if (rc < 0)
         log_msg(LOG_ERROR, run->job->id, "handing the job back failed (its lease will expire "
                 "instead): %s", kino_err_message(&err, rc));
     else
@@ -306,7 +315,14 @@ static void *worker_main(void *arg)
                                  (int64_t)pool->cfg.lease_seconds * 1000, &job, &err);
         db_release(c);
         if (rc == 0) {
+            pthread_mutex_lock(&pool->lock);
+            snprintf(w->media_id, sizeof(w->media_id), "%s", job.media_id);
+            atomic_store(&w->cancel, 0);
+            pthread_mutex_unlock(&pool->lock);
             run_job(w, &job);
+            pthread_mutex_lock(&pool->lock);
+            w->media_id[0] = '\0';
+            pthread_mutex_unlock(&pool->lock);
             continue;
         }
         if (rc != KINO_ENOTFOUND)
@@ -371,6 +387,15 @@ void jobs_pool_notify(struct jobs_pool *pool)
     pthread_mutex_lock(&pool->lock);
     pool->pending_notifies++;
     pthread_cond_signal(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+void jobs_pool_cancel(struct jobs_pool *pool, const char *media_id)
+{
+    pthread_mutex_lock(&pool->lock);
+    for (unsigned i = 0; i < pool->n_workers; i++)
+        if (strcmp(pool->workers[i].media_id, media_id) == 0)
+            atomic_store(&pool->workers[i].cancel, 1);
     pthread_mutex_unlock(&pool->lock);
 }
 
