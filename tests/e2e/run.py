@@ -243,11 +243,13 @@ def upload(base, path, title, description="", tags="", file_field="file"):
 
 
 def check_problem(name, r, status):
-    """An RFC 9457 problem response with the given status."""
-    ok = r is not None and r.status == status
+    """An RFC 9457 problem response with the given status (or one of a tuple)."""
+    allowed = status if isinstance(status, tuple) else (status,)
+    ok = r is not None and r.status in allowed
     detail = "" if r is None else r.describe()
-    if not R.check("%s -> %d" % (name, status), ok, detail):
+    if not R.check("%s -> %s" % (name, " or ".join(map(str, allowed))), ok, detail):
         return False
+    status = r.status
     ctype = (r.header("Content-Type") or "").split(";")[0].strip().lower()
     R.check("%s: Content-Type application/problem+json" % name,
             ctype == "application/problem+json", "Content-Type: %r" % r.header("Content-Type"))
@@ -915,6 +917,15 @@ def check_stream_headers(base, info, poster_url):
             rp.status == 200 and (rp.header("Content-Type") or "").split(";")[0].strip() ==
             "image/jpeg" and rp.body[:2] == b"\xff\xd8",
             "%s %r %r" % (rp.status, rp.header("Content-Type"), rp.body[:4]))
+    if rp.status == 200:
+        pj = os.path.join(tempfile.gettempdir(), "kino-e2e-poster-%d.jpg" % os.getpid())
+        with open(pj, "wb") as f:
+            f.write(rp.body)
+        st, err = probe_stream(pj)
+        os.unlink(pj)
+        R.check("thumbnail: a JPEG ffprobe decodes, with a size",
+                st is not None and st.get("codec_name") == "mjpeg" and
+                (st.get("width") or 0) > 0 and (st.get("height") or 0) > 0, err or repr(st))
     rh = raw_get(base, urllib.parse.urlsplit(poster_url).path, "HEAD")
     R.check("thumbnail: HEAD -> 200 with Content-Length and no body",
             rh.status == 200 and rh.header("Content-Length") == str(len(rp.body)) and
@@ -1026,6 +1037,10 @@ def step_health(c):
                   request(base, "GET", "/api/v1/media/doesnotexist"), 404)
     check_problem("GET /api/v1/media/doesnotexist/playback",
                   request(base, "GET", "/api/v1/media/doesnotexist/playback"), 404)
+    check_problem("GET /api/v1/nosuchthing", request(base, "GET", "/api/v1/nosuchthing"), 404)
+    check_problem("POST /api/v1/upload with a JSON body (no file part)",
+                  request(base, "POST", "/api/v1/upload", b'{"title": "x"}',
+                          {"Content-Type": "application/json"}), (400, 415))
 
 
 def step_uploads(c):
@@ -1161,6 +1176,74 @@ def step_traversal(c):
     check_traversal(c.base, c.cid, c.data)
 
 
+def step_layout(c):
+    R.section("data directory")
+    data, cid = c.data, c.cid
+    R.check("data dir: kino.db exists", os.path.isfile(os.path.join(data, "kino.db")), data)
+    R.check("data dir: media/<id>/master.m3u8 exists for the ready clip",
+            os.path.isfile(os.path.join(data, "media", cid, "master.m3u8")),
+            repr(sorted(media_files_for(data, cid))[:20]))
+    left = [p for p in media_files_for(data, cid) if p.split(os.sep)[0] not in ("media",
+                                                                              "sources")]
+    R.check("data dir: nothing of the finished job left outside sources/ and media/", not left,
+            repr(left[:10]))
+
+
+def step_keepalive_and_concurrency(c):
+    R.section("keep-alive and concurrency")
+    urls = list(c.info.get("all_urls") or [])
+    if not urls:
+        R.check("have stream URLs to fetch", False, "")
+        return
+    u = urllib.parse.urlsplit(c.base)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=HTTP_TIMEOUT)
+    results = []
+    try:
+        for path in ["/health", "/api/v1/media/%s" % c.cid,
+                     urllib.parse.urlsplit(urls[1]).path, urllib.parse.urlsplit(urls[0]).path,
+                     "/api/v1/media/doesnotexist", "/health"]:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            r.read()
+            results.append((path, r.status))
+        sock_reused = conn.sock is not None
+    except (OSError, http.client.HTTPException) as e:
+        results.append(("error", repr(e)))
+        sock_reused = False
+    finally:
+        conn.close()
+    R.check("keep-alive: six requests on one connection, including a 404, all answered",
+            sock_reused and [x[1] for x in results] == [200, 200, 200, 200, 404, 200],
+            repr(results))
+
+    import threading
+    want = {}
+    for url in urls:
+        want[url] = get_url(url).body
+    errors = []
+    lock = threading.Lock()
+
+    def fetch_all(seed):
+        order = list(urls)
+        random.Random(seed).shuffle(order)
+        for url in order:
+            try:
+                r = get_url(url)
+                if r.status != 200 or r.body != want[url]:
+                    with lock:
+                        errors.append("%s -> %s, %d bytes" % (url, r.status, len(r.body)))
+            except OSError as e:
+                with lock:
+                    errors.append("%s -> %r" % (url, e))
+    threads = [threading.Thread(target=fetch_all, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    R.check("concurrency: 16 clients fetching all %d stream files get identical bytes" %
+            len(urls), not errors, "; ".join(errors[:5]))
+
+
 
 def step_portrait(c):
     base, data, tmp = c.base, c.data, c.tmp
@@ -1254,6 +1337,8 @@ def step_listing(c):
     R.check("listing: GET /api/v1/media (default limit) -> all items newest first, next_cursor null",
             isinstance(j, dict) and [x.get("id") for x in j.get("items", [])] == expect and
             j.get("next_cursor") is None, r.describe())
+    check_problem("GET /api/v1/media?cursor=<garbage>",
+                  request(base, "GET", "/api/v1/media?cursor=%21%21not-a-cursor%21%21"), 400)
     for bad in ("0", "101", "1000", "-1", "abc"):
         check_problem("GET /api/v1/media?limit=%s" % bad,
                       request(base, "GET", "/api/v1/media?limit=%s" % bad), 400)
@@ -1373,7 +1458,7 @@ def step_delete(c):
 
 
 STEPS = [step_health, step_uploads, step_wait, step_clip, step_clip_playback, step_streaming,
-         step_traversal, step_portrait, step_notvideo, step_listing, step_patch,
+         step_traversal, step_layout, step_keepalive_and_concurrency, step_portrait, step_notvideo, step_listing, step_patch,
          step_delete_processing, step_delete]
 
 
