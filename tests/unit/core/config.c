@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* Settings: defaults, the INI file, the environment, flags, their order and their errors. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+
+static void clear_env(void)
+{
+    unsetenv("KINO_CONFIG");
+    unsetenv("KINO_LISTEN");
+    unsetenv("KINO_WORKERS");
+    unsetenv("KINO_MAX_UPLOAD");
+    unsetenv("KINO_DATA");
+}
+
+TestSuite(config, .init = clear_env);
+
+static int load(struct kino_config *cfg, int argc, char **argv, struct kino_err *err)
+{
+    int help;
+    kino_err_clear(err);
+    return config_load(cfg, argc, argv, &help, err);
+}
+
+Test(config, defaults)
+{
+    struct kino_config cfg;
+    struct kino_err err;
+    char *argv[] = { "serve" };
+    cr_assert_eq(load(&cfg, 1, argv, &err), 0);
+    cr_assert_str_eq(cfg.listen_host, "127.0.0.1");
+    cr_assert_eq(cfg.listen_port, 8080);
+    cr_assert_str_eq(cfg.data_dir, "./data");
+    cr_assert_eq(cfg.max_upload_bytes, 10ULL << 30);
+    cr_assert_eq(cfg.workers, (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+Test(config, flags_win_over_environment_which_wins_over_the_file)
+{
+    char path[] = "/tmp/kino-config-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("; comment\nlisten = 0.0.0.0:9000\nworkers = 3\ndata = /from/file\n"
+          "[other]\nworkers = 99\n",
+          f);
+    fclose(f);
+    setenv("KINO_CONFIG", path, 1);
+    setenv("KINO_WORKERS", "5", 1);
+    setenv("KINO_MAX_UPLOAD", "1M", 1);
+
+    struct kino_config cfg;
+    struct kino_err err;
+    char *argv[] = { "serve", "--workers", "7", "--data=/from/flag" };
+    cr_assert_eq(load(&cfg, 4, argv, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(cfg.listen_host, "0.0.0.0", "from the file");
+    cr_assert_eq(cfg.listen_port, 9000);
+    cr_assert_eq(cfg.max_upload_bytes, 1 << 20, "from the environment");
+    cr_assert_eq(cfg.workers, 7, "the flag wins");
+    cr_assert_str_eq(cfg.data_dir, "/from/flag");
+
+    char *argv2[] = { "serve" };
+    cr_assert_eq(load(&cfg, 1, argv2, &err), 0);
+    cr_assert_eq(cfg.workers, 5, "the environment wins over the file");
+    cr_assert_str_eq(cfg.data_dir, "/from/file");
+    unlink(path);
+}
+
+Test(config, listen_forms)
+{
+    struct kino_config cfg;
+    config_init(&cfg);
+    cr_assert_eq(config_set(&cfg, "listen", "[::1]:8443", NULL), 0);
+    cr_assert_str_eq(cfg.listen_host, "::1");
+    cr_assert_eq(cfg.listen_port, 8443);
+    cr_assert_eq(config_set(&cfg, "listen", "localhost:0", NULL), 0);
+    cr_assert_eq(cfg.listen_port, 0);
+    cr_assert_eq(config_set(&cfg, "listen", "8080", NULL), KINO_EINVAL);
+    cr_assert_eq(config_set(&cfg, "listen", "host:65536", NULL), KINO_EINVAL);
+    cr_assert_eq(config_set(&cfg, "listen", ":80", NULL), KINO_EINVAL);
+}
+
+Test(config, errors_name_the_setting_and_what_to_do)
+{
+    struct kino_config cfg;
+    struct kino_err err;
+    char *bad_flag[] = { "serve", "--wrokers", "2" };
+    cr_assert_eq(load(&cfg, 3, bad_flag, &err), KINO_EINVAL);
+    cr_assert(strstr(err.msg, "--wrokers"), "%s", err.msg);
+    char *bad_value[] = { "serve", "--max-upload", "lots" };
+    cr_assert_eq(load(&cfg, 3, bad_value, &err), KINO_EINVAL);
+    cr_assert(strstr(err.msg, "max-upload") && strstr(err.msg, "K, M or G"), "%s", err.msg);
+    char *missing[] = { "serve", "--data" };
+    cr_assert_eq(load(&cfg, 2, missing, &err), KINO_EINVAL);
+    cr_assert(strstr(err.msg, "needs a value"), "%s", err.msg);
+    setenv("KINO_WORKERS", "-1", 1);
+    char *none[] = { "serve" };
+    cr_assert_eq(load(&cfg, 1, none, &err), KINO_EINVAL);
+    cr_assert(strstr(err.msg, "workers"), "%s", err.msg);
+    setenv("KINO_CONFIG", "/nonexistent/kino.ini", 1);
+    unsetenv("KINO_WORKERS");
+    cr_assert_lt(load(&cfg, 1, none, &err), 0);
+    cr_assert(strstr(err.msg, "/nonexistent/kino.ini"), "%s", err.msg);
+}
+
+Test(config, help_flag)
+{
+    struct kino_config cfg;
+    int help = 0;
+    char *argv[] = { "serve", "--workers", "2", "--help" };
+    cr_assert_eq(config_load(&cfg, 4, argv, &help, NULL), 0);
+    cr_assert_eq(help, 1);
+}
