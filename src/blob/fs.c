@@ -4,7 +4,6 @@
  * arrive as whole files or folders made elsewhere on the same disk and are
  * renamed into place, so a reader never sees half an object.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,39 +13,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "blob/blob.h"
+#include "blob/blob_internal.h"
 #include "core/mem.h"
 #include "core/util.h"
 #include "core/banned.h"
 
-struct blob {
+struct fs_blob {
+    struct blob base; /* first: handed out as struct blob */
     char *root;
 };
 
-int blob_key_valid(const char *key)
+static const struct blob_ops fs_ops;
+
+static struct fs_blob *fs_downcast(struct blob *b)
 {
-    if (!key || !*key || strlen(key) > 512)
-        return 0;
-    const char *seg = key;
-    for (const char *p = key;; p++) {
-        if (*p == '/' || *p == '\0') {
-            size_t n = (size_t)(p - seg);
-            if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-                return 0;
-            if (*p == '\0')
-                return 1;
-            seg = p + 1;
-        } else if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') {
-            return 0;
-        }
-    }
+    return b->ops == &fs_ops ? (struct fs_blob *)b : NULL;
 }
 
+/* Keys arrive checked by blob.c: no "..", no absolute paths. */
 static int key_path(struct blob *b, const char *key, char *out, size_t outsz, struct kino_err *err)
 {
-    if (!blob_key_valid(key))
-        return kino_err_set(err, KINO_ENOTFOUND, "'%s' is not a valid storage key", key);
-    int n = snprintf(out, outsz, "%s/%s", b->root, key);
+    int n = snprintf(out, outsz, "%s/%s", fs_downcast(b)->root, key);
     if (n < 0 || (size_t)n >= outsz)
         return kino_err_set(err, -ENAMETOOLONG, "storage path too long for key '%s'", key);
     return 0;
@@ -63,31 +50,27 @@ static int parent_dirs(const char *path)
     return fs_mkdirs(dir);
 }
 
-int blob_open(const char *url, struct blob **ret_blob, struct kino_err *err)
+int blob_fs_open(const char *path, struct blob **ret_blob, struct kino_err *err)
 {
-    const char *path = strncmp(url, "file:", 5) == 0 ? url + 5 : url;
-    if (strstr(url, "://") && strncmp(url, "file:", 5) != 0)
-        return kino_err_set(err, KINO_ECONFIG, "storage URL '%s' is not supported; use file:PATH",
-                            url);
     int rc = fs_mkdirs(path);
     if (rc < 0)
         return kino_err_set(err, rc, "cannot create the storage folder %s: %s", path,
                             strerror(-rc));
-    struct blob *b = xcalloc(1, sizeof(*b));
-    b->root = xstrdup(path);
-    *ret_blob = b;
+    struct fs_blob *fb = xcalloc(1, sizeof(*fb));
+    fb->base.ops = &fs_ops;
+    fb->root = xstrdup(path);
+    *ret_blob = &fb->base;
     return 0;
 }
 
-void blob_free(struct blob *b)
+static void fs_free(struct blob *b)
 {
-    if (!b)
-        return;
-    free(b->root);
-    free(b);
+    struct fs_blob *fb = fs_downcast(b);
+    free(fb->root);
+    free(fb);
 }
 
-int blob_put_file(struct blob *b, const char *key, const char *local_path, struct kino_err *err)
+static int fs_put_file(struct blob *b, const char *key, const char *local_path, struct kino_err *err)
 {
     char path[PATH_MAX];
     int rc = key_path(b, key, path, sizeof(path), err);
@@ -102,7 +85,7 @@ int blob_put_file(struct blob *b, const char *key, const char *local_path, struc
     return 0;
 }
 
-int blob_put_dir(struct blob *b, const char *prefix, const char *local_dir, struct kino_err *err)
+static int fs_put_dir(struct blob *b, const char *prefix, const char *local_dir, struct kino_err *err)
 {
     char path[PATH_MAX];
     int rc = key_path(b, prefix, path, sizeof(path), err);
@@ -116,7 +99,7 @@ int blob_put_dir(struct blob *b, const char *prefix, const char *local_dir, stru
     return 0;
 }
 
-int blob_open_read(struct blob *b, const char *key, int *ret_fd, uint64_t *ret_size,
+static int fs_open_read(struct blob *b, const char *key, int *ret_fd, uint64_t *ret_size,
                    time_t *ret_mtime, struct kino_err *err)
 {
     char path[PATH_MAX];
@@ -141,7 +124,7 @@ int blob_open_read(struct blob *b, const char *key, int *ret_fd, uint64_t *ret_s
     return 0;
 }
 
-int blob_local_path(struct blob *b, const char *key, struct buf *ret_path, struct kino_err *err)
+static int fs_local_path(struct blob *b, const char *key, struct buf *ret_path, struct kino_err *err)
 {
     char path[PATH_MAX];
     int rc = key_path(b, key, path, sizeof(path), err);
@@ -154,7 +137,7 @@ int blob_local_path(struct blob *b, const char *key, struct buf *ret_path, struc
     return buf_adds(ret_path, path);
 }
 
-int blob_delete_prefix(struct blob *b, const char *prefix, struct kino_err *err)
+static int fs_delete_prefix(struct blob *b, const char *prefix, struct kino_err *err)
 {
     char path[PATH_MAX];
     int rc = key_path(b, prefix, path, sizeof(path), err);
@@ -165,10 +148,22 @@ int blob_delete_prefix(struct blob *b, const char *prefix, struct kino_err *err)
     return 0;
 }
 
-int blob_ping(struct blob *b, struct kino_err *err)
+static int fs_ping(struct blob *b, struct kino_err *err)
 {
-    if (access(b->root, R_OK | W_OK | X_OK) < 0)
-        return kino_err_set(err, -errno, "storage folder %s is not usable: %s", b->root,
+    const char *root = fs_downcast(b)->root;
+    if (access(root, R_OK | W_OK | X_OK) < 0)
+        return kino_err_set(err, -errno, "storage folder %s is not usable: %s", root,
                             strerror(errno));
     return 0;
 }
+
+static const struct blob_ops fs_ops = {
+    .name = "file",
+    .put_file = fs_put_file,
+    .put_dir = fs_put_dir,
+    .open_read = fs_open_read,
+    .local_path = fs_local_path,
+    .delete_prefix = fs_delete_prefix,
+    .ping = fs_ping,
+    .free = fs_free,
+};
