@@ -79,6 +79,7 @@ struct job {
     int vidx, aidx;
     AVCodecContext *vdec, *adec;
     AVFrame *dframe;
+    AVFrame *last;     /* reference to the last video frame, to extend the video */
     AVPacket *pkt, *opkt;
     double duration;   /* seconds, from the container (estimate) */
     int64_t t0;        /* start of the presentation, AV_TIME_BASE units */
@@ -555,6 +556,20 @@ out:
     return rc;
 }
 
+/*
+ * A segment boundary this close before the expected end would leave a tiny
+ * last segment (players stall on those): keep the tail in the segment before.
+ * Decided from frame numbers alone, so video and audio agree.
+ */
+static int is_segment_start(const struct job *j, int64_t frame)
+{
+    if (frame % j->seg_frames != 0)
+        return 0;
+    int64_t tail = j->gop_frames / 2;
+    return frame == 0 || j->total_frames <= 0 || frame > j->total_frames ||
+           frame < j->total_frames - tail;
+}
+
 /* Move every packet the encoder has ready into the rung's segmenter. */
 static int drain_video(struct job *j, struct rung_out *r)
 {
@@ -568,7 +583,7 @@ static int drain_video(struct job *j, struct rung_out *r)
             j->opkt->duration = 1;
         int64_t pts = j->opkt->pts;
         int key = (j->opkt->flags & AV_PKT_FLAG_KEY) && pts % j->gop_frames == 0;
-        int seg = key && pts % j->seg_frames == 0;
+        int seg = key && is_segment_start(j, pts);
         rc = cmaf_write(&r->w, j->opkt, key, seg, j->err);
         if (rc < 0)
             return rc;
@@ -661,6 +676,52 @@ static int video_frame(struct job *j, const AVFrame *f)
             return rc;
         j->next_idx++;
     }
+    av_frame_unref(j->last);
+    return av_frame_ref(j->last, f) < 0 ? kino_err_set(j->err, -ENOMEM, "out of memory") : 0;
+}
+
+/*
+ * Make audio and video the same length (HLS wants every playlist to cover the
+ * same time range): repeat the last picture while the audio goes on, or pad
+ * the audio with silence up to the end of the video.
+ */
+static int encode_audio_frames(struct job *j, int flush);
+
+static int equalize(struct job *j)
+{
+    if (j->vidx < 0 || !j->aenc || !j->last->buf[0])
+        return 0;
+    /* Both in muxed time: the audio carries the encoder's priming, the video its delay. */
+    int64_t audio = j->samples_in + j->aenc->initial_padding - j->audio_shift;
+    int64_t video = av_rescale_q(j->next_idx, av_inv_q(j->fps), (AVRational){ 1, AUDIO_RATE });
+    if (audio > video) {
+        int64_t end = av_rescale_q(audio, (AVRational){ 1, AUDIO_RATE }, av_inv_q(j->fps));
+        while (j->next_idx < end) {
+            int rc = emit_video(j, j->last, j->next_idx);
+            if (rc < 0)
+                return rc;
+            j->next_idx++;
+        }
+    } else if (video > audio) {
+        int64_t pad = video - audio;
+        float *zero = xcalloc(AAC_FRAME, sizeof(float));
+        void *planes[2] = { zero, zero };
+        while (pad > 0) {
+            int n = pad > AAC_FRAME ? AAC_FRAME : (int)pad;
+            if (av_audio_fifo_write(j->fifo, planes, n) < n) {
+                free(zero);
+                return kino_err_set(j->err, -ENOMEM, "out of memory");
+            }
+            j->samples_in += n;
+            pad -= n;
+            int rc = encode_audio_frames(j, 0);
+            if (rc < 0) {
+                free(zero);
+                return rc;
+            }
+        }
+        free(zero);
+    }
     return 0;
 }
 
@@ -692,7 +753,7 @@ static int drain_audio(struct job *j)
         int64_t pts = j->opkt->pts;
         int seg = 0, frag = 0;
         while (pts >= audio_boundary(j, j->a_next_seg, 1)) {
-            seg = 1;
+            seg = seg || j->vidx < 0 || is_segment_start(j, j->a_next_seg * j->seg_frames);
             j->a_next_seg++;
         }
         while (pts >= audio_boundary(j, j->a_next_frag, 0)) {
@@ -896,13 +957,18 @@ static int run(struct job *j)
      * A file cut short (an interrupted upload with its index at the front)
      * decodes up to the cut without an error; compare with what it claims.
      */
-    double got = j->vidx >= 0 ? j->next_idx / av_q2d(j->fps)
-                              : (double)j->samples_in / AUDIO_RATE;
+    double got = (double)(j->samples_in - j->audio_shift) / AUDIO_RATE;
+    if (j->vidx >= 0 && j->next_idx / av_q2d(j->fps) > got)
+        got = j->next_idx / av_q2d(j->fps);
     if (j->duration > 0 && got < j->duration * 0.5 && j->duration - got > 2)
         return kino_err_set(j->err, KINO_EMEDIA,
                             "the file is incomplete: it should last %.1f s but only %.1f s could "
                             "be decoded; upload the whole file again",
                             j->duration, got);
+    if (j->swr && (rc = resample(j, NULL)) < 0)
+        return rc;
+    if ((rc = equalize(j)) < 0)
+        return rc;
     for (size_t i = 0; i < j->n_rungs; i++) {
         struct rung_out *r = &j->rungs[i];
         if ((rc = avcodec_send_frame(r->enc, NULL)) < 0)
@@ -911,8 +977,6 @@ static int run(struct job *j)
             return rc;
     }
     if (j->aenc) {
-        if (j->swr && (rc = resample(j, NULL)) < 0)
-            return rc;
         if ((rc = encode_audio_frames(j, 1)) < 0)
             return rc;
         if ((rc = avcodec_send_frame(j->aenc, NULL)) < 0)
@@ -1085,6 +1149,7 @@ static void job_release(struct job *j)
     avcodec_free_context(&j->vdec);
     avcodec_free_context(&j->adec);
     av_frame_free(&j->dframe);
+    av_frame_free(&j->last);
     av_packet_free(&j->pkt);
     av_packet_free(&j->opkt);
     avformat_close_input(&j->ic);
@@ -1116,9 +1181,10 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
         goto out;
     }
     j.dframe = av_frame_alloc();
+    j.last = av_frame_alloc();
     j.pkt = av_packet_alloc();
     j.opkt = av_packet_alloc();
-    if (!j.dframe || !j.pkt || !j.opkt) {
+    if (!j.dframe || !j.last || !j.pkt || !j.opkt) {
         rc = kino_err_set(err, -ENOMEM, "out of memory");
         goto out;
     }
