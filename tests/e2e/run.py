@@ -1019,10 +1019,7 @@ def check_log(srv, name):
 
 
 def step_health(c):
-    base, data, tmp = c.base, c.data, c.tmp
-    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
-    uploads, order, pollers = c.uploads, c.order, c.pollers
-    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
+    base = c.base
     R.section("health")
     r = request(base, "GET", "/health")
     R.check("GET /health -> 200", r.status == 200, r.describe())
@@ -1044,10 +1041,8 @@ def step_health(c):
 
 
 def step_uploads(c):
-    base, data, tmp = c.base, c.data, c.tmp
+    base, uploads, order = c.base, c.uploads, c.order
     clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
-    uploads, order, pollers = c.uploads, c.order, c.pollers
-    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
     R.section("uploads")
     for key, path, title, desc, tags in [
             ("clip", clip, "Clip 720p", "ten seconds of test pattern", "a,b"),
@@ -1096,10 +1091,7 @@ def step_uploads(c):
 
 
 def step_wait(c):
-    base, data, tmp = c.base, c.data, c.tmp
-    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
-    uploads, order, pollers = c.uploads, c.order, c.pollers
-    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
+    base, uploads, pollers = c.base, c.uploads, c.pollers
     R.section("wait for transcoding")
     pollers.update({k: Poller(base, "media %s" % k, m["id"]) for k, m in uploads.items()})
     t0 = time.monotonic()
@@ -1109,10 +1101,7 @@ def step_wait(c):
 
 
 def step_clip(c):
-    base, data, tmp = c.base, c.data, c.tmp
-    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
-    uploads, order, pollers = c.uploads, c.order, c.pollers
-    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
+    pollers = c.pollers
     R.section("720p clip")
     cm = c.cm = pollers["clip"].media or {}
     R.check("clip: status ready", cm.get("status") == "ready",
@@ -1143,10 +1132,7 @@ def step_clip(c):
 
 
 def step_clip_playback(c):
-    base, data, tmp = c.base, c.data, c.tmp
-    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
-    uploads, order, pollers = c.uploads, c.order, c.pollers
-    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
+    base, tmp, cm, cid = c.base, c.tmp, c.cm, c.cid
     R.section("playback of the 720p clip")
     r = request(base, "GET", "/api/v1/media/%s/playback" % cid)
     pb = r.json() if r.status == 200 else None
@@ -1158,15 +1144,14 @@ def step_clip_playback(c):
     R.check("clip: playback thumbnail is an http URL under /media/<id>/",
             thumb.startswith("%s/media/%s/" % (base, cid)), repr(thumb))
     if hls:
-        info = c.info = check_hls("clip", hls, cm.get("duration_s") or 10.0,
-                         [(1280, 720), (854, 480), (640, 360)]
-                         if any(x.get("width") == 854 for x in cm.get("renditions") or [])
-                         else [(1280, 720), (852, 480), (640, 360)],
-                         os.path.join(tmp, "dl-clip"), api_media=cm)
+        w480 = 852 if any(x.get("width") == 852 for x in cm.get("renditions") or []) else 854
+        c.info = check_hls("clip", hls, cm.get("duration_s") or 10.0,
+                           [(1280, 720), (w480, 480), (640, 360)],
+                           os.path.join(tmp, "dl-clip"), api_media=cm)
 
 
 def step_streaming(c):
-    base, data, info, cid, thumb = c.base, c.data, c.info, c.cid, c.thumb
+    base, info, cid, thumb = c.base, c.info, c.cid, c.thumb
     R.section("streaming headers")
     check_stream_headers(base, info, thumb or "%s/media/%s/poster.jpg" % (base, cid))
 
@@ -1246,10 +1231,7 @@ def step_keepalive_and_concurrency(c):
 
 
 def step_portrait(c):
-    base, data, tmp = c.base, c.data, c.tmp
-    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
-    uploads, order, pollers = c.uploads, c.order, c.pollers
-    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
+    base, tmp, uploads, pollers = c.base, c.tmp, c.uploads, c.pollers
     if "portrait" in uploads:
         R.section("portrait clip")
         pm = pollers["portrait"].media or {}
@@ -1272,10 +1254,7 @@ def step_portrait(c):
 
 
 def step_notvideo(c):
-    base, data, tmp = c.base, c.data, c.tmp
-    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
-    uploads, order, pollers = c.uploads, c.order, c.pollers
-    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
+    base, uploads, pollers = c.base, c.uploads, c.pollers
     if "notvideo" in uploads:
         R.section("non-media file")
         nm = pollers["notvideo"].media or {}
@@ -1299,10 +1278,7 @@ def step_notvideo(c):
 
 
 def step_listing(c):
-    base, data, tmp = c.base, c.data, c.tmp
-    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
-    uploads, order, pollers = c.uploads, c.order, c.pollers
-    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
+    base, order = c.base, c.order
     R.section("listing")
     expect = list(reversed(order))
     r = request(base, "GET", "/api/v1/media?limit=1")
@@ -1334,7 +1310,7 @@ def step_listing(c):
             problem is None and seen == expect, problem or "got %s, expected %s" % (seen, expect))
     r = request(base, "GET", "/api/v1/media")
     j = r.json() if r.status == 200 else None
-    R.check("listing: GET /api/v1/media (default limit) -> all items newest first, next_cursor null",
+    R.check("listing: GET /api/v1/media (default limit) -> all, newest first, next_cursor null",
             isinstance(j, dict) and [x.get("id") for x in j.get("items", [])] == expect and
             j.get("next_cursor") is None, r.describe())
     check_problem("GET /api/v1/media?cursor=<garbage>",
@@ -1346,10 +1322,7 @@ def step_listing(c):
 
 
 def step_patch(c):
-    base, data, tmp = c.base, c.data, c.tmp
-    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
-    uploads, order, pollers = c.uploads, c.order, c.pollers
-    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
+    base, cid = c.base, c.cid
     R.section("PATCH")
     r, before = get_media(base, cid)
     patch = json.dumps({"title": "New", "tags": ["x"]}).encode()
@@ -1383,10 +1356,7 @@ def step_patch(c):
 
 
 def step_delete_processing(c):
-    base, data, tmp = c.base, c.data, c.tmp
-    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
-    uploads, order, pollers = c.uploads, c.order, c.pollers
-    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
+    base, data, clip = c.base, c.data, c.clip
     R.section("DELETE while processing")
     r = upload(base, clip, "to delete", "", "")
     dm = r.json() if r.status == 201 else None
@@ -1419,10 +1389,8 @@ def step_delete_processing(c):
 
 
 def step_delete(c):
-    base, data, tmp = c.base, c.data, c.tmp
-    clip, portrait, notvideo = c.clip, c.portrait, c.notvideo
-    uploads, order, pollers = c.uploads, c.order, c.pollers
-    cm, cid, info, hls, thumb = c.cm, c.cid, c.info, c.hls, c.thumb
+    base, data, cid = c.base, c.data, c.cid
+    info, hls, thumb = c.info, c.hls, c.thumb
     R.section("DELETE")
     urls = list(info.get("all_urls") or [])
     if hls:
@@ -1458,7 +1426,8 @@ def step_delete(c):
 
 
 STEPS = [step_health, step_uploads, step_wait, step_clip, step_clip_playback, step_streaming,
-         step_traversal, step_layout, step_keepalive_and_concurrency, step_portrait, step_notvideo, step_listing, step_patch,
+         step_traversal, step_layout, step_keepalive_and_concurrency, step_portrait,
+         step_notvideo, step_listing, step_patch,
          step_delete_processing, step_delete]
 
 
