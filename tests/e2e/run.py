@@ -1046,7 +1046,7 @@ def step_uploads(c):
     R.section("uploads")
     for key, path, title, desc, tags in [
             ("clip", clip, "Clip 720p", "ten seconds of test pattern", "a,b"),
-            ("portrait", portrait, "Portrait", "a phone video", "phone"),
+            ("portrait", portrait, "Portrait \u2014 vid\u00e9o \u2713", "a phone video", "phone"),
             ("notvideo", notvideo, "Not a video", "text in disguise", "")]:
         if order:
             time.sleep(1.05)  # distinct created_at even at one-second resolution
