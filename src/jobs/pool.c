@@ -262,8 +262,10 @@ static void run_job(struct worker *w, const struct job_row *job)
         rc = model_media_set_status(c, job->media_id, MEDIA_PROCESSING, 0, NULL, time_now_ms(),
                                     &err);
     db_release(c);
-    if (rc == KINO_ENOTFOUND)
-        goto out; /* deleted before it ran; its job row went with it */
+    if (rc == KINO_ENOTFOUND) { /* deleted before it ran; its job row went with it */
+        log_msg(LOG_INFO, job->id, "media %s no longer exists; job dropped", job->media_id);
+        goto out;
+    }
     if (rc == 0)
         rc = blob_local_path(pool->blob, media.source_key ? media.source_key : "", &src, &err);
     log_msg(LOG_INFO, job->id, "transcoding media %s (attempt %d of %d)", job->media_id,
