@@ -11,6 +11,7 @@ libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev li
 libsqlite3-dev libjansson-dev libsodium-dev libinih-dev
 libcriterion-dev
 ffmpeg python3 curl ca-certificates
+chromium nodejs npm
 "
 
 missing=""
@@ -19,6 +20,14 @@ for p in $PACKAGES; do
         missing="$missing $p"
     fi
 done
+
+# A nodejs that bundles its own npm (NodeSource's Provides and Conflicts with
+# Debian's npm) is enough: Debian's npm cannot be installed beside it.
+if command -v npm >/dev/null 2>&1; then
+    rest=""
+    for p in $missing; do [ "$p" = npm ] || rest="$rest $p"; done
+    missing="$rest"
+fi
 
 [ -z "$missing" ] && exit 0
 

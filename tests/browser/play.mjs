@@ -1,0 +1,509 @@
+// kino's real-browser test: the HLS kino produces plays in hls.js in Chromium,
+// from a page on another origin (so every request to kino is cross-origin).
+//
+// 1. ffmpeg makes a 6 s 854x480 H.264/AAC clip (two rungs: 480p, 360p);
+//    `kino serve` starts on a free loopback port; the clip is uploaded and
+//    transcoded.
+// 2. A tiny static server on another loopback port serves page.html and
+//    hls.js; Debian's Chromium (driven by playwright-core, no browser
+//    download) opens it, and hls.js plays kino's master.m3u8.
+// 3. Checks: playback passes 3 s, one hls.js level per rendition, no fatal
+//    hls.js error, the codecs hls.js parsed, a seek to the end ends, a
+//    screenshot is written, and kino exits 0 on SIGTERM.
+//
+// Run by run.sh (which installs node_modules). Env: KINO_BIN (default
+// ./build/kino), CHROMIUM (default /usr/bin/chromium), KINO_BROWSER_ARTIFACTS
+// (optional folder to keep the screenshot and server log in).
+// Prints one line per check and ends with "N passed, N failed".
+
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const KINO_BIN = path.resolve(process.env.KINO_BIN || "build/kino");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const ARTIFACTS = process.env.KINO_BROWSER_ARTIFACTS || "";
+const HLS_JS = path.join(HERE, "node_modules", "hls.js", "dist", "hls.min.js");
+const PAGE = path.join(HERE, "page.html");
+
+const HEALTH_TIMEOUT_S = 30;
+const READY_TIMEOUT_S = 300; // the server may run under AddressSanitizer
+const PLAY_TIMEOUT_S = 60;   // until currentTime > PLAY_PAST_S
+const PLAY_PAST_S = 3;
+const END_TIMEOUT_S = 60;    // after the seek, until 'ended'
+const STOP_TIMEOUT_S = 30;
+const OVERALL_TIMEOUT_S = 560; // below Meson's 600 s, so cleanup still runs
+const MSE_TYPE = 'video/mp4; codecs="avc1.64001f,mp4a.40.2"';
+
+// ---------------------------------------------------------------------------
+// Results
+
+let passed = 0;
+let failed = 0;
+let finished = false;
+
+function indent(text) {
+  return String(text).split("\n").map((l) => "    " + l).join("\n");
+}
+
+function check(name, ok, detail) {
+  if (ok) {
+    passed++;
+    console.log(`ok   ${name}`);
+  } else {
+    failed++;
+    console.log(`FAIL ${name}`);
+    if (detail) console.log(indent(detail));
+  }
+  return ok;
+}
+
+function info(text) {
+  console.log(`     ${text}`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const secs = (ms) => (ms / 1000).toFixed(2) + "s";
+
+// ---------------------------------------------------------------------------
+// Everything to clean up, on every path
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kino-browser-"));
+const state = { server: null, serverLog: null, staticServer: null, context: null };
+let cleaned = false;
+
+function killServerNow() {
+  const s = state.server;
+  if (s && s.exitCode === null && s.signalCode === null) {
+    try { s.kill("SIGKILL"); } catch { /* gone */ }
+  }
+}
+
+function keepArtifacts() {
+  if (!ARTIFACTS) return;
+  try {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    for (const f of ["screenshot.png", "server.log"]) {
+      const p = path.join(tmp, f);
+      if (fs.existsSync(p)) fs.copyFileSync(p, path.join(ARTIFACTS, f));
+    }
+  } catch (e) {
+    info(`could not keep artifacts in ${ARTIFACTS}: ${e}`);
+  }
+}
+
+async function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  if (state.context) {
+    const ctx = state.context;
+    state.context = null;
+    await Promise.race([ctx.close().catch(() => {}), sleep(10000)]);
+  }
+  const s = state.server;
+  if (s && s.exitCode === null && s.signalCode === null) {
+    s.kill("SIGKILL");
+    await Promise.race([new Promise((r) => s.once("exit", r)), sleep(5000)]);
+  }
+  if (state.staticServer) {
+    state.staticServer.closeAllConnections?.();
+    state.staticServer.close();
+  }
+  keepArtifacts();
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+// Last resort when node itself exits (playwright-core kills its browser on
+// exit too).
+process.on("exit", () => {
+  killServerNow();
+  if (!cleaned) {
+    try { fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* best effort */ }
+  }
+});
+
+async function finish(extraFailure) {
+  if (finished) return;
+  finished = true;
+  if (extraFailure) check(extraFailure.name, false, extraFailure.detail);
+  await cleanup();
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+}
+
+for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"]) {
+  process.on(sig, () => {
+    finish({ name: `test interrupted by ${sig}`, detail: serverLogTail() });
+  });
+}
+process.on("uncaughtException", (e) => finish({ name: "no unexpected exception", detail: e.stack || String(e) }));
+process.on("unhandledRejection", (e) => finish({ name: "no unexpected rejection", detail: (e && e.stack) || String(e) }));
+setTimeout(() => {
+  finish({ name: `whole test within ${OVERALL_TIMEOUT_S}s`, detail: serverLogTail() });
+}, OVERALL_TIMEOUT_S * 1000).unref();
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function run(cmd, args, timeoutMs) {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    p.stderr.on("data", (d) => { err = (err + d).slice(-4000); });
+    const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+    p.on("error", (e) => { clearTimeout(timer); resolve({ code: -1, err: String(e) }); });
+    p.on("exit", (code, signal) => { clearTimeout(timer); resolve({ code: code ?? signal, err }); });
+  });
+}
+
+function serverLogTail(n = 40) {
+  if (!state.serverLog) return "";
+  try {
+    const lines = fs.readFileSync(state.serverLog, "utf8").split("\n");
+    return `server log, last ${n} lines:\n` + lines.slice(-n - 1).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+async function get(url, opts = {}) {
+  const r = await fetch(url, { ...opts, signal: AbortSignal.timeout(opts.timeoutMs || 10000) });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, headers: r.headers, text, json };
+}
+
+function describe(r) {
+  return `HTTP ${r.status}: ${r.text.slice(0, 500)}`;
+}
+
+// ---------------------------------------------------------------------------
+// The test
+
+async function main() {
+  info(`kino: ${KINO_BIN}; browser: ${CHROMIUM}; node ${process.version}; temp: ${tmp}`);
+
+  // A 6 s 640x360 H.264 + stereo AAC clip.
+  const clip = path.join(tmp, "clip.mp4");
+  const ff = await run("ffmpeg", [
+    "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=30:duration=6",
+    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6",
+    "-ac", "2", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+    "-c:a", "aac", "-b:a", "128k", "-shortest", "-movflags", "+faststart", clip,
+  ], 120000);
+  if (!check("ffmpeg makes a 6 s 854x480 H.264/AAC test clip", ff.code === 0 && fs.existsSync(clip),
+             `ffmpeg exited ${ff.code}\n${ff.err}`)) return;
+
+  // kino serve on a free loopback port.
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const data = path.join(tmp, "data");
+  state.serverLog = path.join(tmp, "server.log");
+  const logFd = fs.openSync(state.serverLog, "a");
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("KINO_")));
+  const args = ["serve", "--listen", `127.0.0.1:${port}`, "--data", data, "--workers", "2"];
+  state.server = spawn(KINO_BIN, args, { stdio: ["ignore", logFd, logFd], env });
+  fs.closeSync(logFd);
+  const serverExit = new Promise((resolve) => {
+    state.server.on("exit", (code, signal) => resolve({ code, signal }));
+    state.server.on("error", (e) => resolve({ code: -1, signal: null, error: String(e) }));
+  });
+  {
+    const deadline = Date.now() + HEALTH_TIMEOUT_S * 1000;
+    let last = "no answer";
+    let up = false;
+    while (Date.now() < deadline) {
+      if (state.server.exitCode !== null || state.server.signalCode !== null) {
+        last = `kino exited (${state.server.exitCode ?? state.server.signalCode})`;
+        break;
+      }
+      try {
+        const r = await get(`${base}/health`, { timeoutMs: 2000 });
+        if (r.status === 200) { up = true; break; }
+        last = describe(r);
+      } catch (e) {
+        last = String(e);
+      }
+      await sleep(100);
+    }
+    if (!check(`kino serve starts and GET /health -> 200 (port ${port})`, up,
+               `${last}\n${serverLogTail()}`)) return;
+  }
+
+  // Upload, then poll until ready.
+  let media;
+  {
+    const form = new FormData();
+    form.append("title", "browser test clip");
+    form.append("file", new Blob([fs.readFileSync(clip)], { type: "video/mp4" }), "clip.mp4");
+    let r;
+    try {
+      const resp = await fetch(`${base}/api/v1/upload`, {
+        method: "POST", body: form, signal: AbortSignal.timeout(120000),
+      });
+      const text = await resp.text();
+      r = { status: resp.status, text, json: (() => { try { return JSON.parse(text); } catch { return null; } })() };
+    } catch (e) {
+      r = { status: 0, text: String(e), json: null };
+    }
+    if (!check("POST /api/v1/upload (multipart, field file) -> 201 with an id",
+               r.status === 201 && r.json && typeof r.json.id === "string", describe(r))) return;
+    media = r.json;
+  }
+  const id = media.id;
+  {
+    const t0 = Date.now();
+    const deadline = t0 + READY_TIMEOUT_S * 1000;
+    let last = media;
+    while (Date.now() < deadline) {
+      let r;
+      try {
+        r = await get(`${base}/api/v1/media/${id}`);
+      } catch (e) {
+        last = { error: String(e) };
+        await sleep(500);
+        continue;
+      }
+      last = r.json || { http: describe(r) };
+      if (r.json && (r.json.status === "ready" || r.json.status === "failed")) break;
+      await sleep(500);
+    }
+    media = last;
+    if (!check(`media ${id} becomes ready within ${READY_TIMEOUT_S}s (${secs(Date.now() - t0)})`,
+               media.status === "ready", `last answer: ${JSON.stringify(media)}\n${serverLogTail()}`)) return;
+  }
+  const renditions = Array.isArray(media.renditions) ? media.renditions : [];
+  info(`renditions: ${renditions.map((x) => `${x.name} ${x.width}x${x.height} ${x.codecs}`).join("; ")}; ` +
+       `duration_s ${media.duration_s}`);
+  if (!check("media JSON lists at least one rendition", renditions.length > 0, JSON.stringify(media))) return;
+
+  let hlsUrl;
+  {
+    const r = await get(`${base}/api/v1/media/${id}/playback`);
+    hlsUrl = r.json && r.json.hls;
+    if (!check("GET /api/v1/media/{id}/playback -> 200 {hls: url}",
+               r.status === 200 && typeof hlsUrl === "string" && hlsUrl.startsWith(base + "/"),
+               describe(r))) return;
+    info(`hls: ${hlsUrl}`);
+  }
+
+  // The page's origin: another loopback port.
+  const pagePort = await freePort();
+  const pageOrigin = `http://127.0.0.1:${pagePort}`;
+  state.staticServer = http.createServer((req, res) => {
+    const files = { "/": [PAGE, "text/html; charset=utf-8"], "/index.html": [PAGE, "text/html; charset=utf-8"],
+                    "/hls.min.js": [HLS_JS, "text/javascript; charset=utf-8"] };
+    const f = files[req.url.split("?")[0]];
+    if (!f || req.method !== "GET") {
+      res.writeHead(404, { "Content-Type": "text/plain" });
+      res.end("not found\n");
+      return;
+    }
+    res.writeHead(200, { "Content-Type": f[1], "Cache-Control": "no-store" });
+    res.end(fs.readFileSync(f[0]));
+  });
+  await new Promise((resolve, reject) => {
+    state.staticServer.once("error", reject);
+    state.staticServer.listen(pagePort, "127.0.0.1", resolve);
+  });
+  info(`page origin: ${pageOrigin}; kino origin: ${base}`);
+
+  // What Chromium will see: a cross-origin GET of the master playlist.
+  {
+    const r = await get(hlsUrl, { headers: { Origin: pageOrigin } });
+    const acao = r.headers.get("access-control-allow-origin");
+    check(`GET master.m3u8 with Origin: ${pageOrigin} -> 200 with Access-Control-Allow-Origin (${acao})`,
+          r.status === 200 && (acao === "*" || acao === pageOrigin),
+          `HTTP ${r.status}, Access-Control-Allow-Origin: ${acao}\n${r.text.slice(0, 1000)}`);
+  }
+
+  // Chromium, Debian's build: no browser download, fresh profile.
+  const profile = path.join(tmp, "chromium-profile");
+  const t0 = Date.now();
+  try {
+    state.context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      viewport: { width: 640, height: 360 },
+      handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
+      timeout: 60000,
+    });
+  } catch (e) {
+    check(`Chromium (${CHROMIUM}) starts`, false, String(e.stack || e));
+    return;
+  }
+  const version = state.context.browser()?.version() || "?";
+  check(`Chromium starts (${version}, ${secs(Date.now() - t0)})`, true);
+
+  const page = state.context.pages()[0] || await state.context.newPage();
+  const consoleLines = [];
+  const kinoRequests = []; // every request the page made to kino
+  page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e}`));
+  page.on("requestfailed", (req) => {
+    if (req.url().startsWith(base)) {
+      kinoRequests.push({ url: req.url(), method: req.method(), failure: req.failure()?.errorText });
+    }
+  });
+  page.on("response", (resp) => {
+    if (resp.url().startsWith(base)) {
+      const h = resp.headers();
+      kinoRequests.push({ url: resp.url(), method: resp.request().method(), status: resp.status(),
+                          acao: h["access-control-allow-origin"] || null });
+    }
+  });
+  let diagnosed = false;
+  const diagnostics = async () => { // the page's story, in full once
+    if (diagnosed) return "(page state, requests and console: see the first failure above)";
+    diagnosed = true;
+    let s = {};
+    try {
+      s = await page.evaluate(() => ({ state: kinoTest.state(), errors: kinoTest.errors,
+                                      events: kinoTest.events, playError: kinoTest.playError,
+                                      levels: kinoTest.levels, bufferCodecs: kinoTest.bufferCodecs }));
+    } catch (e) {
+      s = { evaluateError: String(e) };
+    }
+    return [`page state: ${JSON.stringify(s)}`,
+            `requests to kino:\n${kinoRequests.map((q) => "  " + JSON.stringify(q)).join("\n")}`,
+            `console:\n${consoleLines.map((l) => "  " + l).join("\n")}`].join("\n");
+  };
+
+  try {
+    await page.goto(`${pageOrigin}/index.html`, { timeout: 30000 });
+  } catch (e) {
+    check("test page loads", false, String(e));
+    return;
+  }
+  const caps = await page.evaluate(
+    ([type, codecs]) => ({
+      hlsSupported: kinoTest.hlsSupported, hlsVersion: kinoTest.hlsVersion,
+      mse: kinoTest.isTypeSupported(type),
+      perRendition: codecs.map((c) => [c, kinoTest.isTypeSupported(`video/mp4; codecs="${c}"`)]),
+    }),
+    [MSE_TYPE, renditions.map((x) => x.codecs)]);
+  if (!check(`Chromium's MediaSource supports H.264/AAC: isTypeSupported('${MSE_TYPE}')`, caps.mse,
+             `false: this Chromium (${CHROMIUM}) cannot play H.264/AAC through MSE. Debian's chromium ` +
+             "plays them via its ffmpeg; a build without proprietary codecs cannot run this test.")) return;
+  check(`MediaSource supports every rendition's CODECS (${caps.perRendition.map((p) => p[0]).join(" | ")})`,
+        caps.perRendition.every((p) => p[1]), JSON.stringify(caps.perRendition));
+  if (!check(`hls.js ${caps.hlsVersion} loads from the page origin and Hls.isSupported()`, caps.hlsSupported,
+             await diagnostics())) return;
+
+  // Play.
+  await page.evaluate((src) => kinoTest.start(src), hlsUrl);
+  let played = false;
+  try {
+    await page.waitForFunction(
+      (past) => kinoTest.state().currentTime > past || kinoTest.errors.some((e) => e.fatal) ||
+                kinoTest.state().mediaError !== null,
+      PLAY_PAST_S, { timeout: PLAY_TIMEOUT_S * 1000, polling: 100 });
+  } catch { /* reported below */ }
+  let t = await page.evaluate(() => ({ s: kinoTest.state(), ffm: kinoTest.firstFrameMs, pm: kinoTest.playingMs,
+                                       mp: kinoTest.manifestParsedMs, levels: kinoTest.levels,
+                                       codecs: kinoTest.bufferCodecs, errors: kinoTest.errors }));
+  played = t.s.currentTime > PLAY_PAST_S;
+  const ttff = t.ffm ?? t.pm;
+  check(`video plays past ${PLAY_PAST_S}s within ${PLAY_TIMEOUT_S}s (manifest parsed ${t.mp == null ? "never" : secs(t.mp)}, ` +
+        `first frame ${ttff == null ? "never" : secs(ttff)}, currentTime ${t.s.currentTime.toFixed(2)})`,
+        played, await diagnostics());
+  check(`video has a picture (${t.s.videoWidth}x${t.s.videoHeight})`, t.s.videoWidth > 0 && t.s.videoHeight > 0,
+        await diagnostics());
+  const nLevels = t.levels ? t.levels.length : 0;
+  check(`hls.levels.length (${nLevels}) == renditions in the media JSON (${renditions.length})`,
+        nLevels === renditions.length, `levels: ${JSON.stringify(t.levels)}`);
+  {
+    const levelCodecs = (t.levels || []).map((l) => `${l.height}p ${l.videoCodec || "?"},${l.audioCodec || "?"}`);
+    const buf = t.codecs ? Object.entries(t.codecs).map(([k, v]) => `${k}=${v.codec}`) : [];
+    const all = buf.join(" ");
+    info(`hls.js levels: ${levelCodecs.join("; ")}; SourceBuffers: ${buf.join(", ") || "none"}`);
+    check(`hls.js parsed H.264 and AAC for its SourceBuffers (${buf.join(", ") || "none"})`,
+          /avc1\./.test(all) && /mp4a\./.test(all), await diagnostics());
+  }
+  if (played) {
+    const dur = t.s.duration;
+    check(`video.duration (${dur.toFixed(2)}s) matches duration_s (${media.duration_s})`,
+          Math.abs(dur - media.duration_s) < 0.5, await diagnostics());
+    // Seek to near the end, expect 'ended'.
+    const target = Math.max(0, dur - 1);
+    const ts = Date.now();
+    await page.evaluate((to) => { document.getElementById("v").currentTime = to; }, target);
+    let ended = false;
+    try {
+      await page.waitForFunction(
+        () => kinoTest.ended || kinoTest.errors.some((e) => e.fatal) || kinoTest.state().mediaError !== null,
+        null, { timeout: END_TIMEOUT_S * 1000, polling: 100 });
+    } catch { /* reported below */ }
+    t = await page.evaluate(() => ({ s: kinoTest.state(), ended: kinoTest.ended }));
+    ended = t.ended || t.s.currentTime >= t.s.duration - 0.25;
+    check(`seek to ${target.toFixed(2)}s plays to the end ('ended' ${t.ended ? "fired" : "not fired"}, ` +
+          `currentTime ${t.s.currentTime.toFixed(2)} of ${t.s.duration.toFixed(2)}, ${secs(Date.now() - ts)})`,
+          ended, await diagnostics());
+  }
+  {
+    const errors = await page.evaluate(() => kinoTest.errors);
+    const fatal = errors.filter((e) => e.fatal);
+    for (const e of errors.filter((x) => !x.fatal)) info(`hls.js non-fatal error: ${JSON.stringify(e)}`);
+    check(`no fatal hls.js ERROR event (${errors.length - fatal.length} non-fatal)`, fatal.length === 0,
+          fatal.map((e) => JSON.stringify(e)).join("\n") + "\n" + await diagnostics());
+  }
+  {
+    const bad = failedRequests(kinoRequests);
+    const n = kinoRequests.length;
+    check(`every cross-origin request to kino succeeded with CORS (${n} requests)`,
+          n > 0 && bad.length === 0, bad.map((q) => JSON.stringify(q)).join("\n") || "no requests seen");
+  }
+  const shot = path.join(tmp, "screenshot.png");
+  try {
+    await page.screenshot({ path: shot, timeout: 30000 });
+  } catch (e) {
+    info(`screenshot: ${e}`);
+  }
+  const size = fs.existsSync(shot) ? fs.statSync(shot).size : 0;
+  check(`screenshot written (${size} bytes${ARTIFACTS ? ", kept in " + ARTIFACTS : ""})`, size > 0);
+
+  // Browser down, then kino must stop cleanly on SIGTERM.
+  const ctx = state.context;
+  state.context = null;
+  await Promise.race([ctx.close().catch(() => {}), sleep(10000)]);
+  {
+    const ts = Date.now();
+    state.server.kill("SIGTERM");
+    const r = await Promise.race([serverExit, sleep(STOP_TIMEOUT_S * 1000).then(() => null)]);
+    check(`kino exits 0 on SIGTERM within ${STOP_TIMEOUT_S}s` + (r ? ` (${secs(Date.now() - ts)})` : ""),
+          r !== null && r.code === 0,
+          (r ? `exit code ${r.code}, signal ${r.signal}` : "still running; killed") + "\n" + serverLogTail());
+  }
+  {
+    const log = fs.readFileSync(state.serverLog, "utf8");
+    const san = log.split("\n").filter((l) => /AddressSanitizer|LeakSanitizer|runtime error:/.test(l));
+    check("no sanitizer reports in the server log", san.length === 0, san.slice(0, 10).join("\n"));
+  }
+}
+
+function failedRequests(reqs) {
+  return reqs.filter((q) => q.failure || !(q.status >= 200 && q.status < 400) || !q.acao);
+}
+
+main().then(() => finish(), (e) => finish({ name: "no unexpected exception", detail: e.stack || String(e) }));
