@@ -7,12 +7,15 @@ BUILD      ?= build
 TEST_BUILD ?= build-test
 ARGS       ?=
 
-.PHONY: all deps build run test unit e2e clean
+.PHONY: all deps test-deps build run test unit e2e clean
 
 all: build
 
 deps:
 	@sh scripts/install-deps.sh
+
+test-deps:
+	@sh scripts/install-deps.sh --test
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=release
@@ -27,15 +30,15 @@ $(TEST_BUILD)/build.ninja:
 	meson setup $(TEST_BUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dwerror=true
 
-test: deps $(TEST_BUILD)/build.ninja
+test: test-deps $(TEST_BUILD)/build.ninja
 	ninja -C $(TEST_BUILD)
 	meson test -C $(TEST_BUILD) --print-errorlogs --num-processes 2
 
-unit: deps $(TEST_BUILD)/build.ninja
+unit: test-deps $(TEST_BUILD)/build.ninja
 	ninja -C $(TEST_BUILD)
 	meson test -C $(TEST_BUILD) --print-errorlogs --suite unit
 
-e2e: deps $(TEST_BUILD)/build.ninja
+e2e: test-deps $(TEST_BUILD)/build.ninja
 	ninja -C $(TEST_BUILD)
 	meson test -C $(TEST_BUILD) --print-errorlogs --suite e2e
 

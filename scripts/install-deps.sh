@@ -1,7 +1,12 @@
 #!/bin/sh
-# Install the Debian packages kino needs to build, run and test. Idempotent:
-# packages already present are left alone, and apt-get runs only when one is
-# missing. Run as root (or with sudo available) on Debian bookworm.
+# Install the Debian packages kino needs to build and run it, and with
+# `--test` also those its tests use (Criterion, the ffmpeg CLI, Python,
+# Chromium and Node for the browser test). Idempotent: packages already
+# present are left alone, and apt-get runs only when one is missing.
+# Run as root (or with sudo available) on Debian bookworm.
+#
+#   scripts/install-deps.sh           what `make run` needs
+#   scripts/install-deps.sh --test    plus what `make test` needs
 set -eu
 
 PACKAGES="
@@ -9,10 +14,20 @@ gcc libc6-dev make pkg-config meson ninja-build
 libmicrohttpd-dev
 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev
 libsqlite3-dev libjansson-dev libsodium-dev libinih-dev
+ca-certificates
+"
+
+TEST_PACKAGES="
 libcriterion-dev
-ffmpeg python3 curl ca-certificates
+ffmpeg python3 curl
 chromium nodejs npm
 "
+
+case "${1:-}" in
+    --test) PACKAGES="$PACKAGES $TEST_PACKAGES" ;;
+    "") ;;
+    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PACKAGES; do
