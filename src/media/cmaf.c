@@ -19,6 +19,7 @@
 
 #include "media/cmaf.h"
 #include "core/mem.h"
+#include "core/util.h"
 #include "core/banned.h"
 
 #define IO_BUF_SIZE (64 * 1024)
@@ -88,24 +89,6 @@ static int end_segment(struct cmaf_writer *w, struct kino_err *err)
     return 0;
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-        return -errno;
-    return 0;
-}
-
 int cmaf_open(struct cmaf_writer *w, const char *dir, const AVCodecContext *enc,
               const char *language, const uint8_t *display_matrix, struct kino_err *err)
 {
@@ -116,7 +99,7 @@ int cmaf_open(struct cmaf_writer *w, const char *dir, const AVCodecContext *enc,
     w->enc_tb = enc->time_base;
     if (snprintf(w->dir, sizeof(w->dir), "%s", dir) >= (int)sizeof(w->dir))
         return kino_err_set(err, KINO_EINVAL, "output path too long: %s", dir);
-    rc = mkdir_p(dir);
+    rc = fs_mkdirs(dir);
     if (rc < 0)
         return kino_err_set(err, rc, "cannot create directory %s: %s", dir, strerror(-rc));
 
