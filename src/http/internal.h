@@ -46,6 +46,7 @@ struct http_alloc {
 struct http_request {
     struct http_server *srv;
     struct MHD_Connection *conn;
+    int fd; /* the connection's socket, MHD's: only polled and shut for reading */
     char id[HTTP_REQUEST_ID_MAX + 1];
     char *method;
     char *path;

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -91,6 +92,9 @@ static struct http_request *request_new(struct http_server *srv, struct MHD_Conn
     struct http_request *req = xcalloc(1, sizeof(*req));
     req->srv = srv;
     req->conn = conn;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    req->fd = ci ? ci->connect_fd : -1;
     req->method = xstrdup(method);
     req->path = xstrdup(url);
     clock_gettime(CLOCK_MONOTONIC, &req->started);
@@ -232,6 +236,27 @@ static enum MHD_Result start_request(struct http_request *req)
     return MHD_YES;
 }
 
+/*
+ * MHD 0.9.75 with epoll is edge-triggered and takes a short recv() to mean the
+ * socket is drained: it then waits for the next edge before reading again. When a
+ * fast client dies, its FIN sits in our receive queue behind body bytes we have not
+ * read yet, so the edge for it has already fired; the recv() that takes the last of
+ * those bytes is short, and MHD never makes the recv() that would return 0. The
+ * connection then sits in CLOSE-WAIT and the request stays in flight until the
+ * connection timeout. So after each chunk we look for the peer's FIN ourselves and,
+ * if it is there, make a fresh edge: shutdown(SHUT_RD) changes nothing on a socket
+ * that already got a FIN, but wakes its epoll waiters, so MHD reads, gets 0 and ends
+ * the request as a client abort, as it would have on its own. Reading more or less
+ * per call, or a larger read buffer, cannot help: the last read of a body is short
+ * whatever the size. One poll() per chunk (~32 KiB) costs nothing measurable.
+ */
+static void wake_on_peer_close(struct http_request *req)
+{
+    struct pollfd p = { .fd = req->fd, .events = POLLRDHUP };
+    if (req->fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+        (void)shutdown(req->fd, SHUT_RD);
+}
+
 /* A chunk of body; *len is set to 0 (all consumed) unless the connection is cut. */
 static enum MHD_Result take_body(struct http_request *req, const char *data, size_t *len)
 {
@@ -281,12 +306,19 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         req = request_new(srv, conn, url, method);
         *con_cls = req;
         atomic_fetch_add(&srv->in_flight, 1);
-        return start_request(req);
+        enum MHD_Result r = start_request(req);
+        if (r == MHD_YES && !req->queued && request_has_body(req))
+            wake_on_peer_close(req);
+        return r;
     }
     if (req->queued)
         return MHD_YES; /* not expected: MHD stops calling once answered */
-    if (*upload_data_size)
-        return take_body(req, upload_data, upload_data_size);
+    if (*upload_data_size) {
+        enum MHD_Result r = take_body(req, upload_data, upload_data_size);
+        if (r == MHD_YES)
+            wake_on_peer_close(req);
+        return r;
+    }
 
     /* The whole request is in. */
     if (!req->responded) {
