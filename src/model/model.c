@@ -348,8 +348,9 @@ int model_job_requeue_expired(struct db_conn *c, int64_t now, int64_t *ret_n, st
     if (n < 0)
         return (int)n;
     int64_t q = run(c,
-                    "UPDATE media SET status = 'queued', updated_at = $1 WHERE status = "
-                    "'processing' AND id IN (SELECT media_id FROM jobs WHERE state = 'queued')",
+                    "UPDATE media SET status = 'queued', progress = 0, updated_at = $1 WHERE "
+                    "status = 'processing' AND id IN (SELECT media_id FROM jobs WHERE "
+                    "state = 'queued')",
                     err, "i", now);
     if (q < 0)
         return (int)q;

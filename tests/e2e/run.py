@@ -397,8 +397,11 @@ def check_media_shape(name, m):
 class Poller:
     """Polls media until ready/failed, checking progress as it goes."""
 
-    def __init__(self, base, name, mid):
+    def __init__(self, base, name, mid, monotonic=True):
+        """monotonic=False where the job is known to start over (after a crash the
+        restarted run reports its own progress from 0)."""
         self.base, self.name, self.mid = base, name, mid
+        self.monotonic = monotonic
         self.last_progress = None
         self.progress_problems = []
         self.statuses = []
@@ -419,7 +422,7 @@ class Poller:
         if not isinstance(p, (int, float)) or isinstance(p, bool) or not (0.0 <= p <= 1.0):
             self.progress_problems.append("progress %r (status %s) is not a number in [0,1]" %
                                           (p, st))
-        elif self.last_progress is not None and p < self.last_progress - 1e-9:
+        elif self.monotonic and self.last_progress is not None and p < self.last_progress - 1e-9:
             self.progress_problems.append("progress went down %r -> %r (status %s)" %
                                           (self.last_progress, p, st))
         if isinstance(p, (int, float)) and not isinstance(p, bool):
@@ -1562,6 +1565,73 @@ def scenario_shutdown(kino_bin, tmp, media_dir):
         check_log(srv2, "shutdown/restart servers")
 
 
+def wait_processing(srv, mid, timeout=60):
+    """Poll until the media is processing with some progress; return (status, progress)."""
+    deadline = time.monotonic() + timeout
+    st, prog = None, None
+    while time.monotonic() < deadline:
+        _, m = get_media(srv.base, mid)
+        st, prog = m and m.get("status"), m and m.get("progress")
+        if st not in ("queued", "processing") or (st == "processing" and prog):
+            break
+        time.sleep(0.05)
+    return st, prog
+
+
+def scenario_crash(kino_bin, tmp, media_dir):
+    """SIGKILL mid-job: the lease expires and the restarted server runs the job to the end."""
+    R.section("crash while a job runs")
+    data = os.path.join(tmp, "data-crash")
+    log = os.path.join(tmp, "server-crash.log")
+    lease = ["--lease-seconds", "5"]
+    srv = Server(kino_bin, data, log, workers=1, extra_args=lease)
+    if not srv.start("crash server"):
+        srv.kill()
+        return
+    mid = None
+    try:
+        r = upload(srv.base, os.path.join(media_dir, "clip720.mp4"), "crashed", "", "")
+        m = r.json() if r.status == 201 else None
+        if R.check("crash server: upload -> 201", m is not None, r.describe()):
+            mid = m["id"]
+            st, prog = wait_processing(srv, mid)
+            R.note("SIGKILL at status %s, progress %r" % (st, prog))
+            if not R.check("crash server: media is processing before the kill",
+                           st == "processing", "status %r" % st):
+                mid = None
+    except Exception:
+        R.check("crash scenario ran without a test exception", False, traceback.format_exc())
+    srv.kill()
+    if mid is None:
+        return
+    srv2 = Server(kino_bin, data, log, workers=1, extra_args=lease)
+    if not srv2.start("server restarted after the crash"):
+        srv2.kill()
+        return
+    try:
+        p = Poller(srv2.base, "after the crash: killed media", mid, monotonic=False)
+        wait_all([p])
+        pm = p.media or {}
+        R.check("after the crash: the expired lease went back to the queue and the media is "
+                "ready", pm.get("status") == "ready",
+                "status %r error %r" % (pm.get("status"), pm.get("error")))
+        R.check("after the crash: three renditions", len(pm.get("renditions") or []) == 3,
+                repr(pm.get("renditions")))
+        with open(log, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        R.check("after the crash: the server logged the requeue",
+                "whose worker stopped answering" in text, srv2.log_tail())
+        left = os.listdir(os.path.join(data, "tmp", "work")) \
+            if os.path.isdir(os.path.join(data, "tmp", "work")) else []
+        R.check("after the crash: no work files left behind", left == [], repr(left))
+    except Exception:
+        R.check("crash scenario (restart) ran without a test exception", False,
+                traceback.format_exc())
+    finally:
+        srv2.stop("server restarted after the crash")
+        check_log(srv2, "crash/restart servers")
+
+
 # --------------------------------------------------------------------------
 
 def main():
@@ -1570,8 +1640,8 @@ def main():
                     help="only check an HLS ladder at this URL (no server is started)")
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--sizes", default="1280x720,854x480,640x360")
-    ap.add_argument("--only", default="main,413,shutdown",
-                    help="comma-separated scenarios to run: main, 413, shutdown")
+    ap.add_argument("--only", default="main,413,shutdown,crash",
+                    help="comma-separated scenarios to run: main, 413, shutdown, crash")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="kino-e2e-")
@@ -1625,6 +1695,8 @@ def run_all(args, tmp):
         scenario_too_large(kino_bin, tmp)
     if "shutdown" in only:
         scenario_shutdown(kino_bin, tmp, media_dir)
+    if "crash" in only:
+        scenario_crash(kino_bin, tmp, media_dir)
 
 
 if __name__ == "__main__":

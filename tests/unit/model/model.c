@@ -106,10 +106,17 @@ Test(model, expired_lease_goes_back_to_the_queue_then_dies)
     struct job_row job;
     int64_t n;
     cr_assert_eq(model_job_lease(c, "w1", 2000, 1000, &job, NULL), 0);
+    cr_assert_eq(model_media_set_status(c, "AAAAAAAAAAAAAAAA", MEDIA_PROCESSING, 0.3, NULL, 2000,
+                                        NULL), 0);
     cr_assert_eq(model_job_requeue_expired(c, 2500, &n, NULL), 0);
     cr_assert_eq(n, 0, "a live lease is left alone");
     cr_assert_eq(model_job_requeue_expired(c, 3001, &n, NULL), 0);
     cr_assert_eq(n, 1);
+    struct media_row queued;
+    cr_assert_eq(model_media_get(c, "AAAAAAAAAAAAAAAA", &queued, NULL), 0);
+    cr_assert_str_eq(queued.status, "queued", "the media shows the job is waiting again");
+    cr_assert_float_eq(queued.progress, 0.0, 1e-9, "and its progress starts over");
+    media_row_release(&queued);
     cr_assert_eq(model_job_lease(c, "w2", 3002, 1000, &job, NULL), 0, "requeued job runs again");
     cr_assert_eq(job.attempts, 2);
     cr_assert_eq(model_job_renew(c, job.id, "w1", 3003, 1000, NULL), KINO_ENOTFOUND,
