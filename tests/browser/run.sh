@@ -43,7 +43,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] ||
    [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
     echo "browser: npm ci (hls.js, playwright-core) into $here/node_modules"
     # playwright-core downloads nothing on install; this keeps it that way.
-    (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
+    # Trust the system's CA store (Debian's node uses its own bundled list), so a
+    # registry reached through a proxy with a locally installed CA works too.
+    cafile=""
+    [ -r /etc/ssl/certs/ca-certificates.crt ] && cafile="--cafile=/etc/ssl/certs/ca-certificates.crt"
+    (cd "$here" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci $cafile --no-audit --no-fund --loglevel=error) ||
         fail "npm ci failed in $here (the npm registry must be reachable for the first run)"
     echo "$want" >"$stamp"
 fi
