@@ -149,7 +149,8 @@ int cmd_transcode(int argc, char **argv)
     struct timespec t0, t1;
     kino_err_clear(&err);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = media_transcode(&opt, pos[0], pos[1], progress_cb, &ps, &res, &err);
+    struct media_hooks hooks = { .progress = progress_cb, .ctx = &ps };
+    int rc = media_transcode(&opt, pos[0], pos[1], &hooks, &res, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (ps.tty)
         fputc('\n', stderr);

@@ -274,7 +274,8 @@ static void run_job(struct worker *w, const struct job_row *job)
     struct media_result res;
     if (rc == 0) {
         (void)fs_remove_tree(out_dir); /* left over from an attempt that crashed */
-        rc = media_transcode(&pool->cfg.media, src.ptr, out_dir, on_progress, &run, &res, &err);
+        struct media_hooks hooks = { .progress = on_progress, .ctx = &run };
+        rc = media_transcode(&pool->cfg.media, src.ptr, out_dir, &hooks, &res, &err);
     }
     if (rc == 0) /* even when stopping: the work is done, publishing it is quick */
         rc = publish(&run, out_dir, &res, &err);

@@ -77,15 +77,35 @@ struct media_result {
 typedef int (*media_progress_fn)(void *ctx, double fraction);
 
 /*
+ * Called on the transcoding thread when the file `relpath` (relative to
+ * out_dir, e.g. "720p/3.m4s" or "720p/index.m3u8") is complete and will not
+ * change again, except playlists, which are published again each time they
+ * grow. The callee may move the file away (publishing it). Files are
+ * published in an order a player can follow: segments before the playlists
+ * that list them, and "master.m3u8" first only once every rendition has its
+ * first segment — from then on the media is playable. Return 0 to go on,
+ * non-zero to cancel (as for progress).
+ */
+typedef int (*media_publish_fn)(void *ctx, const char *relpath);
+
+/* Callbacks of one transcode; each may be NULL. */
+struct media_hooks {
+    media_progress_fn progress;
+    media_publish_fn publish; /* NULL: everything stays in out_dir until the end */
+    void *ctx;                /* handed to both */
+};
+
+/*
  * Transcode `src_path` into `out_dir` (layout above). Blocking; runs on the
  * caller's thread (encoders may use their own threads). On failure returns a
  * negative code — KINO_EMEDIA for input that is not usable media, with a
  * message in `err` saying what is wrong with the file — and `out_dir` may hold
- * partial output that the caller removes. `progress` may be NULL.
+ * partial output that the caller removes. `hooks` may be NULL. Files not
+ * published through hooks->publish are in out_dir when it returns.
  * Thread-safe: independent calls may run concurrently.
  */
 int media_transcode(const struct media_options *opt, const char *src_path, const char *out_dir,
-                    media_progress_fn progress, void *progress_ctx, struct media_result *ret,
+                    const struct media_hooks *hooks, struct media_result *ret,
                     struct kino_err *err);
 
 #endif

@@ -72,7 +72,8 @@ struct job {
     const struct media_options *opt;
     const char *src_path, *out_dir;
     media_progress_fn progress;
-    void *progress_ctx;
+    media_publish_fn publish;
+    void *progress_ctx; /* the hooks' ctx, for progress and publish */
     struct kino_err *err;
 
     AVFormatContext *ic;
@@ -1156,7 +1157,7 @@ static void job_release(struct job *j)
 }
 
 int media_transcode(const struct media_options *opt, const char *src_path, const char *out_dir,
-                    media_progress_fn progress, void *progress_ctx, struct media_result *ret,
+                    const struct media_hooks *hooks, struct media_result *ret,
                     struct kino_err *err)
 {
     struct job j;
@@ -1170,8 +1171,9 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
     j.opt = opt;
     j.src_path = src_path;
     j.out_dir = out_dir;
-    j.progress = progress;
-    j.progress_ctx = progress_ctx;
+    j.progress = hooks ? hooks->progress : NULL;
+    j.publish = hooks ? hooks->publish : NULL;
+    j.progress_ctx = hooks ? hooks->ctx : NULL;
     j.err = err;
     j.vidx = j.aidx = -1;
 
