@@ -45,6 +45,7 @@ json_t *api_media_json(const struct media_row *m)
     json_object_set_new(o, "tags", parse_or(m->tags_json, json_array()));
     json_object_set_new(o, "status", json_string(m->status));
     json_object_set_new(o, "progress", json_real(m->progress));
+    json_object_set_new(o, "playable", json_boolean(m->playable));
     json_object_set_new(o, "error", m->error ? json_string(m->error) : json_null());
     /* Unknown until the pipeline has measured them. */
     json_object_set_new(o, "duration_s", ready ? json_real(m->duration_s) : json_null());
@@ -308,11 +309,11 @@ void api_media_playback(struct http_request *req)
     struct media_row m;
     if (load_media(req, &m) < 0)
         return;
-    if (strcmp(m.status, MEDIA_READY) != 0) {
-        char detail[160];
+    if (!m.playable) {
+        char detail[200];
         snprintf(detail, sizeof(detail),
-                 "the media is %s, not ready yet; poll GET /api/v1/media/%s until its status is "
-                 "ready",
+                 "the media is %s and cannot be played yet; poll GET /api/v1/media/%s until "
+                 "playable is true",
                  m.status, m.id);
         http_respond_problem(req, 409, detail);
         media_row_release(&m);

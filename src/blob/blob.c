@@ -54,10 +54,9 @@ int blob_put_file(struct blob *b, const char *key, const char *local_path, struc
     return blob_key_valid(key) ? b->ops->put_file(b, key, local_path, err) : bad_key(key, err);
 }
 
-int blob_put_dir(struct blob *b, const char *prefix, const char *local_dir, struct kino_err *err)
+int blob_exists(struct blob *b, const char *key, struct kino_err *err)
 {
-    return blob_key_valid(prefix) ? b->ops->put_dir(b, prefix, local_dir, err)
-                                  : bad_key(prefix, err);
+    return blob_key_valid(key) ? b->ops->exists(b, key, err) : bad_key(key, err);
 }
 
 int blob_open_read(struct blob *b, const char *key, int *ret_fd, uint64_t *ret_size,

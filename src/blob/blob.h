@@ -35,12 +35,8 @@ int blob_key_valid(const char *key);
  */
 int blob_put_file(struct blob *b, const char *key, const char *local_path, struct kino_err *err);
 
-/*
- * Store every file under the local folder `local_dir` under `prefix`/<its
- * relative path>, taking the folder. Objects already under `prefix` are
- * replaced.
- */
-int blob_put_dir(struct blob *b, const char *prefix, const char *local_dir, struct kino_err *err);
+/* 1 when an object `key` exists, 0 when not, or a negative code. */
+int blob_exists(struct blob *b, const char *key, struct kino_err *err);
 
 /*
  * Open `key` for reading: *ret_fd (caller closes), its size and mtime.

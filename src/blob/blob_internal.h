@@ -13,7 +13,8 @@ struct blob_ops {
     const char *name;
     /* Every key and prefix handed to these has passed blob_key_valid. */
     int (*put_file)(struct blob *b, const char *key, const char *local_path, struct kino_err *err);
-    int (*put_dir)(struct blob *b, const char *prefix, const char *local_dir, struct kino_err *err);
+    /* 1 or 0; a negative code when the store cannot tell. */
+    int (*exists)(struct blob *b, const char *key, struct kino_err *err);
     int (*open_read)(struct blob *b, const char *key, int *ret_fd, uint64_t *ret_size,
                      time_t *ret_mtime, struct kino_err *err);
     int (*local_path)(struct blob *b, const char *key, struct buf *ret_path, struct kino_err *err);

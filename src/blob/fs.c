@@ -85,18 +85,18 @@ static int fs_put_file(struct blob *b, const char *key, const char *local_path, 
     return 0;
 }
 
-static int fs_put_dir(struct blob *b, const char *prefix, const char *local_dir, struct kino_err *err)
+static int fs_exists(struct blob *b, const char *key, struct kino_err *err)
 {
     char path[PATH_MAX];
-    int rc = key_path(b, prefix, path, sizeof(path), err);
+    struct stat st;
+    int rc = key_path(b, key, path, sizeof(path), err);
     if (rc < 0)
         return rc;
-    if ((rc = parent_dirs(path)) < 0 || (rc = fs_remove_tree(path)) < 0)
-        return kino_err_set(err, rc, "storage: cannot prepare %s: %s", prefix, strerror(-rc));
-    if (rename(local_dir, path) < 0)
-        return kino_err_set(err, -errno, "storage: cannot move %s to %s: %s", local_dir, prefix,
-                            strerror(errno));
-    return 0;
+    if (lstat(path, &st) == 0)
+        return S_ISREG(st.st_mode);
+    if (errno == ENOENT || errno == ENOTDIR)
+        return 0;
+    return kino_err_set(err, -errno, "storage: cannot look at %s: %s", key, strerror(errno));
 }
 
 static int fs_open_read(struct blob *b, const char *key, int *ret_fd, uint64_t *ret_size,
@@ -160,7 +160,7 @@ static int fs_ping(struct blob *b, struct kino_err *err)
 static const struct blob_ops fs_ops = {
     .name = "file",
     .put_file = fs_put_file,
-    .put_dir = fs_put_dir,
+    .exists = fs_exists,
     .open_read = fs_open_read,
     .local_path = fs_local_path,
     .delete_prefix = fs_delete_prefix,

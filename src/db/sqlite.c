@@ -64,6 +64,8 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX jobs_ready ON jobs (state, run_after, created_at);"
     "CREATE INDEX jobs_media ON jobs (media_id);",
+    /* 2: a media can be watched before its ladder is finished */
+    "ALTER TABLE media ADD COLUMN playable INTEGER NOT NULL DEFAULT 0;",
 };
 
 static int fail(sqlite3 *h, int rc, struct kino_err *err, const char *what)

@@ -4,6 +4,8 @@
  * with lease renewal and progress, publish, record. See jobs.h for the contract
  * and docs/internals/jobs.md for the states.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
@@ -52,14 +54,26 @@ struct jobs_pool {
     unsigned n_workers;
 };
 
-/* State of one running job, handed to the pipeline's progress callback. */
+/* State of one running job, handed to the pipeline's hooks. */
 struct job_run {
     struct worker *w;
     const struct job_row *job;
+    const char *out_dir;
     int64_t last_renew_ms, last_progress_ms;
-    int lost;    /* the lease is gone: the media was deleted or another worker took the job */
-    int stopped; /* the pool is stopping */
+    int lost;          /* the lease is gone: the media was deleted or another worker took the job */
+    int stopped;       /* the pool is stopping */
+    int marked;        /* the "processing" marker is in storage */
+    int playable;      /* the media row says playable */
+    int publish_rc;    /* why publishing failed, when it did */
+    struct kino_err publish_err;
 };
+
+/*
+ * While a media is being processed its storage prefix holds this object, so
+ * that the streaming path — which never asks the database — can tell growing
+ * playlists (not to be cached) from finished ones.
+ */
+#define PROCESSING_MARKER "processing"
 
 static void requeue_expired(struct jobs_pool *pool, const char *who)
 {
@@ -142,15 +156,133 @@ static char *renditions_json(const struct media_result *res)
     return s;
 }
 
-/* Record success: publish the output under media/<id>, then mark it ready. */
-static int publish(struct job_run *run, const char *out_dir, const struct media_result *res,
-                   struct kino_err *err)
+static int put_output(struct job_run *run, const char *relpath, struct kino_err *err)
+{
+    char key[600], local[PATH_MAX];
+    snprintf(key, sizeof(key), "media/%s/%s", run->job->media_id, relpath);
+    snprintf(local, sizeof(local), "%s/%s", run->out_dir, relpath);
+    return blob_put_file(run->w->pool->blob, key, local, err);
+}
+
+static int put_marker(struct job_run *run, struct kino_err *err)
+{
+    char rel[64];
+    snprintf(rel, sizeof(rel), "%s", PROCESSING_MARKER);
+    char local[PATH_MAX];
+    snprintf(local, sizeof(local), "%s/%s", run->out_dir, rel);
+    FILE *f = fopen(local, "w");
+    if (!f)
+        return kino_err_set(err, -errno, "cannot write %s: %s", local, strerror(errno));
+    fclose(f);
+    int rc = put_output(run, rel, err);
+    if (rc == 0)
+        run->marked = 1;
+    return rc;
+}
+
+static void remove_output(struct job_run *run)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "media/%s", run->job->media_id);
+    (void)blob_delete_prefix(run->w->pool->blob, prefix, NULL);
+}
+
+/* media_publish_fn: move one finished file of the pipeline into storage as it is made. */
+static int on_publish(void *ctx, const char *relpath)
+{
+    struct job_run *run = ctx;
+    struct jobs_pool *pool = run->w->pool;
+    int rc = 0;
+    if (!run->marked)
+        rc = put_marker(run, &run->publish_err);
+    if (rc == 0)
+        rc = put_output(run, relpath, &run->publish_err);
+    if (rc < 0) {
+        run->publish_rc = rc;
+        return 1;
+    }
+    if (!run->playable && strcmp(relpath, "master.m3u8") == 0) {
+        /* The pipeline publishes the master once every rendition has a segment. */
+        struct kino_err err = { 0 };
+        struct db_conn *c = db_acquire(pool->db);
+        rc = model_media_set_playable(c, run->job->media_id, time_now_ms(), &err);
+        db_release(c);
+        if (rc == KINO_ENOTFOUND) {
+            run->lost = 1;
+            return 1;
+        }
+        run->playable = rc == 0;
+        if (rc == 0)
+            log_msg(LOG_INFO, run->job->id, "media %s is playable", run->job->media_id);
+    }
+    return 0;
+}
+
+/* Publishing order: a player must never find a playlist naming a file not yet there. */
+static int publish_rank(const char *relpath)
+{
+    const char *dot = strrchr(relpath, '.');
+    if (strcmp(relpath, "master.m3u8") == 0 || strcmp(relpath, "manifest.mpd") == 0)
+        return 2;
+    if (dot && (strcmp(dot, ".m3u8") == 0 || strcmp(dot, ".mpd") == 0 || strcmp(dot, ".vtt") == 0))
+        return 1;
+    return 0;
+}
+
+/* Collect the files under `dir` (relative to out_dir, "" for the top) into `list`. */
+static int list_files(const char *out_dir, const char *dir, char ***list, size_t *n, int depth)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s%s%s", out_dir, *dir ? "/" : "", dir);
+    DIR *d = opendir(path);
+    if (!d)
+        return -errno;
+    struct dirent *e;
+    int rc = 0;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char rel[PATH_MAX];
+        snprintf(rel, sizeof(rel), "%s%s%s", dir, *dir ? "/" : "", e->d_name);
+        if (e->d_type == DT_DIR) {
+            /* The pipeline's layout is two levels deep; more means something is wrong. */
+            rc = depth < 4 ? list_files(out_dir, rel, list, n, depth + 1) : -ELOOP;
+        } else if (e->d_type == DT_REG) {
+            *list = xrealloc(*list, (*n + 1) * sizeof(**list));
+            (*list)[(*n)++] = xstrdup(rel);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Publish what the pipeline left in out_dir: media first, playlists after, the master last. */
+static int publish_remaining(struct job_run *run, struct kino_err *err)
+{
+    char **files = NULL;
+    size_t n = 0;
+    int rc = list_files(run->out_dir, "", &files, &n, 0);
+    if (rc < 0)
+        kino_err_set(err, rc, "cannot read the output folder %s: %s", run->out_dir,
+                     strerror(-rc));
+    if (rc == 0 && !run->marked)
+        rc = put_marker(run, err);
+    for (int rank = 0; rank <= 2 && rc == 0; rank++)
+        for (size_t i = 0; i < n && rc == 0; i++)
+            if (publish_rank(files[i]) == rank)
+                rc = put_output(run, files[i], err);
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    return rc;
+}
+
+/* Record success: publish the rest of the output, then mark the media ready. */
+static int publish(struct job_run *run, const struct media_result *res, struct kino_err *err)
 {
     struct jobs_pool *pool = run->w->pool;
     const struct job_row *job = run->job;
-    char prefix[64];
-    snprintf(prefix, sizeof(prefix), "media/%s", job->media_id);
-    int rc = blob_put_dir(pool->blob, prefix, out_dir, err);
+    int rc = publish_remaining(run, err);
     if (rc < 0)
         return rc;
     char *rend = renditions_json(res);
@@ -172,7 +304,13 @@ static int publish(struct job_run *run, const char *out_dir, const struct media_
         /* Deleted while we worked: the delete already removed what existed then;
          * what we just published is ours to remove. */
         run->lost = 1;
-        (void)blob_delete_prefix(pool->blob, prefix, NULL);
+        remove_output(run);
+        return rc;
+    }
+    if (rc == 0) {
+        char key[64];
+        snprintf(key, sizeof(key), "media/%s/%s", job->media_id, PROCESSING_MARKER);
+        (void)blob_delete_prefix(pool->blob, key, NULL);
     }
     return rc;
 }
@@ -247,12 +385,12 @@ static void hand_back(struct job_run *run)
 static void run_job(struct worker *w, const struct job_row *job)
 {
     struct jobs_pool *pool = w->pool;
-    struct job_run run = { .w = w, .job = job };
+    char out_dir[PATH_MAX];
+    struct job_run run = { .w = w, .job = job, .out_dir = out_dir };
     run.last_renew_ms = run.last_progress_ms = time_mono_ms();
     struct kino_err err = { 0 };
     struct media_row media = { 0 };
     struct buf src = BUF_INIT(PATH_MAX);
-    char out_dir[PATH_MAX];
     snprintf(out_dir, sizeof(out_dir), "%s/%s", pool->work_dir, job->media_id);
     int64_t started = time_mono_ms();
 
@@ -274,11 +412,17 @@ static void run_job(struct worker *w, const struct job_row *job)
     struct media_result res;
     if (rc == 0) {
         (void)fs_remove_tree(out_dir); /* left over from an attempt that crashed */
-        struct media_hooks hooks = { .progress = on_progress, .ctx = &run };
+        struct media_hooks hooks = { .progress = on_progress, .publish = on_publish, .ctx = &run };
         rc = media_transcode(&pool->cfg.media, src.ptr, out_dir, &hooks, &res, &err);
     }
+    if (rc == KINO_ECANCELED && run.publish_rc < 0) { /* storage failed, not a cancel */
+        rc = run.publish_rc;
+        err = run.publish_err;
+    }
     if (rc == 0) /* even when stopping: the work is done, publishing it is quick */
-        rc = publish(&run, out_dir, &res, &err);
+        rc = publish(&run, &res, &err);
+    if (rc < 0)
+        remove_output(&run); /* a partial ladder must not outlive its job */
 
     if (rc == 0) {
         log_msg(LOG_INFO, job->id, "media %s ready: %zu rendition(s), %.1f s of media in %.1f s",

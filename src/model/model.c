@@ -91,7 +91,7 @@ void model_media_rows_free(struct media_row *rows, size_t n)
 
 #define MEDIA_COLUMNS                                                                              \
     "id, type, title, description, tags, status, progress, error, duration_s, width, height, "     \
-    "renditions, source_key, source_name, source_size, created_at, updated_at"
+    "renditions, source_key, source_name, source_size, created_at, updated_at, playable"
 
 static void read_media(struct db_stmt *st, struct media_row *r)
 {
@@ -113,18 +113,20 @@ static void read_media(struct db_stmt *st, struct media_row *r)
     r->source_size = db_column_int64(st, 14);
     r->created_at = db_column_int64(st, 15);
     r->updated_at = db_column_int64(st, 16);
+    r->playable = db_column_int64(st, 17) != 0;
 }
 
 int model_media_insert(struct db_conn *c, const struct media_row *r, struct kino_err *err)
 {
     int64_t rc = run(c,
                      "INSERT INTO media (" MEDIA_COLUMNS ") VALUES "
-                     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-                     err, "ttttttdtdiitttiii", r->id, r->type, r->title ? r->title : "",
+                     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                     err, "ttttttdtdiitttiiii", r->id, r->type, r->title ? r->title : "",
                      r->description ? r->description : "", r->tags_json ? r->tags_json : "[]",
                      r->status, r->progress, r->error, r->duration_s, (int64_t)r->width,
                      (int64_t)r->height, r->renditions_json ? r->renditions_json : "[]",
-                     r->source_key, r->source_name, r->source_size, r->created_at, r->updated_at);
+                     r->source_key, r->source_name, r->source_size, r->created_at, r->updated_at,
+                     (int64_t)r->playable);
     return rc < 0 ? (int)rc : 0;
 }
 
@@ -202,10 +204,17 @@ int model_media_set_status(struct db_conn *c, const char *id, const char *status
                            const char *error, int64_t now, struct kino_err *err)
 {
     int64_t rc = run(c,
-                     "UPDATE media SET status = $2, progress = $3, error = $4, updated_at = $5 "
-                     "WHERE id = $1",
+                     "UPDATE media SET status = $2, progress = $3, error = $4, updated_at = $5, "
+                     "playable = CASE WHEN $2 = 'ready' THEN playable ELSE 0 END WHERE id = $1",
                      err, "ttdti", id, status, progress, error, now);
     return changed_one(rc, id, err);
+}
+
+int model_media_set_playable(struct db_conn *c, const char *id, int64_t now, struct kino_err *err)
+{
+    return changed_one(run(c, "UPDATE media SET playable = 1, updated_at = $2 WHERE id = $1", err,
+                           "ti", id, now),
+                       id, err);
 }
 
 int model_media_set_progress(struct db_conn *c, const char *id, double progress, int64_t now,
@@ -222,7 +231,7 @@ int model_media_set_ready(struct db_conn *c, const char *id, const char *type, d
                           struct kino_err *err)
 {
     int64_t rc = run(c,
-                     "UPDATE media SET status = 'ready', progress = 1, error = NULL, type = $2, "
+                     "UPDATE media SET status = 'ready', progress = 1, error = NULL, playable = 1, type = $2, "
                      "duration_s = $3, width = $4, height = $5, renditions = $6, updated_at = $7 "
                      "WHERE id = $1",
                      err, "ttdiiti", id, type, duration_s, (int64_t)width, (int64_t)height,
@@ -348,7 +357,7 @@ int model_job_requeue_expired(struct db_conn *c, int64_t now, int64_t *ret_n, st
     if (n < 0)
         return (int)n;
     int64_t q = run(c,
-                    "UPDATE media SET status = 'queued', progress = 0, updated_at = $1 WHERE "
+                    "UPDATE media SET status = 'queued', progress = 0, playable = 0, updated_at = $1 WHERE "
                     "status = 'processing' AND id IN (SELECT media_id FROM jobs WHERE "
                     "state = 'queued')",
                     err, "i", now);

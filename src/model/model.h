@@ -33,6 +33,7 @@ struct media_row {
     char *tags_json;     /* JSON array of strings */
     char status[16];
     double progress;     /* 0..1 */
+    int playable;        /* every rendition has its first segments published */
     char *error;         /* NULL unless failed */
     double duration_s;   /* 0 until known */
     int width, height;   /* 0 until known */
@@ -66,15 +67,21 @@ int model_media_update_meta(struct db_conn *c, const char *id, const char *title
                             const char *description, const char *tags_json, int64_t now,
                             struct kino_err *err);
 
-/* Set status, progress and error (NULL clears it). KINO_ENOTFOUND if the media is gone. */
+/*
+ * Set status, progress and error (NULL clears it); any status but "ready" also
+ * clears playable (a new run publishes afresh). KINO_ENOTFOUND if the media is gone.
+ */
 int model_media_set_status(struct db_conn *c, const char *id, const char *status, double progress,
                            const char *error, int64_t now, struct kino_err *err);
+
+/* The first segments of every rendition are published: viewers may start. */
+int model_media_set_playable(struct db_conn *c, const char *id, int64_t now, struct kino_err *err);
 
 /* Raise progress (never lowers it). KINO_ENOTFOUND if the media is gone. */
 int model_media_set_progress(struct db_conn *c, const char *id, double progress, int64_t now,
                              struct kino_err *err);
 
-/* Mark ready with what the pipeline measured. KINO_ENOTFOUND if the media is gone. */
+/* Mark ready (and playable) with what the pipeline measured. KINO_ENOTFOUND if the media is gone. */
 int model_media_set_ready(struct db_conn *c, const char *id, const char *type, double duration_s,
                           int width, int height, const char *renditions_json, int64_t now,
                           struct kino_err *err);

@@ -40,6 +40,11 @@ static const struct file_type *type_of(const char *name)
     return NULL;
 }
 
+static int is_playlist(const struct file_type *t)
+{
+    return strcmp(t->ext, ".m3u8") == 0 || strcmp(t->ext, ".mpd") == 0;
+}
+
 const char *stream_content_type(const char *name)
 {
     const struct file_type *t = type_of(name);
@@ -69,6 +74,14 @@ void stream_serve(struct http_request *req)
     struct http_file f = { .content_type = type->content_type,
                            .cache_control = type->cache_control };
     struct kino_err err = { 0 };
+    if (is_playlist(type)) {
+        /* While the media is processing its playlists grow (and the master's bandwidths are
+         * rewritten at the end): caches must ask again each time. */
+        char marker[64];
+        snprintf(marker, sizeof(marker), "media/%s/processing", id);
+        if (blob_exists(k->blob, marker, NULL) != 0)
+            f.cache_control = "no-cache";
+    }
     int rc = blob_open_read(k->blob, key, &f.fd, &f.size, &f.mtime, &err);
     if (rc == KINO_ENOTFOUND) {
         http_respond_problem(req, 404, "no such media file; it may not be ready yet, or deleted");

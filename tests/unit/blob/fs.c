@@ -103,23 +103,18 @@ Test(blob, symlinks_in_the_store_are_never_served)
                  KINO_ENOTFOUND);
 }
 
-Test(blob, put_dir_then_delete_prefix)
+Test(blob, exists_then_delete_prefix)
 {
-    char out[400], f[500];
-    snprintf(out, sizeof(out), "%s/work/out/720p", dir);
-    cr_assert_eq(fs_mkdirs(out), 0);
-    snprintf(f, sizeof(f), "%s/1.m4s", out);
+    char f[500];
+    snprintf(f, sizeof(f), "%s/seg", dir);
     write_file(f, "seg");
-    snprintf(out, sizeof(out), "%s/work/out", dir);
-    cr_assert_eq(blob_put_dir(b, "media/AAAA", out, NULL), 0);
-    int fd;
-    uint64_t size;
-    time_t mtime;
-    cr_assert_eq(blob_open_read(b, "media/AAAA/720p/1.m4s", &fd, &size, &mtime, NULL), 0);
-    close(fd);
+    cr_assert_eq(blob_exists(b, "media/AAAA/720p/1.m4s", NULL), 0);
+    cr_assert_eq(blob_put_file(b, "media/AAAA/720p/1.m4s", f, NULL), 0);
+    cr_assert_eq(blob_exists(b, "media/AAAA/720p/1.m4s", NULL), 1);
+    cr_assert_eq(blob_exists(b, "media/AAAA/720p", NULL), 0, "a folder is not an object");
     cr_assert_eq(blob_delete_prefix(b, "media/AAAA", NULL), 0);
-    cr_assert_eq(blob_open_read(b, "media/AAAA/720p/1.m4s", &fd, &size, &mtime, NULL),
-                 KINO_ENOTFOUND);
+    cr_assert_eq(blob_exists(b, "media/AAAA/720p/1.m4s", NULL), 0);
     cr_assert_eq(blob_delete_prefix(b, "media/AAAA", NULL), 0, "deleting twice is fine");
+    cr_assert_eq(blob_exists(b, "../x", NULL), KINO_ENOTFOUND);
     cr_assert_eq(blob_ping(b, NULL), 0);
 }

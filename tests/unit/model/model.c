@@ -163,3 +163,28 @@ Test(model, deleting_media_removes_its_job)
     cr_assert_eq(model_job_renew(c, job.id, "w1", 2100, 1000, NULL), KINO_ENOTFOUND);
     cr_assert_eq(model_media_delete(c, "AAAAAAAAAAAAAAAA", NULL), KINO_ENOTFOUND);
 }
+
+Test(model, playable_follows_the_runs)
+{
+    add_media("AAAAAAAAAAAAAAAA", 1000);
+    struct media_row m;
+    cr_assert_eq(model_media_get(c, "AAAAAAAAAAAAAAAA", &m, NULL), 0);
+    cr_assert_eq(m.playable, 0, "a new upload is not playable");
+    media_row_release(&m);
+    cr_assert_eq(model_media_set_playable(c, "AAAAAAAAAAAAAAAA", 2000, NULL), 0);
+    cr_assert_eq(model_media_get(c, "AAAAAAAAAAAAAAAA", &m, NULL), 0);
+    cr_assert_eq(m.playable, 1);
+    media_row_release(&m);
+    cr_assert_eq(model_media_set_status(c, "AAAAAAAAAAAAAAAA", MEDIA_QUEUED, 0, NULL, 3000, NULL),
+                 0);
+    cr_assert_eq(model_media_get(c, "AAAAAAAAAAAAAAAA", &m, NULL), 0);
+    cr_assert_eq(m.playable, 0, "a run that starts over publishes afresh");
+    media_row_release(&m);
+    cr_assert_eq(model_media_set_ready(c, "AAAAAAAAAAAAAAAA", "video", 10, 1280, 720, "[]", 4000,
+                                       NULL),
+                 0);
+    cr_assert_eq(model_media_get(c, "AAAAAAAAAAAAAAAA", &m, NULL), 0);
+    cr_assert_eq(m.playable, 1, "ready media are playable");
+    media_row_release(&m);
+    cr_assert_eq(model_media_set_playable(c, "BBBBBBBBBBBBBBBB", 5000, NULL), KINO_ENOTFOUND);
+}
