@@ -6,9 +6,11 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "media/hls.h"
 #include "core/err.h"
+#include "core/mem.h"
 #include "core/banned.h"
 
 int hls_target_duration(const struct hls_segment *segs, size_t n)
@@ -23,22 +25,33 @@ int hls_target_duration(const struct hls_segment *segs, size_t n)
     return (int)target;
 }
 
-int hls_write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target)
+static int write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target,
+                       int ended)
 {
     int rc = buf_addf(out,
                       "#EXTM3U\n"
                       "#EXT-X-VERSION:7\n"
                       "#EXT-X-TARGETDURATION:%d\n"
                       "#EXT-X-MEDIA-SEQUENCE:1\n"
-                      "#EXT-X-PLAYLIST-TYPE:VOD\n"
+                      "#EXT-X-PLAYLIST-TYPE:%s\n"
                       "#EXT-X-INDEPENDENT-SEGMENTS\n"
                       "#EXT-X-MAP:URI=\"init.mp4\"\n",
-                      target);
+                      target, ended ? "VOD" : "EVENT");
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = buf_addf(out, "#EXTINF:%.6f,\n%zu.m4s\n", segs[i].duration, i + 1);
-    if (rc == 0)
+    if (rc == 0 && ended)
         rc = buf_adds(out, "#EXT-X-ENDLIST\n");
     return rc;
+}
+
+int hls_write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target)
+{
+    return write_media(out, segs, n, target, 1);
+}
+
+int hls_write_media_event(struct buf *out, const struct hls_segment *segs, size_t n, int target)
+{
+    return write_media(out, segs, n, target, 0);
 }
 
 int hls_write_master(struct buf *out, const struct hls_variant *v, size_t n,
@@ -61,6 +74,49 @@ int hls_write_master(struct buf *out, const struct hls_variant *v, size_t n,
         if (rc == 0)
             rc = buf_addf(out, "\n%s\n", v[i].uri);
     }
+    return rc;
+}
+
+static int iframe_target(const struct hls_iframe *f, size_t n)
+{
+    long target = 1;
+    for (size_t i = 0; i < n; i++) {
+        long r = lround(f[i].duration);
+        target = r > target ? r : target;
+    }
+    return (int)target;
+}
+
+int hls_write_iframes(struct buf *out, const struct hls_iframe *f, size_t n)
+{
+    /* I-frames only: each range decodes alone, so EXT-X-INDEPENDENT-SEGMENTS holds too. */
+    int rc = buf_addf(out,
+                      "#EXTM3U\n"
+                      "#EXT-X-VERSION:7\n"
+                      "#EXT-X-TARGETDURATION:%d\n"
+                      "#EXT-X-MEDIA-SEQUENCE:1\n"
+                      "#EXT-X-PLAYLIST-TYPE:VOD\n"
+                      "#EXT-X-I-FRAMES-ONLY\n"
+                      "#EXT-X-INDEPENDENT-SEGMENTS\n"
+                      "#EXT-X-MAP:URI=\"init.mp4\"\n",
+                      iframe_target(f, n));
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = buf_addf(out, "#EXTINF:%.6f,\n#EXT-X-BYTERANGE:%lld@%lld\n%zu.m4s\n", f[i].duration,
+                      (long long)f[i].length, (long long)f[i].offset, f[i].segment);
+    if (rc == 0)
+        rc = buf_adds(out, "#EXT-X-ENDLIST\n");
+    return rc;
+}
+
+int hls_write_iframe_variants(struct buf *out, const struct hls_iframe_variant *v, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = buf_addf(out,
+                      "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=%lld,AVERAGE-BANDWIDTH=%lld,"
+                      "CODECS=\"%s\",RESOLUTION=%dx%d,URI=\"%s\"\n",
+                      (long long)v[i].bandwidth, (long long)v[i].average_bandwidth, v[i].codecs,
+                      v[i].width, v[i].height, v[i].uri);
     return rc;
 }
 
@@ -129,4 +185,14 @@ int hls_codec_avc(const uint8_t *p, size_t len, char *out, size_t cap)
         return KINO_EINVAL;
     snprintf(out, cap, "avc1.%02x%02x%02x", sps[0], sps[1], sps[2]);
     return 0;
+}
+
+void hls_measure_iframes(const struct hls_iframe *f, size_t n, int64_t *ret_peak,
+                         int64_t *ret_average)
+{
+    struct hls_segment *s = xmalloc((n ? n : 1) * sizeof(*s));
+    for (size_t i = 0; i < n; i++)
+        s[i] = (struct hls_segment){ .duration = f[i].duration, .bytes = f[i].length };
+    hls_measure(s, n, NULL, 0, iframe_target(f, n), ret_peak, ret_average);
+    free(s);
 }

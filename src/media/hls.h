@@ -37,6 +37,26 @@ struct hls_audio {
     int channels;
 };
 
+/*
+ * One entry of an I-frame playlist: the byte range of a segment file that
+ * holds one IDR frame with the moof that describes it (Apple's rule for fMP4).
+ */
+struct hls_iframe {
+    double duration;  /* seconds until the next I-frame (the GOP's length) */
+    size_t segment;   /* 1-based: the range lies in "<segment>.m4s" */
+    int64_t offset;   /* of the moof in that file */
+    int64_t length;   /* moof + mdat header + the IDR sample */
+};
+
+/* One EXT-X-I-FRAME-STREAM-INF entry (no FRAME-RATE or AUDIO: RFC 8216 §4.3.4.3). */
+struct hls_iframe_variant {
+    const char *uri;      /* "720p/iframes.m3u8" */
+    int64_t bandwidth;    /* bit/s, peak over the byte ranges */
+    int64_t average_bandwidth;
+    const char *codecs;   /* the video codec alone: "avc1.64001f" */
+    int width, height;
+};
+
 /* EXT-X-TARGETDURATION for a set of playlists: the largest EXTINF rounded to nearest, >= 1. */
 int hls_target_duration(const struct hls_segment *segs, size_t n);
 
@@ -47,6 +67,13 @@ int hls_target_duration(const struct hls_segment *segs, size_t n);
  * Returns 0 or KINO_ETOOBIG when `out` is full.
  */
 int hls_write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target);
+
+/*
+ * The same playlist while it still grows: EXT-X-PLAYLIST-TYPE:EVENT and no
+ * EXT-X-ENDLIST. Later versions only append segments; the VOD version written
+ * at the end (same `target`: it must not change) ends it.
+ */
+int hls_write_media_event(struct buf *out, const struct hls_segment *segs, size_t n, int target);
 
 /*
  * Append the multivariant playlist: `audio` (may be NULL) as EXT-X-MEDIA, then
@@ -65,6 +92,24 @@ int hls_write_master(struct buf *out, const struct hls_variant *v, size_t n,
  */
 void hls_measure(const struct hls_segment *video, size_t nv, const struct hls_segment *audio,
                  size_t na, int target, int64_t *ret_peak, int64_t *ret_average);
+
+/*
+ * Append an I-frame playlist (EXT-X-I-FRAMES-ONLY, v7) to `out`: init segment
+ * "init.mp4", one EXTINF + EXT-X-BYTERANGE:<length>@<offset> + "<segment>.m4s"
+ * per entry. Its target duration is the largest rounded EXTINF. Returns 0 or
+ * KINO_ETOOBIG when `out` is full.
+ */
+int hls_write_iframes(struct buf *out, const struct hls_iframe *f, size_t n);
+
+/*
+ * Bit rates of an I-frame playlist, by the same rule as hls_measure() applied
+ * to the byte ranges (each range over its EXTINF; target: the playlist's).
+ */
+void hls_measure_iframes(const struct hls_iframe *f, size_t n, int64_t *ret_peak,
+                         int64_t *ret_average);
+
+/* Append one EXT-X-I-FRAME-STREAM-INF line per entry. Returns 0 or KINO_ETOOBIG. */
+int hls_write_iframe_variants(struct buf *out, const struct hls_iframe_variant *v, size_t n);
 
 /*
  * RFC 6381 codec string "avc1.PPCCLL" from H.264 extradata, either avcC
