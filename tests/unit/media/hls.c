@@ -38,6 +38,22 @@ Test(hls, media_playlist_is_exact)
     buf_release(&b);
 }
 
+Test(hls, growing_playlist_is_an_event_without_end)
+{
+    struct buf b = BUF_INIT(4096);
+    cr_assert_eq(hls_write_media_event(&b, video, 2, 5), 0);
+    cr_assert_str_eq(b.ptr, "#EXTM3U\n"
+                            "#EXT-X-VERSION:7\n"
+                            "#EXT-X-TARGETDURATION:5\n"
+                            "#EXT-X-MEDIA-SEQUENCE:1\n"
+                            "#EXT-X-PLAYLIST-TYPE:EVENT\n"
+                            "#EXT-X-INDEPENDENT-SEGMENTS\n"
+                            "#EXT-X-MAP:URI=\"init.mp4\"\n"
+                            "#EXTINF:4.000000,\n1.m4s\n"
+                            "#EXTINF:4.000000,\n2.m4s\n");
+    buf_release(&b);
+}
+
 Test(hls, target_duration_rounds_to_nearest)
 {
     const struct hls_segment s[] = { { 4.004, 1 }, { 4.49, 1 }, { 0.2, 1 } };
