@@ -98,12 +98,16 @@ int cmd_serve(int argc, char **argv)
         goto fail;
 
     if (k.cfg.workers > 0) {
-        struct jobs_config jc = { .workers = k.cfg.workers, .lease_seconds = k.cfg.lease_seconds };
+        struct jobs_config jc = { .workers = k.cfg.workers,
+                                  .lease_seconds = k.cfg.lease_seconds,
+                                  .stall_seconds = k.cfg.stall_seconds };
         snprintf(path, sizeof(path), "%s/tmp/work", k.cfg.data_dir);
         jc.work_dir = path;
         media_options_init(&jc.media);
         snprintf(jc.media.x264_preset, sizeof(jc.media.x264_preset), "%s", k.cfg.x264_preset);
         jc.media.crf = (int)k.cfg.crf;
+        jc.media.max_pixels = k.cfg.max_pixels;
+        jc.media.max_duration_s = k.cfg.max_duration_s;
         if ((rc = jobs_pool_start(&jc, k.db, k.blob, &k.jobs, &err)) < 0)
             goto fail;
     }

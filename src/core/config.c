@@ -40,11 +40,17 @@ static const struct setting settings[] = {
     { "lease-seconds", T_UINT, UINT(lease_seconds), 5, 3600,
       "a running job's lease; a crashed worker's job is retried after it (30)" },
     { "max-attempts", T_UINT, UINT(max_attempts), 1, 100, "tries per job before it is dead (3)" },
+    { "stall-seconds", T_UINT, UINT(stall_seconds), 0, 86400,
+      "a transcode that makes no progress for this long fails; 0 = never (120)" },
     { "shutdown-grace", T_UINT, UINT(shutdown_grace_s), 0, 3600,
       "seconds SIGTERM waits for requests in flight (10)" },
     { "preset", T_STRING, STR(x264_preset), 0, 0, "x264 preset (veryfast)" },
     { "crf", T_UINT, UINT(crf), 0, 51, "x264 constant rate factor, capped by each rung's bitrate (23)" },
     { "log-level", T_LEVEL, STR(log_level), 0, 0, "debug, info, warn or error (info)" },
+    { "max-pixels", T_UINT, UINT(max_pixels), 256, 1U << 30,
+      "refuse video larger than this many pixels (width x height) (37748736: 8192x4608)" },
+    { "max-duration", T_UINT, UINT(max_duration_s), 1, 7 * 86400,
+      "refuse media longer than this many seconds (86400: 24 h)" },
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -61,10 +67,13 @@ void config_init(struct kino_config *cfg)
     cfg->max_upload_bytes = 10ULL << 30;
     cfg->lease_seconds = 30;
     cfg->max_attempts = 3;
+    cfg->stall_seconds = 120;
     cfg->shutdown_grace_s = 10;
     snprintf(cfg->x264_preset, sizeof(cfg->x264_preset), "veryfast");
     cfg->crf = 23;
     snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
+    cfg->max_pixels = 8192U * 4608; /* the media pipeline's defaults (media_options_init) */
+    cfg->max_duration_s = 24 * 3600;
 }
 
 /* "listen", "LISTEN" and "max_upload" all name "listen" / "max-upload". */

@@ -24,10 +24,13 @@ struct kino_config {
     uint64_t max_upload_bytes;  /* 10 GiB */
     unsigned lease_seconds;     /* a job's lease; renewed while it runs (30) */
     unsigned max_attempts;      /* a job failing for other reasons than its input is retried (3) */
+    unsigned stall_seconds;     /* a transcode with no progress for this long fails (120) */
     unsigned shutdown_grace_s;  /* how long SIGTERM waits for requests in flight (10) */
     char x264_preset[16];       /* "veryfast" */
     unsigned crf;               /* 23 */
     char log_level[8];          /* "info" */
+    unsigned max_pixels;        /* refuse video with more pixels (width x height) (8192x4608) */
+    unsigned max_duration_s;    /* refuse media longer than this (86400) */
 };
 
 /* Fill the defaults. */

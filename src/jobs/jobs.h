@@ -23,6 +23,7 @@ struct jobs_pool;
 struct jobs_config {
     unsigned workers;        /* threads; 0 starts none (jobs only requeued) */
     unsigned lease_seconds;  /* lease length; renewed every third of it */
+    unsigned stall_seconds;  /* a job with no progress for this long fails; 0 = never */
     const char *work_dir;    /* local scratch folder for pipeline output */
     struct media_options media; /* pipeline settings, copied */
 };

@@ -65,6 +65,9 @@ struct job_run {
     int marked;        /* the "processing" marker is in storage */
     int playable;      /* the media row says playable */
     int publish_rc;    /* why publishing failed, when it did */
+    int stalled;       /* cut off: no progress for stall_seconds */
+    double best_fraction;
+    int64_t last_advance_ms;
     struct kino_err publish_err;
 };
 
@@ -105,6 +108,17 @@ static int on_progress(void *ctx, double fraction)
         return 1;
     }
     int64_t now = time_mono_ms();
+    /* The pipeline calls in at least twice a second even when it is stuck on a bad file;
+     * a job that makes no headway for stall_seconds is cut off rather than holding a
+     * worker (and renewing its lease) forever. */
+    if (fraction > run->best_fraction + 1e-6) {
+        run->best_fraction = fraction;
+        run->last_advance_ms = now;
+    } else if (pool->cfg.stall_seconds &&
+               now - run->last_advance_ms > (int64_t)pool->cfg.stall_seconds * 1000) {
+        run->stalled = 1;
+        return 1;
+    }
     int64_t renew_every = (int64_t)pool->cfg.lease_seconds * 1000 / 3;
     int write_progress = now - run->last_progress_ms >= PROGRESS_EVERY_MS;
     int renew = now - run->last_renew_ms >= renew_every;
@@ -149,6 +163,9 @@ static char *renditions_json(const struct media_result *res)
                               r->codecs);
         if (!r->is_audio)
             json_object_set_new(o, "frame_rate", json_real(r->frame_rate));
+        /* Audio has a poster only when its file had cover art; the API looks here. */
+        if (r->is_audio && res->has_poster)
+            json_object_set_new(o, "thumbnail", json_true());
         json_array_append_new(arr, o);
     }
     char *s = json_dumps(arr, JSON_COMPACT);
@@ -356,6 +373,13 @@ static void record_failure(struct job_run *run, int code, const struct kino_err 
     if (rc < 0 && rc != KINO_ENOTFOUND)
         log_msg(LOG_ERROR, job->id, "recording the failure failed: %s",
                 kino_err_message(&dberr, rc));
+    if (rc == 0 && code == KINO_EMEDIA) {
+        /* Unusable input is final: nothing of it stays but the row that says why. */
+        char prefix[64];
+        remove_output(run);
+        snprintf(prefix, sizeof(prefix), "sources/%s", job->media_id);
+        (void)blob_delete_prefix(pool->blob, prefix, NULL);
+    }
 }
 
 static void hand_back(struct job_run *run)
@@ -387,7 +411,7 @@ static void run_job(struct worker *w, const struct job_row *job)
     struct jobs_pool *pool = w->pool;
     char out_dir[PATH_MAX];
     struct job_run run = { .w = w, .job = job, .out_dir = out_dir };
-    run.last_renew_ms = run.last_progress_ms = time_mono_ms();
+    run.last_renew_ms = run.last_progress_ms = run.last_advance_ms = time_mono_ms();
     struct kino_err err = { 0 };
     struct media_row media = { 0 };
     struct buf src = BUF_INIT(PATH_MAX);
@@ -418,6 +442,13 @@ static void run_job(struct worker *w, const struct job_row *job)
     if (rc == KINO_ECANCELED && run.publish_rc < 0) { /* storage failed, not a cancel */
         rc = run.publish_rc;
         err = run.publish_err;
+    } else if (rc == KINO_ECANCELED && run.stalled) {
+        kino_err_clear(&err);
+        rc = kino_err_set(&err, KINO_EMEDIA,
+                          "processing stopped making progress (nothing new decoded for %u s): "
+                          "the file is probably damaged; check that it plays, or re-export it "
+                          "and upload it again",
+                          pool->cfg.stall_seconds);
     }
     if (rc == 0) /* even when stopping: the work is done, publishing it is quick */
         rc = publish(&run, &res, &err);

@@ -13,10 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
 #include <libavformat/avformat.h>
 #include <libavutil/audio_fifo.h>
 #include <libavutil/display.h>
@@ -29,14 +33,13 @@
 #include "media/cmaf.h"
 #include "media/hls.h"
 #include "media/ladder.h"
+#include "media/thumbs.h"
 #include "core/buf.h"
 #include "core/mem.h"
 #include "core/banned.h"
 
 #define AUDIO_RATE 48000
 #define AAC_FRAME 1024
-#define MAX_FPS 60
-#define POSTER_MAX_WIDTH 1280
 #define PLAYLIST_MAX (16u << 20)
 
 void media_options_init(struct media_options *opt)
@@ -95,8 +98,14 @@ struct job {
     int64_t idx_offset;
     int64_t max_frames;
     int64_t total_frames;
-    int64_t poster_idx;
+    struct thumbs thumbs; /* poster and storyboard (thumbs.c) */
     int src_w, src_h;
+    int rotation;              /* degrees clockwise to turn the coded picture upright */
+    int deint;                 /* the source is interlaced: deinterlace before scaling */
+    AVFilterGraph *prep;       /* bwdif and/or transpose; NULL when neither is needed */
+    AVFilterContext *prep_src, *prep_sink;
+    AVFrame *pframe;           /* a frame out of the prep graph */
+    int prep_w, prep_h, prep_fmt, prep_deint; /* what the graph was built for */
 
     /* audio */
     AVCodecContext *aenc;
@@ -114,8 +123,15 @@ struct job {
     struct cmaf_writer aw;
     char language[8];
 
+    /* trick play: filled by write_iframes() at the end, listed by the final master */
+    struct hls_iframe_variant iframes[MEDIA_MAX_RUNGS];
+    char iframe_uris[MEDIA_MAX_RUNGS][64];
+    size_t n_iframes;
+
     double last_progress;
     int canceled;
+    size_t published; /* segments per rendition handed to j->publish */
+    int64_t last_report_ms;
 };
 
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;
@@ -158,20 +174,40 @@ static int ff_err(struct job *j, int code, const char *what, int averr)
     return kino_err_set(j->err, code, "%s: %s", what, av_err2str(averr));
 }
 
+/* Even without headway the caller hears from us this often, so it can cut off a stuck job. */
+#define REPORT_EVERY_MS 500
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int report(struct job *j, double fraction)
 {
     if (!j->progress)
         return 0;
     if (fraction > 1)
         fraction = 1;
-    if (fraction < j->last_progress + 0.002 && fraction < 1)
+    int64_t now = mono_ms();
+    if (fraction < j->last_progress + 0.002 && fraction < 1 &&
+        now - j->last_report_ms < REPORT_EVERY_MS)
         return 0;
-    j->last_progress = fraction;
-    if (j->progress(j->progress_ctx, fraction) != 0) {
+    j->last_report_ms = now;
+    if (fraction > j->last_progress)
+        j->last_progress = fraction;
+    if (j->progress(j->progress_ctx, j->last_progress) != 0) {
         j->canceled = 1;
         return kino_err_set(j->err, KINO_ECANCELED, "the transcode was canceled");
     }
     return 0;
+}
+
+static int interrupted(void *opaque)
+{
+    struct job *j = opaque;
+    return j->canceled || report(j, j->last_progress) < 0;
 }
 
 /* ---- probing ---------------------------------------------------------- */
@@ -200,35 +236,13 @@ static int is_image_format(const AVFormatContext *ic, const AVStream *st)
     }
 }
 
-/* Pick a constant output frame rate from the stream's claims, capped at MAX_FPS. */
+/* The constant output frame rate: the source's, halved while above 60 (ladder.c). */
 static AVRational pick_fps(const AVStream *st)
 {
-    static const AVRational common[] = {
-        { 24000, 1001 }, { 24, 1 }, { 25, 1 }, { 30000, 1001 }, { 30, 1 },
-        { 48, 1 },       { 50, 1 }, { 60000, 1001 }, { 60, 1 },
-    };
-    AVRational avg = st->avg_frame_rate, r = st->r_frame_rate;
-    double a = (avg.num > 0 && avg.den > 0) ? av_q2d(avg) : 0;
-    double rr = (r.num > 0 && r.den > 0) ? av_q2d(r) : 0;
-    /* Phone video is variable-rate: its average is near, not at, a common rate. */
-    size_t best = 0;
-    double best_diff = 1e9;
-    for (size_t i = 0; a > 0 && i < sizeof(common) / sizeof(common[0]); i++) {
-        double d = fabs(a - av_q2d(common[i]));
-        if (d < best_diff) {
-            best_diff = d;
-            best = i;
-        }
-    }
-    if (a > 0 && best_diff < av_q2d(common[best]) * 0.01)
-        return common[best];
-    if (rr >= 1 && rr <= MAX_FPS && r.den <= 1001)
-        return r;
-    if (a >= 1 && a <= MAX_FPS)
-        return (AVRational){ (int)lround(a), 1 };
-    if (a > MAX_FPS || rr > MAX_FPS)
-        return (AVRational){ MAX_FPS, 1 };
-    return (AVRational){ 25, 1 };
+    AVRational fps;
+    ladder_frame_rate(st->avg_frame_rate.num, st->avg_frame_rate.den, st->r_frame_rate.num,
+                      st->r_frame_rate.den, &fps.num, &fps.den);
+    return fps;
 }
 
 static int open_decoder(struct job *j, int idx, AVCodecContext **ret)
@@ -273,6 +287,14 @@ static int looks_like_mp4(const char *path)
            memcmp(h + 4, "free", 4) == 0;
 }
 
+static int too_many_pixels(struct job *j, int w, int h)
+{
+    return kino_err_set(j->err, KINO_EMEDIA,
+                        "the video is %dx%d pixels, more than the %lld pixels kino accepts; "
+                        "scale it down and upload it again",
+                        w, h, (long long)j->opt->max_pixels);
+}
+
 static int probe(struct job *j)
 {
     struct stat sb;
@@ -286,7 +308,15 @@ static int probe(struct job *j)
                             "the file is empty (0 bytes); the upload probably failed, "
                             "upload it again");
 
+    /* Demuxers can spend a long time resyncing through a damaged file inside one call;
+     * FFmpeg polls this callback there, so the caller can still stop us. */
+    j->ic = avformat_alloc_context();
+    if (!j->ic)
+        return kino_err_set(j->err, -ENOMEM, "out of memory");
+    j->ic->interrupt_callback = (AVIOInterruptCB){ .callback = interrupted, .opaque = j };
     rc = avformat_open_input(&j->ic, j->src_path, NULL, NULL);
+    if (j->canceled)
+        return KINO_ECANCELED;
     if (rc == AVERROR(ENOENT) || rc == AVERROR(EACCES))
         return ff_err(j, rc, "cannot open the source file", rc);
     if (rc < 0 && looks_like_mp4(j->src_path))
@@ -299,6 +329,14 @@ static int probe(struct job *j)
         return kino_err_set(j->err, KINO_EMEDIA,
                             "the file is not a video or audio file that kino can read (%s); %s",
                             av_err2str(rc), upload_hint);
+    /* An absurd header is refused before avformat_find_stream_info() decodes a frame of it. */
+    for (unsigned i = 0; i < j->ic->nb_streams; i++) {
+        const AVStream *st = j->ic->streams[i];
+        if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            !(st->disposition & AV_DISPOSITION_ATTACHED_PIC) &&
+            (int64_t)st->codecpar->width * st->codecpar->height > j->opt->max_pixels)
+            return too_many_pixels(j, st->codecpar->width, st->codecpar->height);
+    }
     rc = avformat_find_stream_info(j->ic, NULL);
     if (rc < 0)
         return kino_err_set(j->err, KINO_EMEDIA,
@@ -343,10 +381,7 @@ static int probe(struct job *j)
     if (j->vidx >= 0) {
         AVCodecParameters *par = j->ic->streams[j->vidx]->codecpar;
         if ((int64_t)par->width * par->height > j->opt->max_pixels)
-            return kino_err_set(j->err, KINO_EMEDIA,
-                                "the video is %dx%d pixels, more than the %lld pixels kino "
-                                "accepts; scale it down and upload it again",
-                                par->width, par->height, (long long)j->opt->max_pixels);
+            return too_many_pixels(j, par->width, par->height);
         if (par->width < 16 || par->height < 16)
             return kino_err_set(j->err, KINO_EMEDIA,
                                 "the video is only %dx%d pixels; kino needs at least 16x16",
@@ -441,11 +476,11 @@ static int open_video_rung(struct job *j, struct rung_out *r)
 
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s/%s", j->out_dir, r->le.name);
-    /* Carry the rotation so players turn phone video upright; pixels stay as coded. */
-    size_t msize = 0;
-    const uint8_t *m = av_stream_get_side_data(j->ic->streams[j->vidx],
-                                               AV_PKT_DATA_DISPLAYMATRIX, &msize);
-    return cmaf_open(&r->w, dir, c, NULL, msize >= 36 ? m : NULL, j->err);
+    /*
+     * No display matrix: the pixels are already turned upright (prep_frame()),
+     * and not every player honours a matrix; carrying it would turn them twice.
+     */
+    return cmaf_open(&r->w, dir, c, NULL, NULL, j->err);
 }
 
 static int open_audio(struct job *j)
@@ -485,78 +520,6 @@ static int open_audio(struct job *j)
 
 /* ---- video path ------------------------------------------------------- */
 
-static int write_poster(struct job *j, const AVFrame *src)
-{
-    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
-    AVCodecContext *c = NULL;
-    struct SwsContext *sws = NULL;
-    AVFrame *f = av_frame_alloc();
-    AVPacket *pkt = av_packet_alloc();
-    FILE *fp = NULL;
-    int rc = 0;
-    char path[PATH_MAX];
-
-    if (!codec || !f || !pkt) {
-        rc = kino_err_set(j->err, KINO_EINTERNAL, "cannot make the poster image");
-        goto out;
-    }
-    int w = j->rungs[0].le.width, h = j->rungs[0].le.height;
-    if (w > POSTER_MAX_WIDTH) {
-        h = 2 * (int)lround((double)h * POSTER_MAX_WIDTH / w / 2);
-        w = POSTER_MAX_WIDTH;
-    }
-    c = avcodec_alloc_context3(codec);
-    if (!c) {
-        rc = kino_err_set(j->err, -ENOMEM, "out of memory");
-        goto out;
-    }
-    c->width = w;
-    c->height = h;
-    c->pix_fmt = AV_PIX_FMT_YUVJ420P;
-    c->time_base = (AVRational){ 1, 25 };
-    c->flags |= AV_CODEC_FLAG_QSCALE;
-    c->global_quality = FF_QP2LAMBDA * 3;
-    if ((rc = avcodec_open2(c, codec, NULL)) < 0) {
-        rc = ff_err(j, KINO_EINTERNAL, "cannot start the JPEG encoder", rc);
-        goto out;
-    }
-    f->format = AV_PIX_FMT_YUVJ420P;
-    f->width = w;
-    f->height = h;
-    if ((rc = av_frame_get_buffer(f, 0)) < 0) {
-        rc = ff_err(j, -ENOMEM, "out of memory", rc);
-        goto out;
-    }
-    sws = sws_getContext(src->width, src->height, src->format, w, h, AV_PIX_FMT_YUVJ420P,
-                         SWS_BICUBIC, NULL, NULL, NULL);
-    if (!sws) {
-        rc = kino_err_set(j->err, KINO_EINTERNAL, "cannot scale the poster image");
-        goto out;
-    }
-    sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, f->data,
-              f->linesize);
-    f->pts = 0;
-    if ((rc = avcodec_send_frame(c, f)) < 0 || (rc = avcodec_receive_packet(c, pkt)) < 0) {
-        rc = ff_err(j, KINO_EINTERNAL, "cannot encode the poster image", rc);
-        goto out;
-    }
-    snprintf(path, sizeof(path), "%s/poster.jpg", j->out_dir);
-    fp = fopen(path, "wb");
-    if (!fp || fwrite(pkt->data, 1, (size_t)pkt->size, fp) != (size_t)pkt->size) {
-        rc = kino_err_set(j->err, -errno, "cannot write %s: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    if (fp && fclose(fp) != 0 && rc == 0)
-        rc = kino_err_set(j->err, -errno, "cannot write %s: %s", path, strerror(errno));
-    sws_freeContext(sws);
-    avcodec_free_context(&c);
-    av_frame_free(&f);
-    av_packet_free(&pkt);
-    return rc;
-}
-
 /*
  * A segment boundary this close before the expected end would leave a tiny
  * last segment (players stall on those): keep the tail in the segment before.
@@ -572,6 +535,69 @@ static int is_segment_start(const struct job *j, int64_t frame)
 }
 
 /* Move every packet the encoder has ready into the rung's segmenter. */
+static int write_playlists(struct job *j, struct media_result *res, size_t upto, int growing);
+
+/* Hand one output file to the publish hook; a non-zero answer cancels like progress. */
+static int publish_file(struct job *j, const char *rel)
+{
+    if (j->publish(j->progress_ctx, rel) != 0) {
+        j->canceled = 1;
+        return kino_err_set(j->err, KINO_ECANCELED, "the transcode was canceled");
+    }
+    return 0;
+}
+
+/*
+ * Viewers may start before the ladder is done: once every rendition has closed
+ * segment k, publish segment k of each, then the growing playlists that list
+ * it, then (the first time) the master — from then on the media is playable.
+ * The master's bandwidths are measured over the segments so far; the final
+ * master replaces it at the end.
+ */
+static int publish_progress(struct job *j)
+{
+    if (!j->publish)
+        return 0;
+    size_t ready = j->aenc ? j->aw.n_segs : SIZE_MAX;
+    for (size_t i = 0; i < j->n_rungs; i++)
+        ready = j->rungs[i].w.n_segs < ready ? j->rungs[i].w.n_segs : ready;
+    if (ready == SIZE_MAX || ready <= j->published)
+        return 0;
+    const char *names[MEDIA_MAX_RENDITIONS];
+    size_t n = 0;
+    for (size_t i = 0; i < j->n_rungs; i++)
+        names[n++] = j->rungs[i].le.name;
+    if (j->aenc)
+        names[n++] = "audio";
+    char rel[96];
+    int rc = 0;
+    for (size_t k = j->published; k < ready && rc == 0; k++) {
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            if (k == 0) {
+                snprintf(rel, sizeof(rel), "%s/init.mp4", names[i]);
+                rc = publish_file(j, rel);
+            }
+            snprintf(rel, sizeof(rel), "%s/%zu.m4s", names[i], k + 1);
+            if (rc == 0)
+                rc = publish_file(j, rel);
+        }
+    }
+    int first = j->published == 0;
+    j->published = ready;
+    struct media_result scratch;
+    memset(&scratch, 0, sizeof(scratch));
+    if (rc == 0)
+        rc = write_playlists(j, &scratch, ready, 1);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        snprintf(rel, sizeof(rel), "%s/index.m3u8", names[i]);
+        rc = publish_file(j, rel);
+    }
+    /* Republished each time too: its bandwidths improve as segments come in. */
+    if (rc == 0 && (first || j->published % 4 == 0))
+        rc = publish_file(j, "master.m3u8");
+    return rc;
+}
+
 static int drain_video(struct job *j, struct rung_out *r)
 {
     for (;;) {
@@ -586,6 +612,8 @@ static int drain_video(struct job *j, struct rung_out *r)
         int key = (j->opkt->flags & AV_PKT_FLAG_KEY) && pts % j->gop_frames == 0;
         int seg = key && is_segment_start(j, pts);
         rc = cmaf_write(&r->w, j->opkt, key, seg, j->err);
+        if (rc == 0 && seg)
+            rc = publish_progress(j);
         if (rc < 0)
             return rc;
     }
@@ -638,9 +666,8 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
     for (size_t i = 0; i < j->n_rungs; i++)
         if ((rc = encode_rung(j, &j->rungs[i], src, idx)) < 0)
             return rc;
-    if (idx == 0 || idx == j->poster_idx)
-        if ((rc = write_poster(j, src)) < 0)
-            return rc;
+    if ((rc = thumbs_frame(&j->thumbs, src, idx, j->err)) < 0)
+        return rc;
     return report(j, j->total_frames > 0 ? (double)idx / j->total_frames : 0);
 }
 
@@ -679,6 +706,127 @@ static int video_frame(struct job *j, const AVFrame *f)
     }
     av_frame_unref(j->last);
     return av_frame_ref(j->last, f) < 0 ? kino_err_set(j->err, -ENOMEM, "out of memory") : 0;
+}
+
+/* ---- upright, progressive pictures ------------------------------------ */
+
+/*
+ * Phone video is stored sideways with a display matrix, camcorder and broadcast
+ * video as interlaced fields; every rung must be upright and progressive, so
+ * such frames go through a small libavfilter graph before scaling: bwdif (one
+ * frame out per frame in, only frames flagged interlaced are touched), then
+ * transpose or hflip,vflip. Other video skips the graph: no copy, no delay.
+ */
+static int prep_open(struct job *j, const AVFrame *f)
+{
+    AVStream *st = j->ic->streams[j->vidx];
+    const char *turn = j->rotation == 90    ? "transpose=clock"
+                       : j->rotation == 180 ? "hflip,vflip"
+                       : j->rotation == 270 ? "transpose=cclock"
+                                            : NULL;
+    char desc[160], args[256];
+    snprintf(desc, sizeof(desc), "%s%s%s",
+             j->deint ? "bwdif=mode=send_frame:parity=auto:deint=interlaced" : "",
+             j->deint && turn ? "," : "", turn ? turn : "");
+    AVRational sar = f->sample_aspect_ratio.num > 0 ? f->sample_aspect_ratio : (AVRational){ 1, 1 };
+    snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d",
+             f->width, f->height, f->format, st->time_base.num, st->time_base.den, sar.num,
+             sar.den);
+    AVFilterInOut *outs = avfilter_inout_alloc(), *ins = avfilter_inout_alloc();
+    int rc = -ENOMEM;
+    j->prep = avfilter_graph_alloc();
+    if (!j->prep || !outs || !ins)
+        goto out;
+    rc = avfilter_graph_create_filter(&j->prep_src, avfilter_get_by_name("buffer"), "in", args,
+                                      NULL, j->prep);
+    if (rc >= 0)
+        rc = avfilter_graph_create_filter(&j->prep_sink, avfilter_get_by_name("buffersink"),
+                                          "out", NULL, NULL, j->prep);
+    if (rc < 0)
+        goto out;
+    outs->name = av_strdup("in");
+    outs->filter_ctx = j->prep_src;
+    ins->name = av_strdup("out");
+    ins->filter_ctx = j->prep_sink;
+    rc = -ENOMEM;
+    if (!outs->name || !ins->name)
+        goto out;
+    if ((rc = avfilter_graph_parse_ptr(j->prep, desc, &ins, &outs, NULL)) >= 0)
+        rc = avfilter_graph_config(j->prep, NULL);
+out:
+    avfilter_inout_free(&outs);
+    avfilter_inout_free(&ins);
+    if (rc < 0)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "cannot %s the %dx%d %s video (%s); re-export it as progressive "
+                            "H.264 and upload it again",
+                            j->deint ? "deinterlace" : "turn upright", f->width, f->height,
+                            av_get_pix_fmt_name(f->format) ? av_get_pix_fmt_name(f->format) : "?",
+                            av_err2str(rc));
+    j->prep_w = f->width;
+    j->prep_h = f->height;
+    j->prep_fmt = f->format;
+    j->prep_deint = j->deint;
+    return 0;
+}
+
+/* Hand every frame the graph has ready to the frame-rate stage, in source time. */
+static int prep_drain(struct job *j)
+{
+    AVRational in_tb = j->ic->streams[j->vidx]->time_base;
+    AVRational out_tb = av_buffersink_get_time_base(j->prep_sink); /* bwdif halves it */
+    for (;;) {
+        int rc = av_buffersink_get_frame(j->prep_sink, j->pframe);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return 0;
+        if (rc < 0)
+            return ff_err(j, KINO_EINTERNAL, "turning or deinterlacing the video failed", rc);
+        int64_t pts = j->pframe->pts;
+        j->pframe->best_effort_timestamp =
+            pts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : av_rescale_q(pts, out_tb, in_tb);
+        rc = video_frame(j, j->pframe);
+        av_frame_unref(j->pframe);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* End of the video, or a new picture size: let the graph give up what it holds. */
+static int prep_flush(struct job *j)
+{
+    if (!j->prep)
+        return 0;
+    int rc = av_buffersrc_add_frame_flags(j->prep_src, NULL, 0);
+    if (rc < 0)
+        rc = ff_err(j, KINO_EINTERNAL, "turning or deinterlacing the video failed", rc);
+    else
+        rc = prep_drain(j);
+    avfilter_graph_free(&j->prep);
+    return rc;
+}
+
+/* A decoded video frame: upright and progressive first when it needs to be. */
+static int video_in(struct job *j, AVFrame *f)
+{
+    int rc;
+    /* Some files only say so in the frames; once seen, every later frame is checked. */
+    if (f->interlaced_frame)
+        j->deint = 1;
+    if (!j->deint && !j->rotation)
+        return video_frame(j, f);
+    if (!j->pframe && !(j->pframe = av_frame_alloc()))
+        return kino_err_set(j->err, -ENOMEM, "out of memory");
+    if (j->prep && (f->width != j->prep_w || f->height != j->prep_h ||
+                    f->format != j->prep_fmt || j->deint != j->prep_deint) &&
+        (rc = prep_flush(j)) < 0)
+        return rc;
+    if (!j->prep && (rc = prep_open(j, f)) < 0)
+        return rc;
+    f->pts = f->best_effort_timestamp;
+    rc = av_buffersrc_add_frame_flags(j->prep_src, f, AV_BUFFERSRC_FLAG_KEEP_REF);
+    if (rc < 0)
+        return ff_err(j, KINO_EINTERNAL, "turning or deinterlacing the video failed", rc);
+    return prep_drain(j);
 }
 
 /*
@@ -762,6 +910,8 @@ static int drain_audio(struct job *j)
             j->a_next_frag++;
         }
         if ((rc = cmaf_write(&j->aw, j->opkt, frag, seg, j->err)) < 0)
+            return rc;
+        if (seg && (rc = publish_progress(j)) < 0)
             return rc;
     }
 }
@@ -914,7 +1064,7 @@ static int decode(struct job *j, AVCodecContext *dec, const AVPacket *pkt, int *
         if (rc < 0)
             return 0; /* decoder error on this frame: skip it */
         if (dec == j->vdec)
-            rc = video_frame(j, j->dframe);
+            rc = video_in(j, j->dframe);
         else
             rc = audio_frame(j, j->dframe);
         av_frame_unref(j->dframe);
@@ -930,6 +1080,8 @@ static int run(struct job *j)
     int rc, vframes = 0, aframes = 0;
     for (;;) {
         rc = av_read_frame(j->ic, j->pkt);
+        if (j->canceled)
+            return KINO_ECANCELED; /* stopped from the interrupt callback */
         if (rc < 0)
             break; /* end of file, or damage: keep what decoded so far */
         if (j->pkt->stream_index == j->vidx)
@@ -943,6 +1095,8 @@ static int run(struct job *j)
             return rc;
     }
     if (j->vdec && (rc = decode(j, j->vdec, NULL, &vframes)) < 0)
+        return rc;
+    if ((rc = prep_flush(j)) < 0)
         return rc;
     if (j->adec && (rc = decode(j, j->adec, NULL, &aframes)) < 0)
         return rc;
@@ -1011,14 +1165,29 @@ static int write_text(struct job *j, const char *rel, const struct buf *b)
     return 0;
 }
 
-static int write_playlists(struct job *j, struct media_result *res)
+/*
+ * The target duration of playlists that are published while they grow: it may
+ * not change over a playlist's life, so it is the bound known in advance — a
+ * segment, plus the tail shorter than half a GOP that the last one may absorb.
+ */
+static int growing_target(const struct job *j)
+{
+    return j->opt->segment_seconds + (j->opt->gop_seconds + 1) / 2;
+}
+
+/*
+ * Write the playlists (and fill `res`) from the first `upto` segments of every
+ * rendition (SIZE_MAX: all). `growing` writes EVENT media playlists for
+ * publishing while the transcode runs.
+ */
+static int write_playlists(struct job *j, struct media_result *res, size_t upto, int growing)
 {
     struct buf b;
     struct hls_variant v[MEDIA_MAX_RUNGS + 1];
     char uris[MEDIA_MAX_RUNGS][64], codecs[MEDIA_MAX_RUNGS][64];
     int rc = 0, target = 1;
     const struct hls_segment *aseg = j->aenc ? j->aw.segs : NULL;
-    size_t na = j->aenc ? j->aw.n_segs : 0;
+    size_t na = j->aenc ? (j->aw.n_segs < upto ? j->aw.n_segs : upto) : 0;
 
     for (size_t i = 0; i < j->n_rungs; i++) {
         int t = hls_target_duration(j->rungs[i].w.segs, j->rungs[i].w.n_segs);
@@ -1028,6 +1197,8 @@ static int write_playlists(struct job *j, struct media_result *res)
         int t = hls_target_duration(aseg, na);
         target = t > target ? t : target;
     }
+    if (j->publish && growing_target(j) > target)
+        target = growing_target(j); /* the growing versions already announced it */
 
     buf_init(&b, PLAYLIST_MAX);
     for (size_t i = 0; i < j->n_rungs && rc == 0; i++) {
@@ -1036,16 +1207,17 @@ static int write_playlists(struct job *j, struct media_result *res)
         buf_reset(&b);
         char rel[64];
         snprintf(rel, sizeof(rel), "%s/index.m3u8", r->le.name);
-        if ((rc = hls_write_media(&b, r->w.segs, r->w.n_segs, target)) < 0 ||
-            (rc = write_text(j, rel, &b)) < 0)
+        size_t nv = r->w.n_segs < upto ? r->w.n_segs : upto;
+        rc = growing ? hls_write_media_event(&b, r->w.segs, nv, target)
+                     : hls_write_media(&b, r->w.segs, nv, target);
+        if (rc < 0 || (rc = write_text(j, rel, &b)) < 0)
             break;
         snprintf(uris[i], sizeof(uris[i]), "%s", rel);
         snprintf(codecs[i], sizeof(codecs[i]), "%s%s", r->codecs, aseg ? ",mp4a.40.2" : "");
         v[i] = (struct hls_variant){ .uri = uris[i], .codecs = codecs[i], .width = r->le.width,
                                      .height = r->le.height, .frame_rate = av_q2d(j->fps),
                                      .has_audio_group = aseg != NULL };
-        hls_measure(r->w.segs, r->w.n_segs, aseg, na, target, &v[i].bandwidth,
-                    &v[i].average_bandwidth);
+        hls_measure(r->w.segs, nv, aseg, na, target, &v[i].bandwidth, &v[i].average_bandwidth);
         snprintf(mr->name, sizeof(mr->name), "%s", r->le.name);
         mr->width = r->le.width;
         mr->height = r->le.height;
@@ -1053,12 +1225,14 @@ static int write_playlists(struct job *j, struct media_result *res)
         mr->bandwidth = v[i].bandwidth;
         mr->average_bandwidth = v[i].average_bandwidth;
         snprintf(mr->codecs, sizeof(mr->codecs), "%s", codecs[i]);
-        mr->n_segments = (int)r->w.n_segs;
+        mr->n_segments = (int)nv;
     }
     if (rc == 0 && aseg) {
         struct media_rendition *mr = &res->renditions[res->n_renditions++];
         buf_reset(&b);
-        if ((rc = hls_write_media(&b, aseg, na, target)) == 0)
+        rc = growing ? hls_write_media_event(&b, aseg, na, target)
+                     : hls_write_media(&b, aseg, na, target);
+        if (rc == 0)
             rc = write_text(j, "audio/index.m3u8", &b);
         snprintf(mr->name, sizeof(mr->name), "audio");
         mr->is_audio = 1;
@@ -1072,6 +1246,8 @@ static int write_playlists(struct job *j, struct media_result *res)
             struct hls_audio a = { .uri = "audio/index.m3u8", .language = j->language,
                                    .channels = 2 };
             rc = hls_write_master(&b, v, j->n_rungs, aseg ? &a : NULL);
+            if (rc == 0)
+                rc = hls_write_iframe_variants(&b, j->iframes, j->n_iframes);
         } else {
             struct media_rendition *mr = &res->renditions[res->n_renditions - 1];
             struct hls_variant av = { .uri = "audio/index.m3u8", .codecs = "mp4a.40.2",
@@ -1085,6 +1261,193 @@ static int write_playlists(struct job *j, struct media_result *res)
     if (rc == KINO_ETOOBIG)
         rc = kino_err_set(j->err, rc, "the playlist is too large");
     buf_release(&b);
+    return rc;
+}
+
+/*
+ * Trick play: per rung an I-frame playlist whose byte ranges are each GOP's
+ * moof + IDR (fragments are per GOP, so every IDR has its own moof), and the
+ * master entries for them (j->iframes), measured over those ranges.
+ */
+static int write_iframes(struct job *j)
+{
+    struct buf b;
+    int rc = 0;
+    buf_init(&b, PLAYLIST_MAX);
+    for (size_t i = 0; i < j->n_rungs && rc == 0; i++) {
+        struct rung_out *r = &j->rungs[i];
+        const struct cmaf_writer *w = &r->w;
+        struct hls_iframe *f = xcalloc(w->n_frags ? w->n_frags : 1, sizeof(*f));
+        int64_t *start = xcalloc(w->n_frags ? w->n_frags : 1, sizeof(*start));
+        int64_t end = 0;
+        size_t n = 0;
+        for (size_t k = 0; k < w->n_frags; k++) {
+            const struct cmaf_fragment *fr = &w->frags[k];
+            if (fr->start + fr->duration > end)
+                end = fr->start + fr->duration;
+            /* A fragment not starting with an IDR only lengthens the I-frame before it. */
+            if (!fr->sync)
+                continue;
+            f[n] = (struct hls_iframe){ .segment = fr->segment + 1, .offset = fr->offset,
+                                        .length = fr->key_bytes };
+            start[n++] = fr->start;
+        }
+        for (size_t k = 0; k < n; k++)
+            f[k].duration = (double)((k + 1 < n ? start[k + 1] : end) - start[k]) / w->timescale;
+        struct hls_iframe_variant *v = &j->iframes[j->n_iframes];
+        snprintf(j->iframe_uris[i], sizeof(j->iframe_uris[i]), "%s/iframes.m3u8", r->le.name);
+        *v = (struct hls_iframe_variant){ .uri = j->iframe_uris[i], .codecs = r->codecs,
+                                          .width = r->le.width, .height = r->le.height };
+        hls_measure_iframes(f, n, &v->bandwidth, &v->average_bandwidth);
+        buf_reset(&b);
+        if (n == 0)
+            rc = kino_err_set(j->err, KINO_EINTERNAL, "no IDR frame in %s", r->le.name);
+        if (rc == 0 && (rc = hls_write_iframes(&b, f, n)) == 0 &&
+            (rc = write_text(j, j->iframe_uris[i], &b)) == 0)
+            j->n_iframes++;
+        free(f);
+        free(start);
+    }
+    if (rc == KINO_ETOOBIG)
+        rc = kino_err_set(j->err, rc, "the I-frame playlist is too large");
+    buf_release(&b);
+    return rc;
+}
+
+/*
+ * manifest.mpd: the same CMAF files as HLS, with the timeline read from the
+ * fragments themselves; each track's bandwidth is its own peak segment rate.
+ */
+static int write_dash(struct job *j)
+{
+    struct dash_representation v[MEDIA_MAX_RUNGS], a;
+    int64_t avg;
+    int target = j->aenc ? hls_target_duration(j->aw.segs, j->aw.n_segs) : 1;
+    for (size_t i = 0; i < j->n_rungs; i++) {
+        int t = hls_target_duration(j->rungs[i].w.segs, j->rungs[i].w.n_segs);
+        target = t > target ? t : target;
+    }
+    for (size_t i = 0; i < j->n_rungs; i++) {
+        struct rung_out *r = &j->rungs[i];
+        v[i] = (struct dash_representation){ .id = r->le.name, .codecs = r->codecs,
+                                             .width = r->le.width, .height = r->le.height,
+                                             .fps_num = j->fps.num, .fps_den = j->fps.den,
+                                             .timescale = r->w.timescale, .segs = r->w.times,
+                                             .n_segs = r->w.n_segs };
+        hls_measure(r->w.segs, r->w.n_segs, NULL, 0, target, &v[i].bandwidth, &avg);
+    }
+    if (j->aenc) {
+        a = (struct dash_representation){ .id = "audio", .codecs = "mp4a.40.2",
+                                          .timescale = j->aw.timescale, .segs = j->aw.times,
+                                          .n_segs = j->aw.n_segs };
+        hls_measure(j->aw.segs, j->aw.n_segs, NULL, 0, target, &a.bandwidth, &avg);
+    }
+    struct dash_mpd m = { .video = v, .n_video = j->n_rungs, .audio = j->aenc ? &a : NULL,
+                          .language = j->language, .channels = 2, .sample_rate = AUDIO_RATE };
+    struct buf b;
+    buf_init(&b, PLAYLIST_MAX);
+    int rc = dash_write_mpd(&b, &m);
+    if (rc == 0)
+        rc = write_text(j, "manifest.mpd", &b);
+    else if (rc == KINO_ETOOBIG)
+        rc = kino_err_set(j->err, rc, "the DASH manifest is too large");
+    else if (rc < 0)
+        rc = kino_err_set(j->err, rc, "no segments to describe in the DASH manifest");
+    buf_release(&b);
+    return rc;
+}
+
+/* ---- cover art ------------------------------------------------------- */
+
+/* Decode the one picture of an attached-picture stream; NULL when it cannot be read. */
+static AVFrame *decode_cover(struct job *j, const AVStream *st)
+{
+    const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
+    AVCodecContext *c = dec ? avcodec_alloc_context3(dec) : NULL;
+    AVFrame *f = av_frame_alloc();
+    AVPacket *pkt = av_packet_clone(&st->attached_pic);
+    int ok = c && f && pkt && avcodec_parameters_to_context(c, st->codecpar) >= 0 &&
+             avcodec_open2(c, dec, NULL) >= 0 && avcodec_send_packet(c, pkt) >= 0;
+    if (ok && avcodec_receive_frame(c, f) < 0)
+        ok = avcodec_send_packet(c, NULL) >= 0 && avcodec_receive_frame(c, f) >= 0;
+    ok = ok && f->width >= 2 && f->height >= 2 &&
+         (int64_t)f->width * f->height <= j->opt->max_pixels;
+    avcodec_free_context(&c);
+    av_packet_free(&pkt);
+    if (!ok)
+        av_frame_free(&f);
+    return f;
+}
+
+/*
+ * Audio files often carry their cover (an ID3 APIC frame, a FLAC PICTURE
+ * block, an MP4 covr atom), which FFmpeg shows as a one-packet video stream
+ * with the attached-picture disposition; it is never the video (probe()), but
+ * it is the poster. Returns 1 when poster.jpg was written, 0 when the file has
+ * no cover kino can read (not an error: the audio is fine), or a negative code.
+ */
+static int write_cover(struct job *j)
+{
+    const AVStream *st = NULL;
+    for (unsigned i = 0; i < j->ic->nb_streams && !st; i++) {
+        const AVStream *s = j->ic->streams[i];
+        if ((s->disposition & AV_DISPOSITION_ATTACHED_PIC) && s->attached_pic.size > 0 &&
+            s->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            (int64_t)s->codecpar->width * s->codecpar->height <= j->opt->max_pixels)
+            st = s;
+    }
+    AVFrame *src = st ? decode_cover(j, st) : NULL;
+    if (!src)
+        return 0;
+    int w = src->width, h = src->height;
+    if (w > THUMBS_POSTER_MAX_WIDTH) {
+        h = (int)lround((double)h * THUMBS_POSTER_MAX_WIDTH / w);
+        w = THUMBS_POSTER_MAX_WIDTH;
+    }
+    w &= ~1; /* 4:2:0 JPEG */
+    h &= ~1;
+    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+    AVCodecContext *c = codec ? avcodec_alloc_context3(codec) : NULL;
+    AVFrame *f = av_frame_alloc();
+    AVPacket *pkt = av_packet_alloc();
+    struct SwsContext *sws = NULL;
+    char path[PATH_MAX];
+    FILE *fp = NULL;
+    int rc = KINO_EINTERNAL;
+    if (!c || !f || !pkt || w < 2 || h < 2)
+        goto out;
+    c->width = f->width = w;
+    c->height = f->height = h;
+    c->pix_fmt = f->format = AV_PIX_FMT_YUVJ420P;
+    c->time_base = (AVRational){ 1, 25 };
+    c->flags |= AV_CODEC_FLAG_QSCALE;
+    c->global_quality = FF_QP2LAMBDA * 3;
+    sws = sws_getContext(src->width, src->height, src->format, w, h, AV_PIX_FMT_YUVJ420P,
+                         SWS_BICUBIC, NULL, NULL, NULL);
+    if (!sws || avcodec_open2(c, codec, NULL) < 0 || av_frame_get_buffer(f, 0) < 0)
+        goto out;
+    sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, f->data,
+              f->linesize);
+    f->pts = 0;
+    if (avcodec_send_frame(c, f) < 0 || avcodec_receive_packet(c, pkt) < 0)
+        goto out;
+    snprintf(path, sizeof(path), "%s/poster.jpg", j->out_dir);
+    fp = fopen(path, "wb");
+    if (!fp || fwrite(pkt->data, 1, (size_t)pkt->size, fp) != (size_t)pkt->size) {
+        rc = kino_err_set(j->err, -errno, "cannot write %s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 1;
+out:
+    if (rc == KINO_EINTERNAL)
+        kino_err_set(j->err, rc, "cannot make the poster from the cover art");
+    if (fp && fclose(fp) != 0 && rc == 1)
+        rc = kino_err_set(j->err, -errno, "cannot write %s: %s", path, strerror(errno));
+    sws_freeContext(sws);
+    avcodec_free_context(&c);
+    av_frame_free(&f);
+    av_frame_free(&src);
+    av_packet_free(&pkt);
     return rc;
 }
 
@@ -1102,11 +1465,13 @@ static int setup_video(struct job *j)
     j->seg_frames = j->gop_frames * (gops < 1 ? 1 : gops);
     j->max_frames = (int64_t)(j->opt->max_duration_s * av_q2d(j->fps)) + 1;
     j->total_frames = (int64_t)(j->duration * av_q2d(j->fps));
-    j->poster_idx = j->duration >= 2 ? (int64_t)(j->total_frames / 10) : 0;
 
     struct ladder_entry le[MEDIA_MAX_RUNGS];
+    enum AVFieldOrder fo = st->codecpar->field_order;
+    j->rotation = rotation_of(st);
+    j->deint = fo == AV_FIELD_TT || fo == AV_FIELD_BB || fo == AV_FIELD_TB || fo == AV_FIELD_BT;
     j->n_rungs = ladder_compute(j->opt->ladder, j->opt->n_rungs, j->src_w, j->src_h, sar.num,
-                                sar.den, 0, le);
+                                sar.den, j->rotation, le);
     if (j->n_rungs == 0)
         return kino_err_set(j->err, KINO_EINVAL, "the ladder is empty");
     for (size_t i = 0; i < j->n_rungs; i++) {
@@ -1115,6 +1480,10 @@ static int setup_video(struct job *j)
         if (rc < 0)
             return rc;
     }
+    int trc = thumbs_open(&j->thumbs, j->out_dir, j->rungs[0].le.width, j->rungs[0].le.height,
+                          j->duration, av_q2d(j->fps), j->err);
+    if (trc < 0)
+        return trc;
     /*
      * With B-frames the first dts is negative; the mp4 muxer writes tfdt
      * relative to the first dts, so the video timeline starts at the reorder
@@ -1151,9 +1520,12 @@ static void job_release(struct job *j)
     avcodec_free_context(&j->adec);
     av_frame_free(&j->dframe);
     av_frame_free(&j->last);
+    avfilter_graph_free(&j->prep);
+    av_frame_free(&j->pframe);
     av_packet_free(&j->pkt);
     av_packet_free(&j->opkt);
     avformat_close_input(&j->ic);
+    thumbs_release(&j->thumbs);
 }
 
 int media_transcode(const struct media_options *opt, const char *src_path, const char *out_dir,
@@ -1204,6 +1576,11 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
         goto out;
     if ((rc = run(&j)) < 0)
         goto out;
+    if (j.vidx >= 0 && (rc = thumbs_finish(&j.thumbs, j.next_idx, err)) < 0)
+        goto out;
+    if (j.vidx < 0 && (rc = write_cover(&j)) < 0)
+        goto out;
+    ret->has_poster = j.vidx >= 0 || rc == 1;
 
     ret->is_audio_only = j.vidx < 0;
     if (j.vidx >= 0) {
@@ -1218,7 +1595,11 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
     } else {
         ret->duration_s = (double)j.samples_out / AUDIO_RATE;
     }
-    rc = write_playlists(&j, ret);
+    if ((rc = write_iframes(&j)) < 0)
+        goto out;
+    rc = write_playlists(&j, ret, SIZE_MAX, 0);
+    if (rc == 0)
+        rc = write_dash(&j);
     if (rc == 0)
         report(&j, 1.0);
 out:

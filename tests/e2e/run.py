@@ -1177,6 +1177,162 @@ def step_layout(c):
             repr(left[:10]))
 
 
+# --------------------------------------------------------------------------
+# Thumbnails: poster and storyboard
+
+VTT_TIME = r"(\d\d+):(\d\d):(\d\d)\.(\d\d\d)"
+VTT_CUE = re.compile(r"^%s --> %s\n(\S+)$" % (VTT_TIME, VTT_TIME), re.M)
+XYWH = re.compile(r"^(sheet-\d+\.jpg)#xywh=(\d+),(\d+),(\d+),(\d+)$")
+
+
+def luma_stats(jpeg_bytes, workdir, name):
+    """(signalstats YAVG, luma standard deviation) of a JPEG, or (None, error)."""
+    path = os.path.join(workdir, name)
+    with open(path, "wb") as f:
+        f.write(jpeg_bytes)
+    p = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-i", path, "-vf",
+                        "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-",
+                        "-f", "null", "-"], capture_output=True, timeout=60)
+    m = re.search(rb"lavfi\.signalstats\.YAVG=([0-9.]+)", p.stdout)
+    if p.returncode != 0 or not m:
+        return None, p.stderr.decode("utf-8", "replace")[-300:]
+    p = subprocess.run(["ffmpeg", "-hide_banner", "-v", "error", "-nostdin", "-i", path,
+                        "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True,
+                       timeout=60)
+    y = p.stdout
+    if p.returncode != 0 or not y:
+        return None, p.stderr.decode("utf-8", "replace")[-300:]
+    mean = sum(y) / len(y)
+    std = math.sqrt(sum((v - mean) ** 2 for v in y[::7]) / len(y[::7]))
+    return (float(m.group(1)), std), ""
+
+
+def check_poster_not_black(label, url, workdir):
+    r = get_url(url)
+    if not R.check("%s: poster GET -> 200 image/jpeg" % label, r.status == 200 and
+                   (r.header("Content-Type") or "").split(";")[0].strip() == "image/jpeg",
+                   r.describe()):
+        return
+    stats, err = luma_stats(r.body, workdir, "poster-%s.jpg" % re.sub(r"\W", "_", label))
+    R.check("%s: poster decodes (signalstats)" % label, stats is not None, err)
+    if stats:
+        R.check("%s: poster is not black: mean luma (YAVG) %.1f > 30" % (label, stats[0]),
+                stats[0] > 30, "YAVG %.1f" % stats[0])
+        R.check("%s: poster has detail: luma standard deviation %.1f > 10" % (label, stats[1]),
+                stats[1] > 10, "stddev %.1f" % stats[1])
+
+
+def check_storyboard(label, url, duration, workdir):
+    r = get_url(url)
+    ct = r.header("Content-Type") or ""
+    R.check("%s: storyboard.vtt GET -> 200 text/vtt" % label, r.status == 200 and
+            ct.split(";")[0].strip() == "text/vtt", r.describe())
+    R.check("%s: storyboard.vtt says charset=utf-8 and is cacheable like playlists" % label,
+            "charset=utf-8" in ct.replace(" ", "").lower() and
+            "max-age" in (r.header("Cache-Control") or ""),
+            "%r %r" % (ct, r.header("Cache-Control")))
+    text = r.body.decode("utf-8", "replace")
+    R.check("%s: storyboard.vtt starts with WEBVTT" % label, text.startswith("WEBVTT"),
+            short(text, 80))
+    cues = []
+    for m in VTT_CUE.finditer(text):
+        g = [int(x) for x in m.groups()[:8]]
+        start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000.0
+        end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000.0
+        cues.append((start, end, m.group(9)))
+    blocks = [b for b in text.split("\n\n")[1:] if b.strip()]
+    R.check("%s: storyboard has cues, each a time range and one sheet#xywh line (%d)" %
+            (label, len(cues)), cues and len(cues) == len(blocks), short(text, 300))
+    if not cues:
+        return
+    gaps = [(a, b) for a, b in zip(cues, cues[1:]) if abs(a[1] - b[0]) > 0.0005]
+    R.check("%s: cues start at 0 and are contiguous" % label,
+            cues[0][0] == 0 and not gaps and all(c[1] > c[0] for c in cues),
+            "first %r, gaps %r" % (cues[0], gaps[:3]))
+    R.check("%s: last cue ends at the duration %.3f (+-0.05)" % (label, duration),
+            abs(cues[-1][1] - duration) <= 0.05, repr(cues[-1]))
+    tiles, bad = [], []
+    for c in cues:
+        m = XYWH.match(c[2])
+        if m:
+            tiles.append((m.group(1),) + tuple(int(x) for x in m.groups()[1:]))
+        else:
+            bad.append(c[2])
+    R.check("%s: every cue points at sheet-N.jpg#xywh=x,y,w,h" % label, not bad, repr(bad[:3]))
+    sizes = {}
+    for sheet in sorted(set(t[0] for t in tiles)):
+        su = urllib.parse.urljoin(url, sheet)
+        rs = get_url(su)
+        ok = R.check("%s: %s GET -> 200 image/jpeg" % (label, sheet), rs.status == 200 and
+                     (rs.header("Content-Type") or "").split(";")[0].strip() == "image/jpeg",
+                     rs.describe())
+        if not ok:
+            continue
+        path = os.path.join(workdir, "%s-%s" % (re.sub(r"\W", "_", label), sheet))
+        with open(path, "wb") as f:
+            f.write(rs.body)
+        st, err = probe_stream(path)
+        if R.check("%s: %s is a JPEG ffprobe reads" % (label, sheet), st is not None and
+                   st.get("codec_name") == "mjpeg", err or repr(st)):
+            sizes[sheet] = (st.get("width") or 0, st.get("height") or 0)
+            R.note("%s: %s is %dx%d" % (label, sheet, sizes[sheet][0], sizes[sheet][1]))
+    outside = [t for t in tiles if t[0] not in sizes or t[3] <= 0 or t[4] <= 0 or
+               t[1] + t[3] > sizes[t[0]][0] or t[2] + t[4] > sizes[t[0]][1]]
+    R.check("%s: every #xywh lies inside its sheet" % label, not outside,
+            "%r (sheets %r)" % (outside[:3], sizes))
+    return tiles
+
+
+def step_thumbnails(c):
+    base, cid, cm = c.base, c.cid, c.cm
+    R.section("thumbnails")
+    work = os.path.join(c.tmp, "thumbs")
+    os.makedirs(work, exist_ok=True)
+    r = request(base, "GET", "/api/v1/media/%s/playback" % cid)
+    pb = (r.json() if r.status == 200 else None) or {}
+    sb = pb.get("storyboard")
+    R.check("clip: playback storyboard is %s/media/<id>/storyboard/storyboard.vtt" % base,
+            sb == "%s/media/%s/storyboard/storyboard.vtt" % (base, cid), repr(pb))
+    if sb:
+        tiles = check_storyboard("clip", sb, cm.get("duration_s") or 10.0, work) or []
+        R.check("clip: storyboard tiles are 160x90 (16:9)",
+                tiles and all((t[3], t[4]) == (160, 90) for t in tiles), repr(tiles[:3]))
+    if pb.get("thumbnail"):
+        check_poster_not_black("clip", pb["thumbnail"], work)
+
+    # A clip that opens with 3 s of black and a 1 s fade: the poster must show the picture.
+    src = os.path.join(work, "black-intro.mp4")
+    p = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+         "-f", "lavfi", "-i", "color=black:size=640x360:rate=30:duration=3",
+         "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=5,fade=in:st=0:d=1",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=8",
+         "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0,format=yuv420p[v]",
+         "-map", "[v]", "-map", "2:a", "-c:v", "libx264", "-preset", "veryfast",
+         "-c:a", "aac", "-t", "8", src], capture_output=True, timeout=120)
+    if not R.check("black intro: ffmpeg makes the clip", p.returncode == 0,
+                   p.stderr.decode("utf-8", "replace")):
+        return
+    r = upload(base, src, "Black intro", "3 s of black, a fade, then the picture", "")
+    m = r.json() if r.status == 201 else None
+    if not R.check("black intro: upload -> 201", isinstance(m, dict) and m.get("id"),
+                   r.describe()):
+        return
+    c.order.append(m["id"])  # the listing step expects every upload
+    poller = Poller(base, "media black intro", m["id"])
+    wait_all([poller])
+    if not R.check("black intro: status ready", (poller.media or {}).get("status") == "ready",
+                   repr(poller.media)):
+        return
+    r = request(base, "GET", "/api/v1/media/%s/playback" % m["id"])
+    pb = (r.json() if r.status == 200 else None) or {}
+    if R.check("black intro: playback has a thumbnail", bool(pb.get("thumbnail")), repr(pb)):
+        check_poster_not_black("black intro", pb["thumbnail"], work)
+    if pb.get("storyboard"):
+        check_storyboard("black intro", pb["storyboard"],
+                         poller.media.get("duration_s") or 8.0, work)
+
+
 def step_keepalive_and_concurrency(c):
     R.section("keep-alive and concurrency")
     urls = list(c.info.get("all_urls") or [])
@@ -1429,6 +1585,7 @@ def step_delete(c):
 
 
 STEPS = [step_health, step_uploads, step_wait, step_clip, step_clip_playback, step_streaming,
+         step_thumbnails,
          step_traversal, step_layout, step_keepalive_and_concurrency, step_portrait,
          step_notvideo, step_listing, step_patch,
          step_delete_processing, step_delete]
@@ -1632,6 +1789,68 @@ def scenario_crash(kino_bin, tmp, media_dir):
         check_log(srv2, "crash/restart servers")
 
 
+def scenario_progressive(kino_bin, tmp, media_dir):
+    """Playable in seconds: segments and growing playlists are published while the job runs."""
+    R.section("playable before the ladder is done")
+    data = os.path.join(tmp, "data-progressive")
+    srv = Server(kino_bin, data, os.path.join(tmp, "server-progressive.log"), workers=1)
+    if not srv.start("progressive server"):
+        srv.kill()
+        return
+    try:
+        r = upload(srv.base, os.path.join(media_dir, "clip720.mp4"), "early", "", "")
+        m = r.json() if r.status == 201 else None
+        if not R.check("progressive: upload -> 201", m is not None, r.describe()):
+            return
+        mid = m["id"]
+        R.check("progressive: a new upload is not playable", m.get("playable") is False, repr(m))
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            _, m = get_media(srv.base, mid)
+            if m is None or m.get("playable") or m.get("status") in ("ready", "failed"):
+                break
+            time.sleep(0.05)
+        early = m is not None and m.get("playable") is True and m.get("status") == "processing"
+        R.check("progressive: playable while still processing (progress %r)" %
+                (m or {}).get("progress"), early, repr(m))
+        if early:
+            r = request(srv.base, "GET", "/api/v1/media/%s/playback" % mid)
+            R.check("progressive: playback -> 200 while processing", r.status == 200, r.describe())
+            master = request(srv.base, "GET", "/media/%s/master.m3u8" % mid)
+            R.check("progressive: growing master is served no-cache",
+                    master.status == 200 and master.header("Cache-Control") == "no-cache",
+                    master.describe())
+            pl = request(srv.base, "GET", "/media/%s/720p/index.m3u8" % mid)
+            text = pl.body.decode("utf-8", "replace")
+            R.check("progressive: growing media playlist is an EVENT without ENDLIST, no-cache",
+                    pl.status == 200 and "#EXT-X-PLAYLIST-TYPE:EVENT" in text and
+                    "#EXT-X-ENDLIST" not in text and pl.header("Cache-Control") == "no-cache",
+                    pl.describe())
+            segs = [l for l in text.splitlines() if l.endswith(".m4s")]
+            ok = bool(segs)
+            for name in ["init.mp4"] + segs:
+                ok = ok and request(srv.base, "GET", "/media/%s/720p/%s" % (mid, name)).status == 200
+            R.check("progressive: every segment the growing playlist lists is there (%d)" %
+                    len(segs), ok, text)
+        p = Poller(srv.base, "progressive media", mid)
+        wait_all([p])
+        R.check("progressive: the media becomes ready",
+                (p.media or {}).get("status") == "ready", repr(p.media))
+        pl = request(srv.base, "GET", "/media/%s/720p/index.m3u8" % mid)
+        text = pl.body.decode("utf-8", "replace")
+        R.check("progressive: the finished playlist is VOD with ENDLIST and cacheable",
+                "#EXT-X-PLAYLIST-TYPE:VOD" in text and "#EXT-X-ENDLIST" in text and
+                "max-age=60" in (pl.header("Cache-Control") or ""), pl.describe())
+        R.check("progressive: the processing marker is not served",
+                request(srv.base, "GET", "/media/%s/processing" % mid).status == 404, "")
+    except Exception:
+        R.check("progressive scenario ran without a test exception", False,
+                traceback.format_exc())
+    finally:
+        srv.stop("progressive server")
+        check_log(srv, "progressive server")
+
+
 # --------------------------------------------------------------------------
 
 def main():
@@ -1640,8 +1859,9 @@ def main():
                     help="only check an HLS ladder at this URL (no server is started)")
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--sizes", default="1280x720,854x480,640x360")
-    ap.add_argument("--only", default="main,413,shutdown,crash",
-                    help="comma-separated scenarios to run: main, 413, shutdown, crash")
+    ap.add_argument("--only", default="main,413,shutdown,crash,progressive",
+                    help="comma-separated scenarios to run: main, 413, shutdown, crash, "
+                         "progressive")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="kino-e2e-")
@@ -1697,6 +1917,8 @@ def run_all(args, tmp):
         scenario_shutdown(kino_bin, tmp, media_dir)
     if "crash" in only:
         scenario_crash(kino_bin, tmp, media_dir)
+    if "progressive" in only:
+        scenario_progressive(kino_bin, tmp, media_dir)
 
 
 if __name__ == "__main__":
