@@ -14,7 +14,21 @@
 #include <libavformat/avformat.h>
 
 #include "core/err.h"
+#include "media/dash.h"
 #include "media/hls.h"
+
+/*
+ * One fragment (moof + mdat) as the muxer wrote it, read back from its own
+ * moof: where it lies, and the byte range an I-frame playlist points at.
+ */
+struct cmaf_fragment {
+    size_t segment;     /* 0-based index into segs of the file holding it */
+    int64_t offset;     /* of the moof within that file */
+    int64_t key_bytes;  /* moof up to the end of the first sample (moof + mdat header + sample) */
+    int64_t start;      /* earliest presentation time (tfdt + composition offsets), timescale */
+    int64_t duration;   /* sum of its sample durations, timescale */
+    int sync;           /* its first sample is a sync sample (an IDR for video) */
+};
 
 struct cmaf_writer {
     char dir[4096];
@@ -27,8 +41,15 @@ struct cmaf_writer {
     int64_t seg_start;      /* pts (enc_tb) of the current segment's first sample */
     int64_t end_pts;        /* max pts + duration seen (enc_tb) */
     struct hls_segment *segs;
+    struct dash_segment *times; /* parallel to segs: start and duration in `timescale` */
     size_t n_segs, cap_segs;
     int64_t init_bytes;
+    uint32_t timescale;         /* the track timescale written in init.mp4 (mdhd) */
+    struct cmaf_fragment *frags;
+    size_t n_frags, cap_frags;
+    uint8_t *head;              /* first bytes of the fragment being flushed */
+    size_t head_len;
+    int capturing;
 };
 
 /*
