@@ -303,6 +303,18 @@ void api_media_delete(struct http_request *req)
         http_respond_empty(req, 204);
 }
 
+/* Audio has a poster.jpg only when the file had cover art: the job marks its rendition. */
+static int audio_has_poster(const char *renditions_json)
+{
+    json_t *arr = renditions_json ? json_loads(renditions_json, 0, NULL) : NULL;
+    size_t i;
+    json_t *o;
+    int yes = 0;
+    json_array_foreach(arr, i, o) yes = yes || json_is_true(json_object_get(o, "thumbnail"));
+    json_decref(arr);
+    return yes;
+}
+
 void api_media_playback(struct http_request *req)
 {
     struct kino *k = api_kino(req);
@@ -320,12 +332,23 @@ void api_media_playback(struct http_request *req)
         return;
     }
     const char *base = k->cfg.public_url[0] ? k->cfg.public_url : http_request_base_url(req);
-    char hls[1024], thumb[1024];
+    char hls[1024], thumb[1024], storyboard[1024];
     snprintf(hls, sizeof(hls), "%s/media/%s/master.m3u8", base, m.id);
     snprintf(thumb, sizeof(thumb), "%s/media/%s/poster.jpg", base, m.id);
-    int has_poster = strcmp(m.type, "audio") != 0;
-    api_respond_json(req, 200,
-                     json_pack("{s:s, s:o}", "hls", hls, "thumbnail",
-                               has_poster ? json_string(thumb) : json_null()));
+    snprintf(storyboard, sizeof(storyboard), "%s/media/%s/storyboard/storyboard.vtt", base, m.id);
+    int is_video = strcmp(m.type, "audio") != 0;
+    json_t *body =
+        json_pack("{s:s, s:o, s:o}", "hls", hls, "thumbnail",
+                  is_video || audio_has_poster(m.renditions_json)
+                      ? json_string(thumb)
+                      : json_null(),
+                  "storyboard",
+                  is_video ? json_string(storyboard) : json_null());
+    /* The MPD is written once the whole ladder is done; until then only HLS plays. */
+    char dash[1024];
+    snprintf(dash, sizeof(dash), "%s/media/%s/manifest.mpd", base, m.id);
+    json_object_set_new(body, "dash",
+                        strcmp(m.status, MEDIA_READY) == 0 ? json_string(dash) : json_null());
+    api_respond_json(req, 200, body);
     media_row_release(&m);
 }

@@ -26,7 +26,10 @@ static const struct file_type file_types[] = {
     { ".m4s", "video/iso.segment", "public, max-age=31536000, immutable" },
     { ".mp4", "video/mp4", "public, max-age=31536000, immutable" },
     { ".m3u8", "application/vnd.apple.mpegurl", "public, max-age=60" },
+    { ".mpd", "application/dash+xml", "public, max-age=60" },
     { ".jpg", "image/jpeg", "public, max-age=3600" },
+    /* The storyboard track: written once at the end, lives like a playlist. */
+    { ".vtt", "text/vtt; charset=utf-8", "public, max-age=60" },
 };
 
 static const struct file_type *type_of(const char *name)

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Thumbnails: poster scoring on synthetic luma planes (black, fades, flat grey,
+ * detail), candidate frames, storyboard geometry, the exact WebVTT text, and
+ * the frame sink writing sheets (full, then the last cropped to its rows).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libavutil/frame.h>
+
+#include "core/buf.h"
+#include "core/util.h"
+#include "media/thumbs.h"
+
+#define W 64
+#define H 36
+
+static uint8_t plane[W * H];
+
+/* A detailed picture in limited range: bars, a gradient and a checkerboard. */
+static void detailed(void)
+{
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int v = 16 + (x * 219) / (W - 1);
+            if (((x / 4) + (y / 4)) % 2)
+                v = 235 - (v - 16);
+            plane[y * W + x] = (uint8_t)v;
+        }
+}
+
+static void flat(int v)
+{
+    memset(plane, v, sizeof(plane));
+}
+
+/* The detailed picture faded in from black by `f` (0 black .. 1 full), as fade=in does. */
+static void faded(double f)
+{
+    detailed();
+    for (int i = 0; i < W * H; i++)
+        plane[i] = (uint8_t)(16 + (plane[i] - 16) * f + 0.5);
+}
+
+static double score(void)
+{
+    struct thumbs_luma s;
+    thumbs_luma_measure(plane, W, W, H, &s);
+    return thumbs_poster_score(&s);
+}
+
+Test(thumbs, luma_measure_known_values)
+{
+    struct thumbs_luma s;
+    uint8_t grey[4] = { 100, 100, 100, 100 };
+    thumbs_luma_measure(grey, 2, 2, 2, &s);
+    cr_expect_float_eq(s.mean, 100, 1e-9);
+    cr_expect_float_eq(s.stddev, 0, 1e-9);
+    cr_expect_float_eq(s.detail, 0, 1e-9);
+    /* 2x2 checkerboard of 16 and 216: every neighbour differs by 200. */
+    uint8_t check[4] = { 16, 216, 216, 16 };
+    thumbs_luma_measure(check, 2, 2, 2, &s);
+    cr_expect_float_eq(s.mean, 116, 1e-9);
+    cr_expect_float_eq(s.stddev, 100, 1e-9);
+    cr_expect_float_eq(s.detail, 200, 1e-9);
+    /* The stride is honoured: padding bytes after each row are not read as pixels. */
+    uint8_t padded[8] = { 50, 50, 255, 255, 50, 50, 255, 255 };
+    thumbs_luma_measure(padded, 4, 2, 2, &s);
+    cr_expect_float_eq(s.mean, 50, 1e-9);
+    cr_expect_float_eq(s.detail, 0, 1e-9);
+}
+
+Test(thumbs, black_white_and_flat_frames_are_unusable)
+{
+    flat(16);
+    double black = score();
+    flat(235);
+    double white = score();
+    flat(128);
+    double grey = score();
+    detailed();
+    double good = score();
+    cr_expect_gt(good, 0, "a detailed frame is usable: %f", good);
+    cr_expect_lt(black, 0, "black scores %f", black);
+    cr_expect_lt(white, 0, "white scores %f", white);
+    cr_expect_lt(grey, 0, "flat grey scores %f", grey);
+}
+
+Test(thumbs, detailed_frame_beats_black_and_every_step_of_a_fade)
+{
+    flat(16);
+    double best = score();
+    int best_i = -1;
+    /* Offered in the order a fade-in plays: black, 10 %, 30 %, 60 %, 90 %, then the picture. */
+    const double steps[] = { 0.1, 0.3, 0.6, 0.9, 1.0 };
+    for (int i = 0; i < 5; i++) {
+        faded(steps[i]);
+        double s = score();
+        if (s > best) {
+            best = s;
+            best_i = i;
+        }
+    }
+    cr_expect_eq(best_i, 4, "the full picture wins, not fade step %d", best_i);
+    faded(0.1);
+    cr_expect_lt(score(), 0, "a frame 10 %% into a fade from black is near black");
+}
+
+Test(thumbs, a_dark_video_still_gets_its_most_detailed_frame)
+{
+    /* Every frame is too dark to be usable; detail still ranks them. */
+    faded(0.05);
+    double dim_detail = score();
+    flat(17);
+    double dim_flat = score();
+    cr_expect_lt(dim_detail, 0);
+    cr_expect_gt(dim_detail, dim_flat);
+}
+
+Test(thumbs, poster_candidates_spread_over_the_start)
+{
+    /* 20 min at 30 fps: ten candidates inside the first 40 %, plus frame 0. */
+    int64_t total = 36000, n = 0, last = -1;
+    for (int64_t i = 0; i < total; i++)
+        if (thumbs_poster_candidate(i, total, 30)) {
+            n++;
+            last = i;
+        }
+    cr_expect_eq(n, 11);
+    cr_expect_lt(last, total * 4 / 10);
+    cr_expect_gt(last, total * 3 / 10, "candidates reach well into the video: %lld",
+                 (long long)last);
+
+    /* 8 s clip: its first 10 s (all of it) are searched, so a 3 s black intro is passed. */
+    total = 240;
+    n = 0;
+    int64_t after_intro = 0;
+    for (int64_t i = 0; i < total; i++)
+        if (thumbs_poster_candidate(i, total, 30)) {
+            n++;
+            after_intro += i >= 120;
+        }
+    cr_expect_eq(n, 11);
+    cr_expect_geq(after_intro, 5);
+
+    /* Unknown length: one a second, mid-second, for 20 s. */
+    n = 0;
+    for (int64_t i = 0; i < 3000; i++)
+        n += thumbs_poster_candidate(i, 0, 25);
+    cr_expect_eq(n, 21);
+    cr_expect(thumbs_poster_candidate(12, 0, 25));
+    cr_expect(!thumbs_poster_candidate(25, 0, 25));
+
+    /* A one-frame video: frame 0. */
+    cr_expect(thumbs_poster_candidate(0, 1, 30));
+}
+
+Test(thumbs, grid_plan_sizes_and_intervals)
+{
+    struct thumbs_grid g;
+    thumbs_grid_plan(1280, 720, 10, 30, &g);
+    cr_expect_eq(g.tile_w, 160);
+    cr_expect_eq(g.tile_h, 90);
+    cr_expect_eq(g.cols, 10);
+    cr_expect_eq(g.rows, 10);
+    cr_expect_eq(g.interval_frames, 30);
+    cr_expect_float_eq(g.interval_s, 1.0, 1e-9);
+
+    thumbs_grid_plan(1280, 720, 3600, 30, &g); /* an hour: 18 s, 200 tiles */
+    cr_expect_eq(g.interval_frames, 540);
+
+    thumbs_grid_plan(854, 480, 10, 30000.0 / 1001, &g); /* whole frames: 30 at 29.97 fps */
+    cr_expect_eq(g.tile_h, 90);
+    cr_expect_eq(g.interval_frames, 30);
+    cr_expect_float_eq(g.interval_s, 1.001, 1e-9);
+
+    thumbs_grid_plan(360, 640, 4, 30, &g); /* portrait: 160 wide, height by aspect, even */
+    cr_expect_eq(g.tile_w, 160);
+    cr_expect_eq(g.tile_h, 284);
+
+    thumbs_grid_plan(100, 1000, 4, 30, &g); /* very tall: height capped, width follows */
+    cr_expect_eq(g.tile_h, THUMBS_TILE_MAX_HEIGHT);
+    cr_expect_eq(g.tile_w, 32);
+
+    thumbs_grid_plan(1280, 720, 0, 24, &g); /* unknown length: one a second */
+    cr_expect_eq(g.interval_frames, 24);
+
+    /* Never more than THUMBS_MAX_TILES tiles, whatever the length. */
+    const double lengths[] = { 0.5, 199, 201, 333.3, 7200, 86400 };
+    for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+        thumbs_grid_plan(1920, 1080, lengths[i], 30000.0 / 1001, &g);
+        int64_t frames = (int64_t)(lengths[i] * 30000.0 / 1001);
+        int64_t tiles = (frames + g.interval_frames - 1) / g.interval_frames;
+        cr_expect_leq(tiles, THUMBS_MAX_TILES, "%g s: %lld tiles", lengths[i], (long long)tiles);
+        cr_expect_geq(g.interval_s, 1.0);
+    }
+}
+
+Test(thumbs, vtt_exact_text)
+{
+    struct thumbs_grid g;
+    thumbs_grid_plan(1280, 720, 5.5, 25, &g);
+    struct buf b;
+    buf_init(&b, 4096);
+    cr_assert_eq(thumbs_vtt_write(&b, &g, 6, 5.5), 0);
+    cr_expect_str_eq(b.ptr, "WEBVTT\n"
+                            "\n"
+                            "00:00:00.000 --> 00:00:01.000\n"
+                            "sheet-1.jpg#xywh=0,0,160,90\n"
+                            "\n"
+                            "00:00:01.000 --> 00:00:02.000\n"
+                            "sheet-1.jpg#xywh=160,0,160,90\n"
+                            "\n"
+                            "00:00:02.000 --> 00:00:03.000\n"
+                            "sheet-1.jpg#xywh=320,0,160,90\n"
+                            "\n"
+                            "00:00:03.000 --> 00:00:04.000\n"
+                            "sheet-1.jpg#xywh=480,0,160,90\n"
+                            "\n"
+                            "00:00:04.000 --> 00:00:05.000\n"
+                            "sheet-1.jpg#xywh=640,0,160,90\n"
+                            "\n"
+                            "00:00:05.000 --> 00:00:05.500\n"
+                            "sheet-1.jpg#xywh=800,0,160,90\n");
+    buf_release(&b);
+}
+
+Test(thumbs, vtt_rows_sheets_and_hours)
+{
+    struct thumbs_grid g = { .tile_w = 160, .tile_h = 90, .cols = 10, .rows = 10,
+                             .interval_frames = 500, .interval_s = 20 };
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    cr_assert_eq(thumbs_vtt_write(&b, &g, 201, 4010.25), 0);
+    /* Tile 11 (from 0): second row, second column. */
+    cr_expect(strstr(b.ptr, "\n00:03:40.000 --> 00:04:00.000\nsheet-1.jpg#xywh=160,90,160,90\n"));
+    /* Tile 100 is the last of sheet 1, tile 101 the first of sheet 2. */
+    cr_expect(strstr(b.ptr, "\n00:33:00.000 --> 00:33:20.000\nsheet-1.jpg#xywh=1440,810,160,90\n"));
+    cr_expect(strstr(b.ptr, "\n00:33:20.000 --> 00:33:40.000\nsheet-2.jpg#xywh=0,0,160,90\n"));
+    /* The last cue ends at the duration, past an hour. */
+    cr_expect(strstr(b.ptr, "\n01:06:40.000 --> 01:06:50.250\nsheet-3.jpg#xywh=0,0,160,90\n"));
+    size_t len = strlen(b.ptr);
+    cr_expect(len > 0 && b.ptr[len - 1] == '\n');
+    buf_release(&b);
+
+    /* Past the cap: KINO_ETOOBIG, not a cut-off track. */
+    buf_init(&b, 100);
+    cr_expect_eq(thumbs_vtt_write(&b, &g, 201, 4010.25), KINO_ETOOBIG);
+    buf_release(&b);
+}
+
+/* Width and height from a baseline JPEG's SOF0 marker. */
+static int jpeg_size(const char *path, int *w, int *h)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return -1;
+    static unsigned char d[1 << 20];
+    size_t n = fread(d, 1, sizeof(d), fp);
+    fclose(fp);
+    for (size_t i = 2; i + 9 < n;) {
+        if (d[i] != 0xFF)
+            return -1;
+        unsigned m = d[i + 1], len = (unsigned)(d[i + 2] << 8 | d[i + 3]);
+        if (m == 0xC0) {
+            *h = d[i + 5] << 8 | d[i + 6];
+            *w = d[i + 7] << 8 | d[i + 8];
+            return 0;
+        }
+        i += 2 + len;
+    }
+    return -1;
+}
+
+Test(thumbs, sink_writes_full_sheets_then_a_cropped_one)
+{
+    char dir[] = "/tmp/kino-thumbs-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    struct thumbs t;
+    memset(&t, 0, sizeof(t));
+    struct kino_err err = { 0 };
+    /* Unknown length at 1 fps: one tile per frame, 250 tiles → 100 + 100 + 50. */
+    cr_assert_eq(thumbs_open(&t, dir, 64, 36, 0, 1, &err), 0, "%s", err.msg);
+    AVFrame *f = av_frame_alloc();
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = W;
+    f->height = H;
+    cr_assert_eq(av_frame_get_buffer(f, 0), 0);
+    for (int64_t i = 0; i < 250; i++) {
+        faded(i % 2 ? 1.0 : 0.5);
+        for (int y = 0; y < H; y++)
+            memcpy(f->data[0] + y * f->linesize[0], plane + y * W, W);
+        for (int p = 1; p < 3; p++)
+            for (int y = 0; y < H / 2; y++)
+                memset(f->data[p] + y * f->linesize[p], 128, W / 2);
+        cr_assert_eq(thumbs_frame(&t, f, i, &err), 0, "%s", err.msg);
+    }
+    cr_expect_eq(t.n_tiles, 250);
+    cr_assert_eq(thumbs_finish(&t, 250, &err), 0, "%s", err.msg);
+    thumbs_release(&t);
+    thumbs_release(&t); /* twice is harmless */
+    av_frame_free(&f);
+
+    char path[512];
+    int w = 0, h = 0;
+    const int expect_h[] = { 900, 900, 450 };
+    for (int k = 1; k <= 3; k++) {
+        snprintf(path, sizeof(path), "%s/storyboard/sheet-%d.jpg", dir, k);
+        cr_expect_eq(jpeg_size(path, &w, &h), 0, "%s", path);
+        cr_expect_eq(w, 1600, "%s width %d", path, w);
+        cr_expect_eq(h, expect_h[k - 1], "%s height %d", path, h);
+    }
+    snprintf(path, sizeof(path), "%s/storyboard/sheet-4.jpg", dir);
+    struct stat st;
+    cr_expect_neq(stat(path, &st), 0, "no fourth sheet");
+    snprintf(path, sizeof(path), "%s/poster.jpg", dir);
+    cr_expect_eq(jpeg_size(path, &w, &h), 0);
+    cr_expect_eq(w, 64);
+    cr_expect_eq(h, 36);
+    snprintf(path, sizeof(path), "%s/storyboard/storyboard.vtt", dir);
+    FILE *fp = fopen(path, "rb");
+    cr_assert_not_null(fp);
+    char text[32];
+    size_t n = fread(text, 1, 7, fp);
+    fclose(fp);
+    text[n] = 0;
+    cr_expect_str_eq(text, "WEBVTT\n");
+    fs_remove_tree(dir);
+}
+
+Test(thumbs, poster_is_the_detailed_frame)
+{
+    char dir[] = "/tmp/kino-thumbs-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    struct thumbs t;
+    memset(&t, 0, sizeof(t));
+    struct kino_err err = { 0 };
+    /* 10 s at 10 fps: candidates at frames 0, 5, 15, ...; black until frame 60. */
+    cr_assert_eq(thumbs_open(&t, dir, 64, 36, 10, 10, &err), 0, "%s", err.msg);
+    AVFrame *f = av_frame_alloc();
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = W;
+    f->height = H;
+    cr_assert_eq(av_frame_get_buffer(f, 0), 0);
+    for (int64_t i = 0; i < 100; i++) {
+        faded(i < 60 ? 0.0 : i < 70 ? (i - 60) / 10.0 : 1.0);
+        for (int y = 0; y < H; y++)
+            memcpy(f->data[0] + y * f->linesize[0], plane + y * W, W);
+        for (int p = 1; p < 3; p++)
+            for (int y = 0; y < H / 2; y++)
+                memset(f->data[p] + y * f->linesize[p], 128, W / 2);
+        cr_assert_eq(thumbs_frame(&t, f, i, &err), 0, "%s", err.msg);
+    }
+    cr_expect_gt(t.best_score, 0, "a usable frame was kept (score %f)", t.best_score);
+    /* The kept picture is the full one: its luma spans the whole range, not a dim fade. */
+    struct thumbs_luma s;
+    thumbs_luma_measure(t.best->data[0], t.best->linesize[0], t.poster_w, t.poster_h, &s);
+    detailed();
+    struct thumbs_luma full;
+    thumbs_luma_measure(plane, W, W, H, &full);
+    cr_expect_float_eq(s.stddev, full.stddev, 2.0, "kept stddev %f, full %f", s.stddev,
+                       full.stddev);
+    cr_assert_eq(thumbs_finish(&t, 100, &err), 0, "%s", err.msg);
+    thumbs_release(&t);
+    av_frame_free(&f);
+    fs_remove_tree(dir);
+}
