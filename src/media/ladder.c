@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ladder: from a source's coded size, sample aspect ratio and rotation to
- * the list of output sizes. Every rendition keeps the display aspect ratio with
- * square pixels, so players never see a stray SAR (641:640 and the like).
+ * the list of output sizes, and from its claimed frame rates to the constant
+ * output rate. Every rendition keeps the display aspect ratio with square
+ * pixels, so players never see a stray SAR (641:640 and the like).
  */
 #include <math.h>
 #include <stdio.h>
@@ -72,4 +73,62 @@ size_t ladder_compute(const struct media_rung *rungs, size_t n_rungs, int w, int
     e->bitrate_kbps = kbps < 100 ? 100 : (int)kbps;
     snprintf(e->name, sizeof(e->name), "%dp", s);
     return n;
+}
+
+static const struct {
+    int num, den;
+} common_rates[] = {
+    { 24000, 1001 }, { 24, 1 },  { 25, 1 },  { 30000, 1001 }, { 30, 1 },  { 48, 1 },
+    { 50, 1 },       { 60000, 1001 }, { 60, 1 }, { 72, 1 },   { 90, 1 },  { 100, 1 },
+    { 120000, 1001 }, { 120, 1 }, { 144, 1 }, { 240, 1 },
+};
+
+static long gcd(long a, long b)
+{
+    while (b) {
+        long t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+void ladder_frame_rate(int avg_num, int avg_den, int r_num, int r_den, int *ret_num,
+                       int *ret_den)
+{
+    double a = (avg_num > 0 && avg_den > 0) ? (double)avg_num / avg_den : 0;
+    double r = (r_num > 0 && r_den > 0) ? (double)r_num / r_den : 0;
+    long num = 25, den = 1;
+    size_t best = 0;
+    double best_diff = 1e9;
+    for (size_t i = 0; a > 0 && i < sizeof(common_rates) / sizeof(common_rates[0]); i++) {
+        double c = (double)common_rates[i].num / common_rates[i].den;
+        if (fabs(a - c) / c < best_diff) {
+            best_diff = fabs(a - c) / c;
+            best = i;
+        }
+    }
+    if (a > 0 && r >= 1 && r_den <= 1001 && fabs(a - r) / r < 0.01) {
+        num = r_num; /* constant rate, or variable close around the base rate */
+        den = r_den;
+    } else if (a > 0 && best_diff < 0.01) {
+        num = common_rates[best].num;
+        den = common_rates[best].den;
+    } else if (r >= 1 && r <= 1000 && r_den <= 1001 && (a <= 0 || r <= 2 * a)) {
+        num = r_num;
+        den = r_den;
+    } else if (a >= 1 && a <= 1000) {
+        num = lround(a);
+        den = 1;
+    }
+    /* Halve, not cap: every other frame of 100 fps is an even 50, a cap of 60 judders. */
+    while ((double)num / den > LADDER_MAX_FPS + 1e-9) {
+        if (num % 2 == 0)
+            num /= 2;
+        else
+            den *= 2;
+    }
+    long g = gcd(num, den);
+    *ret_num = (int)(num / g);
+    *ret_den = (int)(den / g);
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Ladder computation: which renditions a source gets and at what size. Pure
- * arithmetic with no FFmpeg types, so it is unit-tested on its own. Private to
- * the media module.
+ * Ladder computation: which renditions a source gets, at what size and frame
+ * rate. Pure arithmetic with no FFmpeg types, so it is unit-tested on its own.
+ * Private to the media module.
  */
 #ifndef KINO_MEDIA_LADDER_H
 #define KINO_MEDIA_LADDER_H
@@ -30,5 +30,22 @@ struct ladder_entry {
  */
 size_t ladder_compute(const struct media_rung *rungs, size_t n_rungs, int w, int h, int sar_num,
                       int sar_den, int rotation, struct ladder_entry *out);
+
+#define LADDER_MAX_FPS 60
+
+/*
+ * The constant output frame rate for a source whose container claims an
+ * average rate `avg_num`/`avg_den` and a base rate `r_num`/`r_den` (FFmpeg's
+ * avg_frame_rate and r_frame_rate; 0 or negative parts mean unknown). The
+ * source rate is the base rate when the average is within 1 % of it, else the
+ * average snapped to a common rate when within 1 % (phone video is
+ * variable-rate around 30 or 29.97), else the base rate when it is
+ * plausible (at most twice the average: a finer value is a timestamp grid, not
+ * a capture rate), else the rounded average, else 25. That rate is kept up to
+ * LADDER_MAX_FPS and halved while above it: 120 -> 60, 100 -> 50, 50 -> 50,
+ * 119.88 -> 59.94. The result is written reduced to `ret_num`/`ret_den`.
+ */
+void ladder_frame_rate(int avg_num, int avg_den, int r_num, int r_den, int *ret_num,
+                       int *ret_den);
 
 #endif

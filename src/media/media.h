@@ -8,7 +8,7 @@
  *
  * Output layout under `out_dir` (created if missing):
  *   master.m3u8                 multivariant playlist (EXT-X-VERSION:7)
- *   poster.jpg                  one representative frame (video only)
+ *   poster.jpg                  one representative frame; for audio, the cover art if any
  *   <rendition>/init.mp4        CMAF header: ftyp + moov
  *   <rendition>/<n>.m4s         media segments, n = 1, 2, ...
  *   <rendition>/index.m3u8      VOD media playlist
@@ -67,6 +67,8 @@ struct media_result {
     int width, height;      /* display size of the source (after rotation), 0 for audio */
     struct media_rendition renditions[MEDIA_MAX_RENDITIONS]; /* video rungs high→low, then audio */
     size_t n_renditions;
+    int has_poster;         /* poster.jpg was written: always for video, for audio when the
+                               file has cover art */
 };
 
 /*

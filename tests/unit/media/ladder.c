@@ -91,3 +91,74 @@ Test(ladder, refuses_empty_sizes)
     cr_assert_eq(compute(0, 720, 1, 1, 0), 0);
     cr_assert_eq(compute(1280, -1, 1, 1, 0), 0);
 }
+
+static void expect_fps(int an, int ad, int rn, int rd, int num, int den)
+{
+    int n = 0, d = 0;
+    ladder_frame_rate(an, ad, rn, rd, &n, &d);
+    cr_expect(n == num && d == den, "avg %d/%d r %d/%d -> %d/%d, expected %d/%d", an, ad, rn, rd,
+              n, d, num, den);
+}
+
+Test(ladder, frame_rate_kept_up_to_60)
+{
+    expect_fps(25, 1, 25, 1, 25, 1);
+    expect_fps(30000, 1001, 30000, 1001, 30000, 1001);
+    expect_fps(50, 1, 50, 1, 50, 1);
+    expect_fps(60, 1, 60, 1, 60, 1);
+    expect_fps(60000, 1001, 60000, 1001, 60000, 1001);
+}
+
+Test(ladder, frame_rate_above_60_is_halved)
+{
+    expect_fps(120, 1, 120, 1, 60, 1);
+    expect_fps(100, 1, 100, 1, 50, 1);
+    expect_fps(120000, 1001, 120000, 1001, 60000, 1001);
+    expect_fps(240, 1, 240, 1, 60, 1);
+    expect_fps(90, 1, 90, 1, 45, 1);
+    expect_fps(72, 1, 72, 1, 36, 1);
+}
+
+Test(ladder, variable_frame_rate_gets_a_constant_rate)
+{
+    /* A phone's 30 fps that wanders: the average is near 30, snapped. */
+    expect_fps(2983, 100, 30, 1, 30, 1);
+    /* Frames missing: average 20, base rate 30 -> 30. */
+    expect_fps(20, 1, 30, 1, 30, 1);
+    /* A 1/1000 timestamp grid is not a capture rate: the average, rounded. */
+    expect_fps(2743, 100, 1000, 1, 27, 1);
+    /* A high-rate phone clip with drops: base 120 -> 60. */
+    expect_fps(11000, 100, 120, 1, 60, 1);
+    /* Nothing known. */
+    expect_fps(0, 0, 0, 0, 25, 1);
+    expect_fps(0, 1, 24000, 1001, 24000, 1001);
+}
+
+Test(ladder, pal_sar_gives_square_pixels_at_display_aspect)
+{
+    /* 720x576 with 16:15 pixels shows as 768x576 (4:3). */
+    cr_assert_eq(compute(720, 576, 16, 15, 0), 2);
+    expect(0, "480p", 640, 480, 1400);
+    expect(1, "360p", 480, 360, 800);
+    /* 720x576 with 64:45 pixels shows as 1024x576 (16:9). */
+    cr_assert_eq(compute(720, 576, 64, 45, 0), 2);
+    expect(0, "480p", 854, 480, 0);
+    expect(1, "360p", 640, 360, 0);
+}
+
+Test(ladder, odd_source_gets_even_rungs)
+{
+    cr_assert_eq(compute(641, 361, 1, 1, 0), 1);
+    expect(0, "360p", 640, 360, 800);
+}
+
+Test(ladder, phone_video_rotated_90_gets_portrait_rungs)
+{
+    /* Coded 640x360, shown turned a quarter: a portrait 360x640 rung. */
+    cr_assert_eq(compute(640, 360, 1, 1, 90), 1);
+    expect(0, "360p", 360, 640, 800);
+    cr_assert_eq(compute(640, 360, 1, 1, 270), 1);
+    expect(0, "360p", 360, 640, 800);
+    cr_assert_eq(compute(640, 360, 1, 1, 180), 1);
+    expect(0, "360p", 640, 360, 800);
+}
