@@ -1,19 +1,21 @@
 #!/bin/sh
 # Generate the test media used by the end-to-end tests and the benchmarks.
 #
-#   tests/media/generate.sh OUTDIR
+#   tests/media/generate.sh OUTDIR            the clips of tests/e2e/run.py
+#   tests/media/generate.sh OUTDIR inputs     the inputs people upload (tests/e2e/inputs.py)
 #
 # Writes into OUTDIR (created if missing):
 #   clip720.mp4     1280x720, 10 s, 30 fps, motion + temporal noise, stereo 48 kHz sine
 #   portrait.mp4    360x640, 4 s, 30 fps, motion + noise, stereo sound
 #   notvideo.mp4    a text file with a video name (must be refused by the pipeline)
-# Every clip is made by the ffmpeg CLI from lavfi sources, so nothing is
-# downloaded and runs are reproducible. Clips are short to stay fast on small
+# The `inputs` set is listed where it is made, below. Every clip is made by the
+# ffmpeg CLI from lavfi sources (a few broken files are then cut or patched with
+# python3), so nothing is downloaded and runs are reproducible. Clips are short to stay fast on small
 # machines. Existing files are regenerated.
 set -eu
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 OUTDIR" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ] || { [ $# -eq 2 ] && [ "$2" != inputs ]; }; then
+    echo "usage: $0 OUTDIR [inputs]" >&2
     exit 2
 fi
 out=$1
@@ -21,6 +23,138 @@ mkdir -p "$out"
 
 FFMPEG=${FFMPEG:-ffmpeg}
 common="-hide_banner -loglevel error -nostdin -y"
+
+# The `inputs` set: one clip per kind of file people upload, each 2-4 s and
+# small so that tests/e2e/inputs.py stays quick under AddressSanitizer.
+#   rotated.mp4      640x360 coded, display matrix 90 deg (a phone held upright), stereo
+#   anamorphic.mp4   720x576 with SAR 16:15 (PAL 4:3), 25 fps, 5.1 AAC at 44.1 kHz
+#   odd.mkv          641x361 H.264 4:4:4, mono PCM at 22.05 kHz
+#   tenbit.mov       320x240 H.264 High 4:2:2 10-bit, 25 fps, no audio track
+#   vfr.mp4          480x270, variable frame rate (30 fps with gaps: 20 fps on average), stereo
+#   fps120.mp4       320x180 at 120 fps; fps100.mkv at 100 fps; fps50.mp4 at 50 fps (no audio)
+#   interlaced.mp4   640x360 interlaced H.264 (PAFF, top field first), 29.97 fps, stereo
+#   twotracks.mp4    320x180, audio 1 mono "eng", audio 2 stereo "fra" marked default
+#   song.mp3         stereo MP3 with a cover picture (ID3 APIC)
+#   song.flac song.wav song.m4a song.ogg song.opus   audio only, assorted rates/layouts
+#   truncated.mp4    an MP4 cut in half with its index (moov) at the end: no moov
+#   random.mp4       64 KiB of pseudo-random bytes
+#   empty.mp4        0 bytes
+#   image.png        a still picture
+#   huge.y4m         a YUV4MPEG header declaring 12000x12000 pixels (144 Mpx: over the default)
+#   big.y4m          a YUV4MPEG header declaring 1280x1024 (over a max-pixels of 1000000 only)
+#   longdur.mp4      a 3 s MP4 whose header (mvhd) claims 90 s (over a max-duration of 60)
+#   nodecode.mp4     a video-only MP4 whose sample data are overwritten with zeros
+gen_inputs() {
+    v="testsrc2=rate=30:duration=3"
+    a2="sine=frequency=440:sample_rate=48000:duration=3"
+
+    # FFmpeg 5.1 writes the display matrix from the rotate tag only when copying.
+    $FFMPEG $common -f lavfi -i "$v:size=640x360" -f lavfi -i "$a2" \
+        -c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 30 -c:a aac -ac 2 \
+        "$out/unrotated.mp4"
+    $FFMPEG $common -i "$out/unrotated.mp4" -c copy -metadata:s:v:0 rotate=90 \
+        "$out/rotated.mp4"
+    rm -f "$out/unrotated.mp4"
+
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=25:duration=3:size=720x576,setsar=16/15" \
+        -f lavfi -i "sine=frequency=330:sample_rate=44100:duration=3" \
+        -filter_complex "[1:a]asplit=6[c0][c1][c2][c3][c4][c5];[c0][c1][c2][c3][c4][c5]join=inputs=6:channel_layout=5.1[a]" \
+        -map 0:v -map "[a]" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 25 \
+        -c:a aac -ar 44100 "$out/anamorphic.mp4"
+
+    $FFMPEG $common -f lavfi -i "$v:size=642x362,format=yuv444p,crop=641:361:0:0" \
+        -f lavfi -i "sine=frequency=550:sample_rate=22050:duration=3" \
+        -c:v libx264 -preset ultrafast -pix_fmt yuv444p -g 30 -c:a pcm_s16le -ac 1 \
+        "$out/odd.mkv"
+
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=25:duration=3:size=320x240" \
+        -c:v libx264 -preset ultrafast -profile:v high422 -pix_fmt yuv422p10le -g 25 \
+        "$out/tenbit.mov"
+
+    # Frames 10-19 of every second are missing: timestamps keep the gaps.
+    $FFMPEG $common -f lavfi -i "$v:size=480x270" -f lavfi -i "$a2" \
+        -vf "select='not(between(mod(n\,30)\,10\,19))'" -fps_mode passthrough \
+        -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 "$out/vfr.mp4"
+
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=120:duration=2:size=320x180" \
+        -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$out/fps120.mp4"
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=100:duration=2:size=320x180" \
+        -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$out/fps100.mkv"
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=50:duration=2:size=320x180" \
+        -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$out/fps50.mp4"
+
+    # Two 59.94 fps pictures woven into one 29.97 fps frame of two fields.
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=60000/1001:duration=3:size=640x360" \
+        -f lavfi -i "$a2" -vf "interlace=scan=tff,setfield=tff" \
+        -c:v libx264 -preset ultrafast -flags +ilme+ildct -x264-params tff=1 \
+        -pix_fmt yuv420p -c:a aac -ac 2 "$out/interlaced.mp4"
+
+    $FFMPEG $common -f lavfi -i "$v:size=320x180" -f lavfi -i "$a2" \
+        -f lavfi -i "sine=frequency=880:sample_rate=48000:duration=3" \
+        -map 0:v -map 1:a -map 2:a -c:v libx264 -preset ultrafast -pix_fmt yuv420p \
+        -c:a aac -ac:a:0 1 -ac:a:1 2 \
+        -metadata:s:a:0 language=eng -metadata:s:a:1 language=fra \
+        -disposition:a:0 0 -disposition:a:1 default "$out/twotracks.mp4"
+
+    $FFMPEG $common -f lavfi -i "testsrc2=size=300x300:duration=1,trim=end_frame=1" \
+        -frames:v 1 "$out/cover.png"
+    $FFMPEG $common -f lavfi -i "sine=frequency=440:sample_rate=44100:duration=3" \
+        -i "$out/cover.png" -map 0 -map 1 -c:a libmp3lame -ac 2 -c:v copy \
+        -id3v2_version 3 -metadata:s:v comment="Cover (front)" -metadata title=Song \
+        "$out/song.mp3"
+    $FFMPEG $common -f lavfi -i "sine=frequency=500:sample_rate=96000:duration=3" \
+        -ac 2 "$out/song.flac"
+    $FFMPEG $common -f lavfi -i "sine=frequency=600:sample_rate=44100:duration=3" \
+        -ac 1 -c:a pcm_s16le "$out/song.wav"
+    $FFMPEG $common -f lavfi -i "sine=frequency=700:sample_rate=32000:duration=3" \
+        -ac 2 -c:a aac "$out/song.m4a"
+    $FFMPEG $common -f lavfi -i "sine=frequency=800:sample_rate=44100:duration=3" \
+        -ac 2 -c:a libvorbis "$out/song.ogg"
+    $FFMPEG $common -f lavfi -i "sine=frequency=900:sample_rate=48000:duration=3" \
+        -ac 2 -c:a libopus "$out/song.opus"
+
+    # The index at the end (no faststart), then cut in half: no moov.
+    $FFMPEG $common -f lavfi -i "$v:size=320x180" -c:v libx264 -preset ultrafast \
+        -pix_fmt yuv420p "$out/whole.mp4"
+    size=$(wc -c < "$out/whole.mp4")
+    head -c $((size / 2)) "$out/whole.mp4" > "$out/truncated.mp4"
+    python3 -c 'import random, sys; random.seed(3); sys.stdout.buffer.write(random.randbytes(65536))' \
+        > "$out/random.mp4"
+    : > "$out/empty.mp4"
+    cp "$out/cover.png" "$out/image.png"
+    { printf 'YUV4MPEG2 W12000 H12000 F25:1 Ip A1:1 C420jpeg\nFRAME\n'; head -c 4096 /dev/zero; } \
+        > "$out/huge.y4m"
+    { printf 'YUV4MPEG2 W1280 H1024 F25:1 Ip A1:1 C420jpeg\nFRAME\n'; head -c 4096 /dev/zero; } \
+        > "$out/big.y4m"
+    # mvhd: size, type, version+flags, creation, modification, timescale, duration (v0).
+    python3 - "$out/whole.mp4" "$out/longdur.mp4" "$out/nodecode.mp4" <<'PY'
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+i = data.find(b"mvhd")
+assert i > 0 and data[i + 4] == 0, "mvhd version 0 expected"
+scale = struct.unpack(">I", data[i + 16:i + 20])[0]
+long_ = bytearray(data)
+long_[i + 20:i + 24] = struct.pack(">I", 90 * scale)
+open(sys.argv[2], "wb").write(long_)
+# Zero the payload of every top-level mdat box: the index stays valid, no sample decodes.
+off = 0
+while off + 8 <= len(data):
+    size, kind = struct.unpack(">I4s", data[off:off + 8])
+    if size < 8:
+        break
+    if kind == b"mdat":
+        data[off + 8:off + size] = bytes(size - 8)
+    off += size
+open(sys.argv[3], "wb").write(data)
+PY
+    rm -f "$out/whole.mp4"
+    echo "generated the inputs set in $out"
+}
+
+if [ $# -eq 2 ]; then
+    gen_inputs
+    exit 0
+fi
 
 # 1280x720 10 s clip: testsrc2 moves every frame; noise makes it hard to compress,
 # so bitrates are realistic. Stereo sound: two sines of different pitch.

@@ -1,0 +1,445 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end test of the inputs people upload (issue 3).
+
+Makes one short clip per kind of input with `tests/media/generate.sh DIR inputs`
+(rotated phone video, non-square and odd sizes, 10-bit 4:2:2, variable and high
+frame rates, interlaced, assorted audio layouts, several audio tracks,
+audio-only files with and without cover art, broken and hostile files),
+uploads them all to one real `kino serve` and checks what a player gets over
+HTTP with ffprobe: every rung upright, progressive, square-pixel, 8-bit 4:2:0
+H.264 High at a constant frame rate with stereo 48 kHz AAC; the broken files
+fail with their own readable error and leave nothing behind. Helpers come from
+tests/e2e/run.py.
+
+    KINO_BIN=./build/kino python3 tests/e2e/inputs.py
+
+Prints one line per check (and the ffprobe facts of each output) and ends with
+`N passed, N failed`; exits non-zero when any check failed. KINO_E2E_KEEP=1
+keeps the temporary directory.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import run as e2e  # noqa: E402  (the main e2e test's helpers)
+
+R = e2e.R
+MAX_PIXELS = 1000000  # the server's max-pixels here: every clip is smaller, big.y4m is not
+MAX_DURATION = 60     # the server's max-duration: longdur.mp4 claims 90 s
+
+# name -> what a user of kino expects from it
+VIDEOS = {
+    "rotated.mp4": dict(sizes=[(360, 640)], fps=30, audio=True, display=(360, 640)),
+    "anamorphic.mp4": dict(sizes=[(640, 480), (480, 360)], fps=25, audio=True,
+                           display=(768, 576)),
+    "odd.mkv": dict(sizes=[(640, 360)], fps=30, audio=True, display=(641, 361)),
+    "tenbit.mov": dict(sizes=[(320, 240)], fps=25, audio=False, display=(320, 240)),
+    "vfr.mp4": dict(sizes=[(480, 270)], fps=30, audio=True, display=(480, 270)),
+    "fps120.mp4": dict(sizes=[(320, 180)], fps=60, audio=False, display=(320, 180), length=2),
+    "fps100.mkv": dict(sizes=[(320, 180)], fps=50, audio=False, display=(320, 180), length=2),
+    "fps50.mp4": dict(sizes=[(320, 180)], fps=50, audio=False, display=(320, 180), length=2),
+    "interlaced.mp4": dict(sizes=[(640, 360)], fps=30000 / 1001, audio=True,
+                           display=(640, 360)),
+    "twotracks.mp4": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
+                          language="fra"),
+}
+AUDIO = {
+    "song.mp3": dict(cover=(300, 300)),
+    "song.flac": dict(cover=None),
+    "song.wav": dict(cover=None),
+    "song.m4a": dict(cover=None),
+    "song.ogg": dict(cover=None),
+    "song.opus": dict(cover=None),
+}
+# name -> a pattern the error must match (what is wrong)
+BROKEN = {
+    "truncated.mp4": r"incomplete|moov",
+    "random.mp4": r"not a video or audio file",
+    "empty.mp4": r"empty|0 bytes",
+    "image.png": r"image",
+    "huge.y4m": r"12000x12000",
+    "big.y4m": r"1280x1024.*%d" % MAX_PIXELS,
+    "longdur.mp4": r"90 s.*60 s",
+    "nodecode.mp4": r"no video frame",
+}
+# ... and one saying what to do
+WHAT_TO_DO = r"upload|re-export|scale it down|cut it"
+
+
+def sh(args, timeout=180):
+    p = subprocess.run(args, capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def download_rendition(label, playlist_url, dest):
+    """init + every segment of one media playlist into `dest`; the playlist or None."""
+    r = e2e.get_url(playlist_url)
+    if not R.check("%s: GET %s -> 200" % (label, urllib.parse.urlsplit(playlist_url).path),
+                   r.status == 200, r.describe()):
+        return None
+    pl = e2e.parse_media_playlist(r.body.decode("utf-8", "replace"))
+    urls = [pl["map"]] + [u for _, u in pl["segments"]]
+    bad, data = [], []
+    for u in urls:
+        if not u:
+            bad.append("no EXT-X-MAP")
+            continue
+        g = e2e.get_url(urllib.parse.urljoin(playlist_url, u))
+        if g.status != 200 or not g.body:
+            bad.append("%s -> %s" % (u, g.describe()))
+        data.append(g.body)
+    R.check("%s: init and %d segments -> 200" % (label, len(urls) - 1), not bad and
+            len(urls) > 1 and pl["endlist"], "; ".join(bad[:3]) or short_pl(pl))
+    with open(dest, "wb") as f:
+        f.write(b"".join(data))
+    return pl
+
+
+def short_pl(pl):
+    return e2e.short("\n".join(pl["lines"]), 400)
+
+
+def probe(path):
+    j, err = e2e.ffprobe_json(["-show_streams", "-show_format", path])
+    if j is None or not j.get("streams"):
+        return None, err or "no streams"
+    return j, ""
+
+
+def video_facts(path):
+    """The facts a player sees: size, SAR, pixel format, profile, fields, rate, side data."""
+    j, err = probe(path)
+    if j is None:
+        return None, err
+    st = j["streams"][0]
+    facts = {k: st.get(k) for k in ("codec_name", "profile", "width", "height", "pix_fmt",
+                                    "sample_aspect_ratio", "field_order", "avg_frame_rate",
+                                    "r_frame_rate")}
+    facts["side_data"] = [sd.get("side_data_type") for sd in st.get("side_data_list", [])]
+    pk, perr = e2e.ffprobe_json(["-select_streams", "v:0", "-show_entries",
+                                 "packet=duration", path])
+    durs = sorted(set(int(p["duration"]) for p in (pk or {}).get("packets", [])
+                      if p.get("duration")))
+    facts["packet_durations"] = durs
+    return facts, ""
+
+
+def audio_facts(path):
+    j, err = probe(path)
+    if j is None:
+        return None, err
+    st = j["streams"][0]
+    f = {k: st.get(k) for k in ("codec_name", "profile", "channels", "sample_rate")}
+    f["duration"] = float(j.get("format", {}).get("duration") or 0)
+    return f, ""
+
+
+def idet(path):
+    """ffmpeg's interlace detector over the whole file: (tff, bff, progressive)."""
+    rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", path, "-vf", "idet",
+                     "-f", "null", "-"])
+    m = re.search(r"Multi frame detection: TFF:\s*(\d+) BFF:\s*(\d+) Progressive:\s*(\d+)", err)
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def psnr(a, b):
+    """Average PSNR of `a` against `b` (same size), as ffmpeg's psnr filter says."""
+    rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", a, "-i", b, "-lavfi",
+                     "[0:v][1:v]psnr", "-f", "null", "-"])
+    m = re.search(r"average:([0-9.]+|inf)", err)
+    return float(m.group(1)) if m else None
+
+
+def plays(label, master_url):
+    """A player's view: ffmpeg reads the master over HTTP and decodes every stream."""
+    rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", master_url,
+                     "-map", "0", "-f", "null", "-"])
+    R.check("%s: ffmpeg decodes the whole master over HTTP without an error" % label,
+            rc == 0 and not err.strip(), e2e.short(err, 600))
+
+
+def get_playback(label, base, mid):
+    r = e2e.request(base, "GET", "/api/v1/media/%s/playback" % mid)
+    pb = r.json() if r.status == 200 else None
+    R.check("%s: GET playback -> 200" % label, isinstance(pb, dict), r.describe())
+    return pb or {}
+
+
+def read_master(label, url):
+    r = e2e.get_url(url)
+    if not R.check("%s: GET master.m3u8 -> 200" % label, r.status == 200, r.describe()):
+        return None
+    lines, tags, media, variants = e2e.parse_master(r.body.decode("utf-8", "replace"))
+    R.note("%s master:\n        %s" % (label, "\n        ".join(
+        l for l in lines if l.startswith("#EXT-X-MEDIA") or l.startswith("#EXT-X-STREAM-INF"))))
+    return media, variants
+
+
+def check_video(c, name, exp):
+    label = name
+    mid, m = c.ids[name], c.done[name]
+    if not R.check("%s: status ready" % label, m.get("status") == "ready",
+                   "status %r, error %r" % (m.get("status"), m.get("error"))):
+        return
+    length = exp.get("length", 3)
+    R.check("%s: type video, width x height %s, duration ~ %d s" % (label, exp["display"], length),
+            m.get("type") == "video" and (m.get("width"), m.get("height")) == exp["display"] and
+            abs((m.get("duration_s") or 0) - length) <= 0.5,
+            "%r %rx%r %r s" % (m.get("type"), m.get("width"), m.get("height"),
+                               m.get("duration_s")))
+    rend = sorted((r.get("width"), r.get("height")) for r in m.get("renditions") or [])
+    R.check("%s: renditions %s" % (label, exp["sizes"]), rend == sorted(exp["sizes"]), repr(rend))
+    pb = get_playback(label, c.base, mid)
+    master = pb.get("hls") or ""
+    got = read_master(label, master)
+    if not got:
+        return
+    media, variants = got
+    audio = [x for x in media if x.get("TYPE") == "AUDIO"]
+    if exp["audio"]:
+        R.check("%s: one audio rendition, stereo, language %s" %
+                (label, exp.get("language", "und")),
+                len(audio) == 1 and audio[0].get("CHANNELS") == "2" and
+                audio[0].get("LANGUAGE") == exp.get("language", "und"), repr(audio))
+    else:
+        R.check("%s: no audio track -> no EXT-X-MEDIA, CODECS video only, no AUDIO group" % label,
+                not audio and variants and all(
+                    re.match(r"^avc1\.[0-9a-fA-F]{6}$", a.get("CODECS", "")) and
+                    "AUDIO" not in a for a, _ in variants), repr(media) + repr(variants))
+    sizes = []
+    for i, (a, uri) in enumerate(variants):
+        vlabel = "%s %s" % (label, uri)
+        path = os.path.join(c.tmp, "%s-v%d.mp4" % (name, i))
+        if not download_rendition(vlabel, urllib.parse.urljoin(master, uri), path):
+            continue
+        f, err = video_facts(path)
+        if not R.check("%s: ffprobe reads the rendition" % vlabel, f is not None, err):
+            continue
+        R.note("%s: %s" % (vlabel, f))
+        size = (f["width"], f["height"])
+        sizes.append(size)
+        R.check("%s: coded size %dx%d matches RESOLUTION %s, even" %
+                (vlabel, size[0], size[1], a.get("RESOLUTION")),
+                a.get("RESOLUTION") == "%dx%d" % size and size[0] % 2 == 0 and size[1] % 2 == 0,
+                "")
+        R.check("%s: H.264 High, yuv420p (8-bit 4:2:0)" % vlabel,
+                f["codec_name"] == "h264" and f["profile"] == "High" and f["pix_fmt"] == "yuv420p",
+                repr(f))
+        R.check("%s: square pixels" % vlabel, f["sample_aspect_ratio"] in (None, "1:1", "0:1"),
+                repr(f["sample_aspect_ratio"]))
+        R.check("%s: progressive (field_order %s)" % (vlabel, f["field_order"]),
+                f["field_order"] in (None, "progressive", "unknown"), repr(f["field_order"]))
+        R.check("%s: no display matrix (pixels are upright)" % vlabel,
+                not any("Display Matrix" in (s or "") for s in f["side_data"]), repr(f))
+        fr = f["avg_frame_rate"] or "0/1"
+        n, d = (int(x) for x in fr.split("/"))
+        R.check("%s: constant %.3f fps (avg_frame_rate %s, one packet duration %s, "
+                "FRAME-RATE %s)" % (vlabel, exp["fps"], fr, f["packet_durations"],
+                                    a.get("FRAME-RATE")),
+                d and abs(n / d - exp["fps"]) < 0.01 and len(f["packet_durations"]) == 1 and
+                abs(float(a.get("FRAME-RATE") or 0) - exp["fps"]) < 0.01, repr(f))
+        if name == "interlaced.mp4":
+            det = idet(path)
+            R.note("%s: idet TFF/BFF/progressive %s" % (vlabel, det))
+            R.check("%s: ffmpeg idet sees progressive frames, not woven fields" % vlabel,
+                    det is not None and det[2] > 4 * (det[0] + det[1]), repr(det))
+        if name == "rotated.mp4":
+            # ffmpeg turns the source upright by its display matrix: the same picture.
+            q = psnr(path, os.path.join(c.media_dir, name))
+            R.note("%s: PSNR against the source turned upright by ffmpeg: %s dB" % (vlabel, q))
+            R.check("%s: upright like the source shows (PSNR %s dB > 30)" % (vlabel, q),
+                    q is not None and q > 30, "")
+    R.check("%s: rungs %s" % (label, exp["sizes"]), sorted(sizes) == sorted(exp["sizes"]),
+            repr(sizes))
+    if audio:
+        path = os.path.join(c.tmp, "%s-a.mp4" % name)
+        if download_rendition(label + " audio", urllib.parse.urljoin(master, audio[0]["URI"]),
+                              path):
+            f, err = audio_facts(path)
+            R.note("%s audio: %s" % (label, f))
+            R.check("%s audio: AAC-LC stereo 48000 Hz" % label, f is not None and
+                    (f["codec_name"], f["profile"], f["channels"], f["sample_rate"]) ==
+                    ("aac", "LC", 2, "48000"), err or repr(f))
+    plays(label, master)
+
+
+def check_audio(c, name, exp):
+    label = name
+    mid, m = c.ids[name], c.done[name]
+    if not R.check("%s: status ready" % label, m.get("status") == "ready",
+                   "status %r, error %r" % (m.get("status"), m.get("error"))):
+        return
+    R.check("%s: type audio, duration ~ 3 s" % label, m.get("type") == "audio" and
+            abs((m.get("duration_s") or 0) - 3) <= 0.5, "%r %r" % (m.get("type"),
+                                                                   m.get("duration_s")))
+    pb = get_playback(label, c.base, mid)
+    master = pb.get("hls") or ""
+    got = read_master(label, master)
+    if not got:
+        return
+    media, variants = got
+    R.check("%s: one variant, CODECS mp4a.40.2, no RESOLUTION" % label,
+            len(variants) == 1 and variants[0][0].get("CODECS") == "mp4a.40.2" and
+            "RESOLUTION" not in variants[0][0], repr(variants))
+    if variants:
+        path = os.path.join(c.tmp, "%s-a.mp4" % name)
+        if download_rendition(label, urllib.parse.urljoin(master, variants[0][1]), path):
+            f, err = audio_facts(path)
+            R.note("%s: %s" % (label, f))
+            R.check("%s: AAC-LC stereo 48000 Hz, ~ 3 s" % label, f is not None and
+                    (f["codec_name"], f["profile"], f["channels"], f["sample_rate"]) ==
+                    ("aac", "LC", 2, "48000") and abs(f["duration"] - 3) < 0.3, err or repr(f))
+    thumb = pb.get("thumbnail")
+    if exp["cover"]:
+        ok = R.check("%s: playback thumbnail is a URL (the cover art)" % label,
+                     isinstance(thumb, str) and thumb.endswith("/poster.jpg"), repr(thumb))
+        if ok:
+            r = e2e.get_url(thumb)
+            path = os.path.join(c.tmp, "%s-poster.jpg" % name)
+            with open(path, "wb") as fp:
+                fp.write(r.body)
+            j, err = probe(path)
+            st = (j or {}).get("streams", [{}])[0]
+            R.note("%s poster: %s" % (label, {k: st.get(k) for k in ("codec_name", "width",
+                                                                      "height")}))
+            R.check("%s: GET thumbnail -> 200, a %dx%d JPEG" % ((label,) + exp["cover"]),
+                    r.status == 200 and st.get("codec_name") == "mjpeg" and
+                    (st.get("width"), st.get("height")) == exp["cover"], err or repr(st))
+    else:
+        R.check("%s: no cover art -> playback thumbnail null" % label, thumb is None, repr(thumb))
+    plays(label, master)
+
+
+def check_broken(c, name, pattern):
+    label = name
+    if name not in c.ids:
+        # Refused at upload already (an empty body): that answer must say why.
+        r = c.refused.get(name)
+        detail = ((r.json() or {}).get("detail") if r is not None else None) or ""
+        R.check("%s: refused at upload with a problem saying why (%s)" % (label, pattern),
+                r is not None and 400 <= r.status < 500 and re.search(pattern, detail, re.I),
+                r.describe() if r is not None else "no answer")
+        return
+    mid, m = c.ids[name], c.done[name]
+    err = m.get("error") or ""
+    R.note("%s error: %r" % (label, err))
+    R.check("%s: status failed" % label, m.get("status") == "failed", repr(m.get("status")))
+    R.check("%s: the error says what is wrong (/%s/)" % (label, pattern),
+            re.search(pattern, err, re.I) is not None, repr(err))
+    R.check("%s: the error says what to do" % label,
+            re.search(WHAT_TO_DO, err, re.I) is not None, repr(err))
+    R.check("%s: no renditions" % label, not m.get("renditions"), repr(m.get("renditions")))
+    r = e2e.request(c.base, "GET", "/api/v1/media/%s/playback" % mid)
+    R.check("%s: GET playback -> 409" % label, r.status == 409, r.describe())
+    left = e2e.media_files_for(c.data, mid)
+    R.check("%s: nothing of it left in the data directory" % label, not left, repr(left[:10]))
+
+
+class Ctx:
+    pass
+
+
+def scenario(kino_bin, tmp, media_dir):
+    c = Ctx()
+    c.tmp, c.media_dir = tmp, media_dir
+    c.data = os.path.join(tmp, "data")
+    srv = e2e.Server(kino_bin, c.data, os.path.join(tmp, "server-inputs.log"), workers=2,
+                     extra_env={"KINO_MAX_PIXELS": str(MAX_PIXELS),
+                                "KINO_MAX_DURATION": str(MAX_DURATION)})
+    R.section("server (max-pixels %d, max-duration %d from the environment)" %
+              (MAX_PIXELS, MAX_DURATION))
+    if not srv.start("inputs server"):
+        srv.kill()
+        return
+    c.base = srv.base
+    try:
+        R.section("uploads")
+        c.ids, c.refused, c.done = {}, {}, {}
+        names = list(VIDEOS) + list(AUDIO) + list(BROKEN)
+        for name in names:
+            r = e2e.upload(c.base, os.path.join(media_dir, name), name)
+            m = r.json() if r.status == 201 else None
+            if isinstance(m, dict) and m.get("id"):
+                c.ids[name] = m["id"]
+                R.check("upload %s -> 201" % name, True)
+            elif name in BROKEN:
+                c.refused[name] = r
+                R.note("upload %s refused: %s" % (name, r.describe()))
+            else:
+                R.check("upload %s -> 201" % name, False, r.describe())
+        R.section("transcoding")
+        t0 = time.monotonic()
+        pollers = {n: e2e.Poller(c.base, n, mid) for n, mid in c.ids.items()}
+        e2e.wait_all(list(pollers.values()))
+        R.note("all done in %.1fs" % (time.monotonic() - t0))
+        c.done = {n: p.media or {} for n, p in pollers.items()}
+        for name, exp in VIDEOS.items():
+            if name in c.ids:
+                R.section(name)
+                check_video(c, name, exp)
+        for name, exp in AUDIO.items():
+            if name in c.ids:
+                R.section(name)
+                check_audio(c, name, exp)
+        for name, pattern in BROKEN.items():
+            R.section(name)
+            check_broken(c, name, pattern)
+        r = e2e.request(c.base, "GET", "/health")
+        R.check("after every input: GET /health -> 200", r.status == 200, r.describe())
+    except Exception:
+        R.check("inputs scenario ran without a test exception", False, traceback.format_exc())
+    finally:
+        R.section("shutdown")
+        srv.stop("inputs server")
+        e2e.check_log(srv, "inputs server")
+
+
+def main():
+    kino_bin = os.environ.get("KINO_BIN", os.path.join(e2e.REPO, "build", "kino"))
+    tmp = tempfile.mkdtemp(prefix="kino-inputs-")
+    keep = os.environ.get("KINO_E2E_KEEP") == "1"
+    try:
+        ok = R.check("KINO_BIN %s is executable" % kino_bin, os.access(kino_bin, os.X_OK), "")
+        for tool in ("ffmpeg", "ffprobe"):
+            ok = ok and R.check("%s is installed" % tool, shutil.which(tool) is not None, "")
+        if ok:
+            R.section("test media")
+            media_dir = os.path.join(tmp, "media")
+            t0 = time.monotonic()
+            rc, _, err = sh(["sh", e2e.GENERATE, media_dir, "inputs"], timeout=300)
+            if R.check("tests/media/generate.sh DIR inputs makes the clips (%.1fs)" %
+                       (time.monotonic() - t0), rc == 0, err):
+                scenario(kino_bin, tmp, media_dir)
+    except Exception:
+        R.check("test ran without an exception", False, traceback.format_exc())
+    finally:
+        if keep or R.failed:
+            print("\ntemporary files kept in %s" % tmp)
+            log = os.path.join(tmp, "server-inputs.log")
+            if R.failed and os.path.exists(log):
+                with open(log, "rb") as f:
+                    lines = f.read().decode("utf-8", "replace").splitlines()
+                print("\n----- server-inputs.log -----\n" + "\n".join(lines[-150:]))
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    if R.failures:
+        print("failed checks:")
+        for name, _ in R.failures:
+            print("  - %s" % name)
+    print("%d passed, %d failed" % (R.passed, R.failed))
+    return 1 if R.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
