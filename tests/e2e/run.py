@@ -833,6 +833,324 @@ def check_media_playlist(label, url, duration, check_headers=True):
 
 
 # --------------------------------------------------------------------------
+# DASH manifest and I-frame playlists (trick play), over the same CMAF files
+
+MPD_NS = "{urn:mpeg:dash:schema:mpd:2011}"
+
+
+def iso_seconds(s):
+    """xs:duration "PT1H2M3.5S" -> seconds (None when it is not one)."""
+    m = re.match(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:([\d.]+)S)?$", s or "")
+    if not m or not any(m.groups()):
+        return None
+    h, mi, sec = m.groups()
+    return int(h or 0) * 3600 + int(mi or 0) * 60 + float(sec or 0)
+
+
+def peak_rate(pieces, target):
+    """RFC 8216 peak: each piece's bits over its seconds; one shorter than half the
+    target is measured together with the one before it. pieces: [(bytes, seconds)]."""
+    peak = 0.0
+    for i, (nbytes, dur) in enumerate(pieces):
+        run = pieces[i - 1:i + 1] if i > 0 and dur < 0.5 * target else [(nbytes, dur)]
+        secs = sum(d for _, d in run)
+        if secs > 0:
+            peak = max(peak, sum(b for b, _ in run) * 8 / secs)
+    return peak
+
+
+def first_packets(path, stream="0"):
+    """(first dts in seconds, [(pts, key)]) of one stream of a file, or (None, err)."""
+    j, err = ffprobe_json(["-select_streams", stream, "-show_entries",
+                           "packet=pts_time,dts_time,flags", path])
+    if j is None or not j.get("packets"):
+        return None, err or "no packets"
+    pk = j["packets"]
+    try:
+        return (float(pk[0]["dts_time"]),
+                [(float(p["pts_time"]), "K" in p.get("flags", "")) for p in pk]), ""
+    except (KeyError, ValueError) as e:
+        return None, str(e)
+
+
+def mpd_timeline(tmpl):
+    """Expand a SegmentTemplate's SegmentTimeline into [(t, d)]."""
+    out, t = [], 0
+    tl = tmpl.find(MPD_NS + "SegmentTimeline") if tmpl is not None else None
+    for s in (tl if tl is not None else []):
+        if s.get("t") is not None:
+            t = int(s.get("t"))
+        d = int(s.get("d", "0"))
+        for _ in range(int(s.get("r", "0")) + 1):
+            out.append((t, d))
+            t += d
+    return out
+
+
+def check_dash(label, mpd_url, duration, expect_sizes, workdir):
+    """Checks manifest.mpd and every segment it addresses. Returns {rep id: timeline info}."""
+    import xml.etree.ElementTree as ET
+    reps_out = {}
+    r = get_url(mpd_url)
+    if not R.check("%s: GET manifest.mpd -> 200" % label, r.status == 200, r.describe()):
+        return reps_out
+    R.check("%s: manifest Content-Type application/dash+xml" % label,
+            (r.header("Content-Type") or "").split(";")[0].strip() == "application/dash+xml",
+            repr(r.header("Content-Type")))
+    R.check("%s: manifest Cache-Control like the playlists (public, max-age=60)" % label,
+            r.header("Cache-Control") == "public, max-age=60", repr(r.header("Cache-Control")))
+    try:
+        root = ET.fromstring(r.body)
+    except ET.ParseError as e:
+        R.check("%s: manifest.mpd is well-formed XML" % label, False, "%s\n%s" % (e, short(r.body)))
+        return reps_out
+    R.note("manifest.mpd:\n        " + "\n        ".join(
+        r.body.decode("utf-8", "replace").splitlines()))
+    R.check("%s: MPD is static, isoff-live, with minBufferTime" % label,
+            root.tag == MPD_NS + "MPD" and root.get("type") == "static" and
+            "urn:mpeg:dash:profile:isoff-live:2011" in (root.get("profiles") or "") and
+            iso_seconds(root.get("minBufferTime")) is not None, repr(root.attrib))
+    total = iso_seconds(root.get("mediaPresentationDuration"))
+    R.check("%s: mediaPresentationDuration %s ~ duration %.3f" %
+            (label, root.get("mediaPresentationDuration"), duration),
+            total is not None and abs(total - duration) <= 0.25, "")
+    periods = root.findall(MPD_NS + "Period")
+    if not R.check("%s: one Period" % label, len(periods) == 1, "%d" % len(periods)):
+        return reps_out
+    sets = periods[0].findall(MPD_NS + "AdaptationSet")
+    video = [s for s in sets if s.get("mimeType") == "video/mp4"]
+    audio = [s for s in sets if s.get("mimeType") == "audio/mp4"]
+    R.check("%s: one video and one audio AdaptationSet" % label,
+            len(video) == 1 and len(audio) == 1 and len(sets) == 2,
+            repr([s.attrib for s in sets]))
+    for s in video + audio:
+        R.check("%s: %s set has segmentAlignment=true, startWithSAP=1" % (label, s.get("mimeType")),
+                s.get("segmentAlignment") == "true" and s.get("startWithSAP") == "1",
+                repr(s.attrib))
+    if video:
+        v = video[0]
+        top = max(expect_sizes)
+        R.check("%s: video set has maxWidth/maxHeight/maxFrameRate/par" % label,
+                v.get("maxWidth") == str(max(w for w, _ in expect_sizes)) and
+                v.get("maxHeight") == str(max(h for _, h in expect_sizes)) and
+                v.get("maxFrameRate") == "30" and v.get("par") == "%d:%d" % (
+                    top[0] // math.gcd(*top), top[1] // math.gcd(*top)), repr(v.attrib))
+    if audio:
+        a = audio[0]
+        acc = a.find(MPD_NS + "AudioChannelConfiguration")
+        R.check("%s: audio set has lang and AudioChannelConfiguration 2" % label,
+                bool(a.get("lang")) and acc is not None and acc.get("value") == "2" and
+                acc.get("schemeIdUri") ==
+                "urn:mpeg:dash:23003:3:audio_channel_configuration:2011",
+                repr((a.attrib, acc is not None and acc.attrib)))
+
+    sizes = []
+    for s in video + audio:
+        for rep in s.findall(MPD_NS + "Representation"):
+            rid = rep.get("id") or ""
+            rl = "%s dash %s" % (label, rid)
+            is_video = s in video
+            if is_video:
+                sizes.append((int(rep.get("width", "0")), int(rep.get("height", "0"))))
+                R.check("%s: codecs avc1, frameRate 30, sar 1:1" % rl,
+                        re.match(r"^avc1\.[0-9a-fA-F]{6}$", rep.get("codecs", "")) is not None and
+                        rep.get("frameRate") == "30" and rep.get("sar") == "1:1",
+                        repr(rep.attrib))
+            else:
+                R.check("%s: codecs mp4a.40.2, audioSamplingRate 48000" % rl,
+                        rep.get("codecs") == "mp4a.40.2" and
+                        rep.get("audioSamplingRate") == "48000", repr(rep.attrib))
+            tmpl = rep.find(MPD_NS + "SegmentTemplate")
+            if tmpl is None:
+                tmpl = s.find(MPD_NS + "SegmentTemplate")
+            ok = (tmpl is not None and tmpl.get("initialization") ==
+                  "$RepresentationID$/init.mp4" and
+                  tmpl.get("media") == "$RepresentationID$/$Number$.m4s" and
+                  tmpl.get("startNumber") == "1" and (tmpl.get("timescale") or "").isdigit())
+            if not R.check("%s: SegmentTemplate on the CMAF files with a timescale" % rl, ok,
+                           repr(tmpl.attrib if tmpl is not None else None)):
+                continue
+            ts = int(tmpl.get("timescale"))
+            tl = mpd_timeline(tmpl)
+            gaps = [i for i in range(1, len(tl)) if tl[i][0] != tl[i - 1][0] + tl[i - 1][1]]
+            R.check("%s: SegmentTimeline has segments, no gaps or overlaps" % rl,
+                    tl and not gaps, repr(tl))
+            # The same files as HLS: <id>/init.mp4 and <id>/<n>.m4s, relative to the MPD.
+            wd = os.path.join(workdir, rid)
+            os.makedirs(wd, exist_ok=True)
+            ri = get_url(urllib.parse.urljoin(mpd_url, "%s/init.mp4" % rid))
+            segs, bad = [], []
+            for n in range(1, len(tl) + 1):
+                rs = get_url(urllib.parse.urljoin(mpd_url, "%s/%d.m4s" % (rid, n)))
+                segs.append(rs.body if rs.status == 200 else b"")
+                if rs.status != 200 or not rs.body:
+                    bad.append("%d.m4s -> %s" % (n, rs.describe()))
+            if not R.check("%s: init.mp4 and all %d segments -> 200" % (rl, len(tl)),
+                           ri.status == 200 and not bad, "; ".join(bad[:3]) or ri.describe()):
+                continue
+            # Each S@t is where its segment really starts (its first decode time).
+            wrong = []
+            for n, ((t, d), body) in enumerate(zip(tl, segs), 1):
+                path = os.path.join(wd, "s%d.mp4" % n)
+                with open(path, "wb") as f:
+                    f.write(ri.body + body)
+                got, err = first_packets(path)
+                if got is None:
+                    wrong.append("segment %d: %s" % (n, short(err)))
+                elif abs(got[0] - t / ts) > 0.0005:
+                    wrong.append("segment %d: S@t %.4f s, media starts at %.4f s" %
+                                 (n, t / ts, got[0]))
+            R.check("%s: every S@t is the segment's start in the media" % rl, not wrong,
+                    "; ".join(wrong[:4]))
+            end = (tl[-1][0] + tl[-1][1]) / ts if tl else 0
+            R.check("%s: timeline covers the duration (%.3f s)" % (rl, end),
+                    abs(end - duration) <= 0.25, repr(tl))
+            pieces = [(len(b), d / ts) for (_, d), b in zip(tl, segs)]
+            target = max(round(d) for _, d in pieces) if pieces else 1
+            peak = peak_rate(pieces, target)
+            try:
+                bw = int(rep.get("bandwidth"))
+            except (TypeError, ValueError):
+                bw = None
+            R.check("%s: bandwidth %s within 10%% of the measured peak %.0f" % (rl, bw, peak),
+                    bw is not None and peak > 0 and abs(bw - peak) <= 0.10 * peak,
+                    "per segment bit/s: %s" % [round(b * 8 / d) for b, d in pieces if d])
+            with open(os.path.join(wd, "all.mp4"), "wb") as f:
+                f.write(ri.body + b"".join(segs))
+            reps_out[rid] = {"all": os.path.join(wd, "all.mp4"), "video": is_video}
+    R.check("%s: dash video Representations are %s" % (label, expect_sizes),
+            sorted(sizes) == sorted(expect_sizes), repr(sizes))
+
+    # A DASH client's view: ffprobe reads the MPD over HTTP.
+    j, err = ffprobe_json(["-show_streams", mpd_url], timeout=180)
+    streams = (j or {}).get("streams", [])
+    vs = sorted((s.get("width"), s.get("height")) for s in streams
+                if s.get("codec_type") == "video")
+    R.check("%s: ffprobe of the MPD URL sees every video Representation and the audio" % label,
+            j is not None and vs == sorted(expect_sizes) and
+            any(s.get("codec_type") == "audio" and s.get("codec_name") == "aac"
+                for s in streams), err or "video %s, streams %s" %
+            (vs, [s.get("codec_type") for s in streams]))
+    return reps_out
+
+
+def check_iframes(label, master_url, duration, workdir):
+    """Checks the master's EXT-X-I-FRAME-STREAM-INF entries and every byte range they list."""
+    r = get_url(master_url)
+    if not R.check("%s: GET master.m3u8 for the I-frame entries -> 200" % label, r.status == 200,
+                   r.describe()):
+        return
+    text = r.body.decode("utf-8", "replace")
+    _, _, _, variants = parse_master(text)
+    iframes = [parse_attrs(l[len("#EXT-X-I-FRAME-STREAM-INF:"):]) for l in text.splitlines()
+               if l.startswith("#EXT-X-I-FRAME-STREAM-INF:")]
+    by_res = {a.get("RESOLUTION"): a for a, _ in variants}
+    R.check("%s: one EXT-X-I-FRAME-STREAM-INF per video variant" % label,
+            sorted(a.get("RESOLUTION", "") for a in iframes) == sorted(by_res),
+            "%s vs %s" % ([a.get("RESOLUTION") for a in iframes], sorted(by_res)))
+    for a in iframes:
+        uri = a.get("URI", "")
+        il = "%s %s" % (label, uri)
+        need = ("BANDWIDTH", "AVERAGE-BANDWIDTH", "CODECS", "RESOLUTION", "URI")
+        R.check("%s: I-FRAME-STREAM-INF has %s, no FRAME-RATE or AUDIO" % (il, ", ".join(need)),
+                all(a.get(k) for k in need) and "FRAME-RATE" not in a and "AUDIO" not in a,
+                repr(a))
+        v = by_res.get(a.get("RESOLUTION"))
+        R.check("%s: CODECS is the variant's video codec" % il,
+                v is not None and a.get("CODECS") == v.get("CODECS", "").split(",")[0],
+                "%r vs %r" % (a.get("CODECS"), v and v.get("CODECS")))
+        purl = urllib.parse.urljoin(master_url, uri)
+        rp = get_url(purl)
+        if not R.check("%s: GET -> 200 application/vnd.apple.mpegurl" % il,
+                       rp.status == 200 and (rp.header("Content-Type") or "").split(";")[0] ==
+                       "application/vnd.apple.mpegurl", rp.describe()):
+            continue
+        lines = [l.strip() for l in rp.body.decode("utf-8", "replace").splitlines() if l.strip()]
+        target = next((int(l.split(":")[1]) for l in lines
+                       if l.startswith("#EXT-X-TARGETDURATION:")), None)
+        R.check("%s: EXTM3U, VERSION:7, I-FRAMES-ONLY, MAP init.mp4, VOD, ENDLIST" % il,
+                lines[:1] == ["#EXTM3U"] and "#EXT-X-VERSION:7" in lines and
+                "#EXT-X-I-FRAMES-ONLY" in lines and '#EXT-X-MAP:URI="init.mp4"' in lines and
+                "#EXT-X-PLAYLIST-TYPE:VOD" in lines and lines[-1:] == ["#EXT-X-ENDLIST"] and
+                target is not None, short("\n".join(lines), 600))
+        entries, extinf, brange = [], None, None
+        for l in lines:
+            if l.startswith("#EXTINF:"):
+                extinf = float(l[len("#EXTINF:"):].split(",")[0])
+            elif l.startswith("#EXT-X-BYTERANGE:"):
+                n, _, o = l[len("#EXT-X-BYTERANGE:"):].partition("@")
+                brange = (int(n), int(o)) if o else None
+            elif not l.startswith("#"):
+                entries.append((extinf, brange, l))
+                extinf = brange = None
+        if not R.check("%s: every entry has EXTINF and BYTERANGE len@offset" % il,
+                       entries and all(e is not None and b is not None for e, b, _ in entries),
+                       repr(entries[:5])):
+            continue
+        R.check("%s: TARGETDURATION %s >= every rounded EXTINF" % (il, target),
+                all(round(e) <= target for e, _, _ in entries), repr([e for e, _, _ in entries]))
+        init = get_url(urllib.parse.urljoin(purl, "init.mp4")).body
+        wd = os.path.join(workdir, uri.split("/")[0])
+        os.makedirs(wd, exist_ok=True)
+        # The rung's own keyframe times, from its whole segments in order.
+        files = []
+        for _, _, u in entries:
+            if u not in files:
+                files.append(u)
+        whole = init + b"".join(get_url(urllib.parse.urljoin(purl, u)).body for u in files)
+        with open(os.path.join(wd, "all.mp4"), "wb") as f:
+            f.write(whole)
+        got, err = first_packets(os.path.join(wd, "all.mp4"), "v:0")
+        keys = sorted(p for p, k in got[1] if k) if got else []
+        bad_range, bad_frame, times = [], [], []
+        for i, (e, (n, o), u) in enumerate(entries):
+            rr = get_url(urllib.parse.urljoin(purl, u), headers={"Range": "bytes=%d-%d" %
+                                                                  (o, o + n - 1)})
+            if rr.status != 206 or len(rr.body) != n or rr.body[4:8] != b"moof":
+                bad_range.append("%s %d@%d -> %s, %d bytes, box %r" %
+                                 (u, n, o, rr.status, len(rr.body), rr.body[4:8]))
+                continue
+            path = os.path.join(wd, "i%d.mp4" % (i + 1))
+            with open(path, "wb") as f:
+                f.write(init + rr.body)
+            j, err = ffprobe_json(["-select_streams", "v:0", "-show_entries",
+                                   "frame=pts_time,key_frame,pict_type", path])
+            frames = (j or {}).get("frames", [])
+            if len(frames) != 1 or frames[0].get("key_frame") != 1:
+                bad_frame.append("%s %d@%d: %s %s" % (u, n, o, [(f.get("pts_time"),
+                                                               f.get("key_frame"),
+                                                               f.get("pict_type"))
+                                                              for f in frames][:3], short(err)))
+                continue
+            times.append(float(frames[0]["pts_time"]))
+        R.check("%s: each range (Range request) -> 206 starting with a moof box" % il,
+                not bad_range, "; ".join(bad_range[:3]))
+        R.check("%s: init.mp4 + each range decodes as exactly one video keyframe" % il,
+                not bad_frame, "; ".join(bad_frame[:3]))
+        cum = [keys[0] + sum(e for e, _, _ in entries[:i]) if keys else None
+               for i in range(len(entries))]
+        R.check("%s: the ranges' frames are the rung's keyframes, at the EXTINF times" % il,
+                len(times) == len(keys) == len(entries) and
+                all(abs(t - k) < 0.001 and abs(c - k) < 0.001
+                    for t, k, c in zip(times, keys, cum)),
+                "decoded %s, keyframes %s, by EXTINF %s" % (times, keys, cum))
+        R.check("%s: EXTINF sum %.3f ~ duration %.3f" %
+                (il, sum(e for e, _, _ in entries), duration),
+                abs(sum(e for e, _, _ in entries) - duration) <= 0.25, "")
+        pieces = [(n, e) for e, (n, _), _ in entries]
+        peak = peak_rate(pieces, target)
+        mean = sum(n for n, _ in pieces) * 8 / sum(e for _, e in pieces)
+        try:
+            bw, abw = int(a.get("BANDWIDTH")), int(a.get("AVERAGE-BANDWIDTH"))
+        except (TypeError, ValueError):
+            bw = abw = None
+        R.check("%s: BANDWIDTH %s within 10%% of the ranges' peak %.0f" % (il, bw, peak),
+                bw is not None and abs(bw - peak) <= 0.10 * peak, "")
+        R.check("%s: AVERAGE-BANDWIDTH %s within 10%% of the ranges' mean %.0f" %
+                (il, abw, mean), abw is not None and abs(abw - mean) <= 0.10 * mean, "")
+
+
+# --------------------------------------------------------------------------
 # Streaming headers, ranges, CORS, traversal
 
 def check_stream_headers(base, info, poster_url):
@@ -1151,6 +1469,15 @@ def step_clip_playback(c):
         c.info = check_hls("clip", hls, cm.get("duration_s") or 10.0,
                            [(1280, 720), (w480, 480), (640, 360)],
                            os.path.join(tmp, "dl-clip"), api_media=cm)
+        check_iframes("clip", hls, cm.get("duration_s") or 10.0,
+                      os.path.join(tmp, "iframes-clip"))
+    dash = (pb or {}).get("dash") or ""
+    R.check("clip: playback dash is %s/media/<id>/manifest.mpd" % base,
+            dash == "%s/media/%s/manifest.mpd" % (base, cid), repr(dash))
+    if dash:
+        w480 = 852 if any(x.get("width") == 852 for x in cm.get("renditions") or []) else 854
+        check_dash("clip", dash, cm.get("duration_s") or 10.0,
+                   [(1280, 720), (w480, 480), (640, 360)], os.path.join(tmp, "dash-clip"))
 
 
 def step_streaming(c):
