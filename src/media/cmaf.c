@@ -24,10 +24,10 @@
 
 #define IO_BUF_SIZE (64 * 1024)
 /*
- * Bytes kept from the start of each fragment to read its moof: 16 bytes per
- * sample at most, so this covers thousands of frames per GOP.
+ * Bytes kept from the start of each fragment to read its moof: at most 16
+ * bytes per sample, so this covers GOPs of about 4000 frames.
  */
-#define HEAD_MAX (256 * 1024)
+#define HEAD_MAX (64 * 1024)
 
 static int write_cb(void *opaque, uint8_t *data, int size)
 {
@@ -128,9 +128,9 @@ static int read_traf(const uint8_t *p, size_t n, struct cmaf_fragment *f, int64_
     if (find_box(p, n, "tfhd", &b, &len) < 0 || len < 8)
         return -1;
     uint32_t hfl = be32(b) & 0xffffff;
-    size_t o = 8;              /* version/flags, track_ID */
-    o += hfl & 0x01 ? 8 : 0;   /* base_data_offset */
-    o += hfl & 0x02 ? 4 : 0;   /* sample_description_index */
+    size_t o = 8;            /* version/flags, track_ID */
+    o += hfl & 0x01 ? 8 : 0; /* base_data_offset */
+    o += hfl & 0x02 ? 4 : 0; /* sample_description_index */
     for (int k = 0; k < 3; k++) {
         if (!(hfl & (0x08u << k)))
             continue;

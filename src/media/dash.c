@@ -11,8 +11,8 @@
 #include "core/err.h"
 #include "core/banned.h"
 
-#define MPD_NS "urn:mpeg:dash:schema:mpd:2011"
-#define PROFILE_LIVE "urn:mpeg:dash:profile:isoff-live:2011"
+#define MPD_NS         "urn:mpeg:dash:schema:mpd:2011"
+#define PROFILE_LIVE   "urn:mpeg:dash:profile:isoff-live:2011"
 #define CHANNEL_SCHEME "urn:mpeg:dash:23003:3:audio_channel_configuration:2011"
 
 static int64_t gcd64(int64_t a, int64_t b)
@@ -85,8 +85,7 @@ static int same_timeline(const struct dash_representation *a, const struct dash_
  * where the previous one ended (never, for what the muxer writes, but a gap
  * must not shift every later segment).
  */
-static int write_template(struct buf *out, const struct dash_representation *r,
-                          const char *indent)
+static int write_template(struct buf *out, const struct dash_representation *r, const char *indent)
 {
     int rc = buf_addf(out,
                       "%s<SegmentTemplate timescale=\"%u\" "

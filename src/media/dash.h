@@ -15,7 +15,7 @@
 
 /* One media segment on the MPD timeline, in the Representation's timescale. */
 struct dash_segment {
-    int64_t start;    /* earliest presentation time of the segment */
+    int64_t start; /* earliest presentation time of the segment */
     int64_t duration;
 };
 
@@ -25,11 +25,11 @@ struct dash_segment {
  */
 struct dash_representation {
     const char *id;
-    int64_t bandwidth;      /* bit/s: peak segment rate of this track alone */
-    const char *codecs;     /* "avc1.64001f", "mp4a.40.2" */
-    int width, height;      /* video only */
-    int fps_num, fps_den;   /* video only: frame rate as a fraction */
-    uint32_t timescale;     /* the track timescale of the CMAF files */
+    int64_t bandwidth;    /* bit/s: peak segment rate of this track alone */
+    const char *codecs;   /* "avc1.64001f", "mp4a.40.2" */
+    int width, height;    /* video only */
+    int fps_num, fps_den; /* video only: frame rate as a fraction */
+    uint32_t timescale;   /* the track timescale of the CMAF files */
     const struct dash_segment *segs;
     size_t n_segs;
 };
@@ -37,11 +37,11 @@ struct dash_representation {
 /* A whole presentation: the video rungs (highest first) and the shared audio. */
 struct dash_mpd {
     const struct dash_representation *video;
-    size_t n_video;                            /* 0: audio only */
-    const struct dash_representation *audio;   /* NULL: no audio */
-    const char *language;                      /* of the audio: RFC 5646 tag or "und" */
-    int channels;                              /* of the audio */
-    int sample_rate;                           /* of the audio, Hz */
+    size_t n_video;                          /* 0: audio only */
+    const struct dash_representation *audio; /* NULL: no audio */
+    const char *language;                    /* of the audio: RFC 5646 tag or "und" */
+    int channels;                            /* of the audio */
+    int sample_rate;                         /* of the audio, Hz */
 };
 
 /*
