@@ -1,19 +1,25 @@
-// kino's real-browser test: the HLS kino produces plays in hls.js in Chromium,
-// from a page on another origin (so every request to kino is cross-origin).
+// kino's real-browser test: the HLS kino produces plays in hls.js and the DASH
+// manifest in dash.js, in Chromium, from a page on another origin (so every
+// request to kino is cross-origin).
 //
 // 1. ffmpeg makes a 6 s 854x480 H.264/AAC clip (two rungs: 480p, 360p);
 //    `kino serve` starts on a free loopback port; the clip is uploaded and
 //    transcoded.
-// 2. A tiny static server on another loopback port serves page.html and
-//    hls.js; Debian's Chromium (driven by playwright-core, no browser
+// 2. A tiny static server on another loopback port serves page.html, hls.js
+//    and dash.js; Debian's Chromium (driven by playwright-core, no browser
 //    download) opens it, and hls.js plays kino's master.m3u8.
 // 3. Checks: playback passes 3 s, one hls.js level per rendition, no fatal
 //    hls.js error, the codecs hls.js parsed, a seek to the end ends, a
-//    screenshot is written, and kino exits 0 on SIGTERM.
+//    screenshot is written.
+// 4. A fresh page (browser cache off, so dash.js's requests reach kino) plays
+//    the playback answer's manifest.mpd with dash.js: playback passes 3 s, one
+//    video Representation per rendition, an audio track and an audio
+//    SourceBuffer, no dash.js ERROR event, a seek to the end ends, every
+//    request carries CORS. Then kino exits 0 on SIGTERM.
 //
 // Run by run.sh (which installs node_modules). Env: KINO_BIN (default
 // ./build/kino), CHROMIUM (default /usr/bin/chromium), KINO_BROWSER_ARTIFACTS
-// (optional folder to keep the screenshot and server log in).
+// (optional folder to keep the screenshots, the MPD and the server log in).
 // Prints one line per check and ends with "N passed, N failed".
 
 import { spawn } from "node:child_process";
@@ -30,6 +36,7 @@ const KINO_BIN = path.resolve(process.env.KINO_BIN || "build/kino");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const ARTIFACTS = process.env.KINO_BROWSER_ARTIFACTS || "";
 const HLS_JS = path.join(HERE, "node_modules", "hls.js", "dist", "hls.min.js");
+const DASH_JS = path.join(HERE, "node_modules", "dashjs", "dist", "modern", "umd", "dash.all.min.js");
 const PAGE = path.join(HERE, "page.html");
 
 const HEALTH_TIMEOUT_S = 30;
@@ -89,7 +96,7 @@ function keepArtifacts() {
   if (!ARTIFACTS) return;
   try {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    for (const f of ["screenshot.png", "server.log"]) {
+    for (const f of ["screenshot.png", "screenshot-dash.png", "manifest.mpd", "server.log"]) {
       const p = path.join(tmp, f);
       if (fs.existsSync(p)) fs.copyFileSync(p, path.join(ARTIFACTS, f));
     }
@@ -196,6 +203,153 @@ function describe(r) {
 }
 
 // ---------------------------------------------------------------------------
+// A page of the test, with its console, its requests to kino and a
+// diagnostics() that tells the page's story (in full once per page).
+// fields: the kinoTest properties worth showing for this player; extra: more
+// text for the story (dash.js: the MPD).
+
+async function openPage(page, base, fields, extra = "") {
+  const consoleLines = [];
+  const kinoRequests = []; // every request the page made to kino
+  page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e}`));
+  page.on("requestfailed", (req) => {
+    if (req.url().startsWith(base)) {
+      kinoRequests.push({ url: req.url(), method: req.method(), failure: req.failure()?.errorText });
+    }
+  });
+  page.on("response", (resp) => {
+    if (resp.url().startsWith(base)) {
+      const h = resp.headers();
+      kinoRequests.push({ url: resp.url(), method: resp.request().method(), status: resp.status(),
+                          acao: h["access-control-allow-origin"] || null });
+    }
+  });
+  let diagnosed = false;
+  const diagnostics = async () => {
+    if (diagnosed) return "(page state, requests and console: see the first failure above)";
+    diagnosed = true;
+    let s = {};
+    try {
+      s = await page.evaluate((names) => {
+        const o = { state: kinoTest.state(), errors: kinoTest.errors, events: kinoTest.events,
+                    playError: kinoTest.playError };
+        for (const n of names) o[n] = kinoTest[n];
+        return o;
+      }, fields);
+    } catch (e) {
+      s = { evaluateError: String(e) };
+    }
+    return [`page state: ${JSON.stringify(s)}`,
+            `requests to kino:\n${kinoRequests.map((q) => "  " + JSON.stringify(q)).join("\n")}`,
+            `console:\n${consoleLines.map((l) => "  " + l).join("\n")}`].concat(extra ? [extra] : []).join("\n");
+  };
+  return { page, kinoRequests, diagnostics };
+}
+
+// dash.js plays the MPD on a fresh page. The browser cache is switched off
+// first: the segments are the ones hls.js just fetched (one copy serves both)
+// and are immutable, so otherwise dash.js would never ask kino for them.
+// Returns the time to first frame in ms, or null.
+async function playDash({ base, pageOrigin, dashUrl, mpd, media, renditions }) {
+  const page = await state.context.newPage();
+  const cdp = await state.context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  const { kinoRequests, diagnostics } = await openPage(page, base, ["dash", "sourceBuffers"],
+                                                       `the MPD (${dashUrl}):\n${mpd}`);
+  try {
+    await page.goto(`${pageOrigin}/index.html?player=dash`, { timeout: 30000 });
+  } catch (e) {
+    check("dash.js test page loads", false, String(e));
+    return null;
+  }
+  const caps = await page.evaluate(() => ({ ok: kinoTest.dashSupported, version: kinoTest.dashVersion }));
+  if (!check(`dash.js ${caps.version} loads from the page origin and supportsMediaSource()`, caps.ok,
+             await diagnostics())) return null;
+
+  await page.evaluate((src) => kinoTest.startDash(src), dashUrl);
+  try {
+    await page.waitForFunction(
+      (past) => kinoTest.state().currentTime > past || kinoTest.errors.length > 0 ||
+                kinoTest.state().mediaError !== null,
+      PLAY_PAST_S, { timeout: PLAY_TIMEOUT_S * 1000, polling: 100 });
+  } catch { /* reported below */ }
+  let t = await page.evaluate(() => ({ s: kinoTest.state(), ffm: kinoTest.firstFrameMs, pm: kinoTest.playingMs,
+                                       mp: kinoTest.manifestParsedMs, dash: kinoTest.dash,
+                                       sb: kinoTest.sourceBuffers }));
+  const played = t.s.currentTime > PLAY_PAST_S;
+  const ttff = t.ffm ?? t.pm;
+  check(`dash.js: video plays past ${PLAY_PAST_S}s within ${PLAY_TIMEOUT_S}s (manifest loaded ` +
+        `${t.mp == null ? "never" : secs(t.mp)}, first frame ${ttff == null ? "never" : secs(ttff)}, ` +
+        `currentTime ${t.s.currentTime.toFixed(2)})`, played, await diagnostics());
+  check(`dash.js: video has a picture (${t.s.videoWidth}x${t.s.videoHeight})`,
+        t.s.videoWidth > 0 && t.s.videoHeight > 0, await diagnostics());
+  {
+    const reps = (t.dash && t.dash.video) || [];
+    info(`dash.js video: ${reps.map((r) => `${r.id} ${r.width}x${r.height} ${r.bandwidth} ${r.codecs}`).join("; ") ||
+         "none"}; SourceBuffers: ${t.sb.join(", ") || "none"}`);
+    const heights = (xs) => xs.map((x) => x.height).sort((a, b) => b - a).join(",");
+    check(`dash.js: video Representations (${reps.length}) == renditions in the media JSON ` +
+          `(${renditions.length}), same heights (${heights(reps)} | ${heights(renditions)})`,
+          reps.length === renditions.length && heights(reps) === heights(renditions),
+          `getRepresentationsByType('video'): ${JSON.stringify(reps)}\n` +
+          `renditions: ${JSON.stringify(renditions)}\n${await diagnostics()}`);
+  }
+  {
+    const tracks = (t.dash && t.dash.audioTracks) || [];
+    const reps = (t.dash && t.dash.audio) || [];
+    const sb = t.sb.filter((x) => /^audio\/mp4/.test(x) && /mp4a\./.test(x));
+    check(`dash.js: an AAC audio track (${tracks.length} track(s): ` +
+          `${tracks.map((x) => x.codec).join(", ") || "none"}) and an audio SourceBuffer (${sb.join(", ") || "none"})`,
+          tracks.length >= 1 && reps.length >= 1 && sb.length >= 1,
+          `getTracksFor('audio'): ${JSON.stringify(tracks)}\ngetRepresentationsByType('audio'): ` +
+          `${JSON.stringify(reps)}\n${await diagnostics()}`);
+  }
+  if (played) {
+    const dur = t.s.duration;
+    check(`dash.js: video.duration (${dur.toFixed(2)}s) matches duration_s (${media.duration_s})`,
+          Math.abs(dur - media.duration_s) < 0.5, await diagnostics());
+    const target = Math.max(0, dur - 1);
+    const ts = Date.now();
+    await page.evaluate((to) => { document.getElementById("v").currentTime = to; }, target);
+    try {
+      await page.waitForFunction(
+        () => kinoTest.ended || kinoTest.errors.length > 0 || kinoTest.state().mediaError !== null,
+        null, { timeout: END_TIMEOUT_S * 1000, polling: 100 });
+    } catch { /* reported below */ }
+    t = await page.evaluate(() => ({ s: kinoTest.state(), ended: kinoTest.ended }));
+    const ended = t.ended || t.s.currentTime >= t.s.duration - 0.25;
+    check(`dash.js: seek to ${target.toFixed(2)}s plays to the end ('ended' ${t.ended ? "fired" : "not fired"}, ` +
+          `currentTime ${t.s.currentTime.toFixed(2)} of ${t.s.duration.toFixed(2)}, ${secs(Date.now() - ts)})`,
+          ended, await diagnostics());
+  }
+  {
+    const errors = await page.evaluate(() => kinoTest.errors);
+    check(`no dash.js ERROR event (${errors.length})`, errors.length === 0,
+          errors.map((e) => JSON.stringify(e)).join("\n") + "\n" + await diagnostics());
+  }
+  {
+    const bad = failedRequests(kinoRequests);
+    const n = kinoRequests.length;
+    const segs = kinoRequests.filter((q) => /\.m4s$/.test(q.url) && q.status === 200).length;
+    check(`dash.js: every cross-origin request to kino succeeded with CORS (${n} requests, ${segs} segments)`,
+          n > 0 && segs > 0 && bad.length === 0,
+          bad.map((q) => JSON.stringify(q)).join("\n") || "no requests seen (or no segments)");
+  }
+  const shot = path.join(tmp, "screenshot-dash.png");
+  try {
+    await page.screenshot({ path: shot, timeout: 30000 });
+  } catch (e) {
+    info(`screenshot: ${e}`);
+  }
+  const size = fs.existsSync(shot) ? fs.statSync(shot).size : 0;
+  check(`dash.js: screenshot written (${size} bytes)`, size > 0);
+  await page.close().catch(() => {});
+  return ttff;
+}
+
+// ---------------------------------------------------------------------------
 // The test
 
 async function main() {
@@ -297,6 +451,7 @@ async function main() {
   if (!check("media JSON lists at least one rendition", renditions.length > 0, JSON.stringify(media))) return;
 
   let hlsUrl;
+  let dashUrl;
   {
     const r = await get(`${base}/api/v1/media/${id}/playback`);
     hlsUrl = r.json && r.json.hls;
@@ -304,6 +459,14 @@ async function main() {
                r.status === 200 && typeof hlsUrl === "string" && hlsUrl.startsWith(base + "/"),
                describe(r))) return;
     info(`hls: ${hlsUrl}`);
+    dashUrl = r.json && r.json.dash;
+    if (check("GET /api/v1/media/{id}/playback -> dash: url of manifest.mpd (media is ready)",
+              typeof dashUrl === "string" && dashUrl.startsWith(base + "/") && /\/manifest\.mpd$/.test(dashUrl),
+              describe(r))) {
+      info(`dash: ${dashUrl}`);
+    } else {
+      dashUrl = null;
+    }
   }
 
   // The page's origin: another loopback port.
@@ -311,7 +474,8 @@ async function main() {
   const pageOrigin = `http://127.0.0.1:${pagePort}`;
   state.staticServer = http.createServer((req, res) => {
     const files = { "/": [PAGE, "text/html; charset=utf-8"], "/index.html": [PAGE, "text/html; charset=utf-8"],
-                    "/hls.min.js": [HLS_JS, "text/javascript; charset=utf-8"] };
+                    "/hls.min.js": [HLS_JS, "text/javascript; charset=utf-8"],
+                    "/dash.all.min.js": [DASH_JS, "text/javascript; charset=utf-8"] };
     const f = files[req.url.split("?")[0]];
     if (!f || req.method !== "GET") {
       res.writeHead(404, { "Content-Type": "text/plain" });
@@ -335,6 +499,19 @@ async function main() {
           r.status === 200 && (acao === "*" || acao === pageOrigin),
           `HTTP ${r.status}, Access-Control-Allow-Origin: ${acao}\n${r.text.slice(0, 1000)}`);
   }
+  let mpd = "";
+  if (dashUrl) {
+    const r = await get(dashUrl, { headers: { Origin: pageOrigin } });
+    const acao = r.headers.get("access-control-allow-origin");
+    const type = r.headers.get("content-type") || "";
+    mpd = r.text;
+    fs.writeFileSync(path.join(tmp, "manifest.mpd"), mpd);
+    check(`GET manifest.mpd with Origin: ${pageOrigin} -> 200 application/dash+xml with ` +
+          `Access-Control-Allow-Origin (${acao})`,
+          r.status === 200 && (acao === "*" || acao === pageOrigin) && type.startsWith("application/dash+xml") &&
+          mpd.includes("<MPD"),
+          `HTTP ${r.status}, Content-Type: ${type}, Access-Control-Allow-Origin: ${acao}\n${mpd.slice(0, 4000)}`);
+  }
 
   // Chromium, Debian's build: no browser download, fresh profile.
   const profile = path.join(tmp, "chromium-profile");
@@ -357,39 +534,7 @@ async function main() {
   check(`Chromium starts (${version}, ${secs(Date.now() - t0)})`, true);
 
   const page = state.context.pages()[0] || await state.context.newPage();
-  const consoleLines = [];
-  const kinoRequests = []; // every request the page made to kino
-  page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e}`));
-  page.on("requestfailed", (req) => {
-    if (req.url().startsWith(base)) {
-      kinoRequests.push({ url: req.url(), method: req.method(), failure: req.failure()?.errorText });
-    }
-  });
-  page.on("response", (resp) => {
-    if (resp.url().startsWith(base)) {
-      const h = resp.headers();
-      kinoRequests.push({ url: resp.url(), method: resp.request().method(), status: resp.status(),
-                          acao: h["access-control-allow-origin"] || null });
-    }
-  });
-  let diagnosed = false;
-  const diagnostics = async () => { // the page's story, in full once
-    if (diagnosed) return "(page state, requests and console: see the first failure above)";
-    diagnosed = true;
-    let s = {};
-    try {
-      s = await page.evaluate(() => ({ state: kinoTest.state(), errors: kinoTest.errors,
-                                      events: kinoTest.events, playError: kinoTest.playError,
-                                      levels: kinoTest.levels, bufferCodecs: kinoTest.bufferCodecs }));
-    } catch (e) {
-      s = { evaluateError: String(e) };
-    }
-    return [`page state: ${JSON.stringify(s)}`,
-            `requests to kino:\n${kinoRequests.map((q) => "  " + JSON.stringify(q)).join("\n")}`,
-            `console:\n${consoleLines.map((l) => "  " + l).join("\n")}`].join("\n");
-  };
-
+  const { kinoRequests, diagnostics } = await openPage(page, base, ["levels", "bufferCodecs"]);
   try {
     await page.goto(`${pageOrigin}/index.html`, { timeout: 30000 });
   } catch (e) {
@@ -482,6 +627,12 @@ async function main() {
   }
   const size = fs.existsSync(shot) ? fs.statSync(shot).size : 0;
   check(`screenshot written (${size} bytes${ARTIFACTS ? ", kept in " + ARTIFACTS : ""})`, size > 0);
+  await page.close().catch(() => {});
+
+  const hlsFirstFrame = ttff;
+  const dashFirstFrame = dashUrl ? await playDash({ base, pageOrigin, dashUrl, mpd, media, renditions }) : null;
+  info(`time to first frame: hls.js ${hlsFirstFrame == null ? "never" : secs(hlsFirstFrame)}, ` +
+       `dash.js ${dashFirstFrame == null ? "never" : secs(dashFirstFrame)}`);
 
   // Browser down, then kino must stop cleanly on SIGTERM.
   const ctx = state.context;

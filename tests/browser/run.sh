@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # kino's real-browser test (Meson suite 'browser'): installs the pinned npm
-# packages (hls.js, playwright-core) into tests/browser/node_modules when they
-# are missing or package-lock.json changed, then runs play.mjs, which plays
-# kino's HLS with hls.js in Debian's Chromium from a page on another origin.
+# packages (hls.js, dashjs, playwright-core) into tests/browser/node_modules when
+# they are missing or package-lock.json changed, then runs play.mjs, which plays
+# kino's HLS with hls.js and its DASH with dash.js in Debian's Chromium from a
+# page on another origin.
 #
 # Needs the Debian packages chromium, nodejs, npm and ffmpeg
 # (scripts/install-deps.sh installs them) and the npm registry for the first run.
@@ -30,7 +31,7 @@ done
 [ -x "$KINO_BIN" ] || fail "no kino binary at $KINO_BIN (build it with ninja -C build, or set KINO_BIN)"
 
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
-[ "$node_major" -ge 18 ] || fail "node $(node --version) is too old; hls.js and playwright-core here need node >= 18"
+[ "$node_major" -ge 18 ] || fail "node $(node --version) is too old; the npm packages here need node >= 18 to install"
 
 # npm ci when node_modules is missing or was installed from another lock file.
 # One install at a time (two build dirs may run this test at once).
@@ -40,8 +41,9 @@ exec 9>"$here/.npm-install.lock"
 flock 9
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] ||
    [ ! -f "$here/node_modules/hls.js/dist/hls.min.js" ] ||
+   [ ! -f "$here/node_modules/dashjs/dist/modern/umd/dash.all.min.js" ] ||
    [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
-    echo "browser: npm ci (hls.js, playwright-core) into $here/node_modules"
+    echo "browser: npm ci (hls.js, dashjs, playwright-core) into $here/node_modules"
     # playwright-core downloads nothing on install; this keeps it that way.
     # Trust the system's CA store (Debian's node uses its own bundled list), so a
     # registry reached through a proxy with a locally installed CA works too.
