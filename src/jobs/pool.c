@@ -250,7 +250,8 @@ static int publish_rank(const char *relpath)
 static int list_files(const char *out_dir, const char *dir, char ***list, size_t *n, int depth)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s%s%s", out_dir, *dir ? "/" : "", dir);
+    if (snprintf(path, sizeof(path), "%s%s%s", out_dir, *dir ? "/" : "", dir) >= (int)sizeof(path))
+        return -ENAMETOOLONG;
     DIR *d = opendir(path);
     if (!d)
         return -errno;
@@ -260,7 +261,11 @@ static int list_files(const char *out_dir, const char *dir, char ***list, size_t
         if (e->d_name[0] == '.')
             continue;
         char rel[PATH_MAX];
-        snprintf(rel, sizeof(rel), "%s%s%s", dir, *dir ? "/" : "", e->d_name);
+        if (snprintf(rel, sizeof(rel), "%s%s%s", dir, *dir ? "/" : "", e->d_name) >=
+            (int)sizeof(rel)) {
+            rc = -ENAMETOOLONG;
+            break;
+        }
         if (e->d_type == DT_DIR) {
             /* The pipeline's layout is two levels deep; more means something is wrong. */
             rc = depth < 4 ? list_files(out_dir, rel, list, n, depth + 1) : -ELOOP;
