@@ -242,7 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ctype[len] = '\0'; /* a NUL inside the line just ends the header early */
 
     len = next_line(data, size, &pos, &line);
-    size_t sizes[MAX_CHUNK_SIZES], n_sizes = 0;
+    size_t sizes[MAX_CHUNK_SIZES] = { 0 }, n_sizes = 0; /* zeroed: gcc cannot see n_sizes guards it */
     struct refusals refuse = { 0, 0, 0 };
     for (size_t i = 0; i < len && n_sizes < MAX_CHUNK_SIZES;) {
         uint8_t tag = line[i];
