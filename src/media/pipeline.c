@@ -525,9 +525,20 @@ static int open_audio(struct job *j)
  * last segment (players stall on those): keep the tail in the segment before.
  * Decided from frame numbers alone, so video and audio agree.
  */
+/*
+ * Segment boundaries, as frame numbers: the first segment is one GOP long so
+ * that a viewer can start as soon as possible (the media is playable once
+ * every rendition has its first segment); the others are segment_seconds.
+ * Boundary k (k >= 1) starts segment k + 1.
+ */
+static int64_t segment_boundary(const struct job *j, int64_t k)
+{
+    return k == 0 ? 0 : j->gop_frames + (k - 1) * j->seg_frames;
+}
+
 static int is_segment_start(const struct job *j, int64_t frame)
 {
-    if (frame % j->seg_frames != 0)
+    if (frame != 0 && (frame < j->gop_frames || (frame - j->gop_frames) % j->seg_frames != 0))
         return 0;
     int64_t tail = j->gop_frames / 2;
     return frame == 0 || j->total_frames <= 0 || frame > j->total_frames ||
@@ -885,10 +896,14 @@ static int equalize(struct job *j)
 static int64_t audio_boundary(const struct job *j, int64_t k, int segment)
 {
     if (j->vidx >= 0) {
-        int64_t frames = k * (segment ? j->seg_frames : j->gop_frames) + j->reorder_delay;
+        int64_t frames = (segment ? segment_boundary(j, k) : k * j->gop_frames) + j->reorder_delay;
         return av_rescale_q(frames, av_inv_q(j->fps), (AVRational){ 1, AUDIO_RATE });
     }
-    return k * (segment ? j->opt->segment_seconds : j->opt->gop_seconds) * (int64_t)AUDIO_RATE;
+    /* Audio only: the same grid in seconds. */
+    int64_t secs = !segment ? k * j->opt->gop_seconds
+                   : k == 0 ? 0
+                            : j->opt->gop_seconds + (k - 1) * j->opt->segment_seconds;
+    return secs * (int64_t)AUDIO_RATE;
 }
 
 static int drain_audio(struct job *j)
@@ -908,7 +923,7 @@ static int drain_audio(struct job *j)
         int64_t pts = j->opkt->pts;
         int seg = 0, frag = 0;
         while (pts >= audio_boundary(j, j->a_next_seg, 1)) {
-            seg = seg || j->vidx < 0 || is_segment_start(j, j->a_next_seg * j->seg_frames);
+            seg = seg || j->vidx < 0 || is_segment_start(j, segment_boundary(j, j->a_next_seg));
             j->a_next_seg++;
         }
         while (pts >= audio_boundary(j, j->a_next_frag, 0)) {
