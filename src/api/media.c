@@ -331,24 +331,28 @@ void api_media_playback(struct http_request *req)
         media_row_release(&m);
         return;
     }
+    /*
+     * HLS plays from the moment the media is playable. The poster, the
+     * storyboard and the MPD are written once the whole ladder is done (and
+     * only then is the media's type known for sure), so until the media is
+     * ready they are null rather than URLs that would answer 404.
+     */
     const char *base = k->cfg.public_url[0] ? k->cfg.public_url : http_request_base_url(req);
-    char hls[1024], thumb[1024], storyboard[1024];
-    snprintf(hls, sizeof(hls), "%s/media/%s/master.m3u8", base, m.id);
-    snprintf(thumb, sizeof(thumb), "%s/media/%s/poster.jpg", base, m.id);
-    snprintf(storyboard, sizeof(storyboard), "%s/media/%s/storyboard/storyboard.vtt", base, m.id);
+    int ready = strcmp(m.status, MEDIA_READY) == 0;
     int is_video = strcmp(m.type, "audio") != 0;
-    json_t *body =
-        json_pack("{s:s, s:o, s:o}", "hls", hls, "thumbnail",
-                  is_video || audio_has_poster(m.renditions_json)
-                      ? json_string(thumb)
-                      : json_null(),
-                  "storyboard",
-                  is_video ? json_string(storyboard) : json_null());
-    /* The MPD is written once the whole ladder is done; until then only HLS plays. */
-    char dash[1024];
-    snprintf(dash, sizeof(dash), "%s/media/%s/manifest.mpd", base, m.id);
-    json_object_set_new(body, "dash",
-                        strcmp(m.status, MEDIA_READY) == 0 ? json_string(dash) : json_null());
+    char url[1024];
+    json_t *body = json_object();
+    snprintf(url, sizeof(url), "%s/media/%s/master.m3u8", base, m.id);
+    json_object_set_new(body, "hls", json_string(url));
+    snprintf(url, sizeof(url), "%s/media/%s/manifest.mpd", base, m.id);
+    json_object_set_new(body, "dash", ready ? json_string(url) : json_null());
+    snprintf(url, sizeof(url), "%s/media/%s/poster.jpg", base, m.id);
+    json_object_set_new(body, "thumbnail",
+                        ready && (is_video || audio_has_poster(m.renditions_json))
+                            ? json_string(url)
+                            : json_null());
+    snprintf(url, sizeof(url), "%s/media/%s/storyboard/storyboard.vtt", base, m.id);
+    json_object_set_new(body, "storyboard", ready && is_video ? json_string(url) : json_null());
     api_respond_json(req, 200, body);
     media_row_release(&m);
 }

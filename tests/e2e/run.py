@@ -2145,7 +2145,13 @@ def scenario_progressive(kino_bin, tmp, media_dir):
                 (m or {}).get("progress"), early, repr(m))
         if early:
             r = request(srv.base, "GET", "/api/v1/media/%s/playback" % mid)
-            R.check("progressive: playback -> 200 while processing", r.status == 200, r.describe())
+            pb = r.json() if r.status == 200 else None
+            R.check("progressive: playback -> 200 while processing", pb is not None, r.describe())
+            R.check("progressive: while processing only hls is given (thumbnail, storyboard, "
+                    "dash are written at the end: null, not URLs that answer 404)",
+                    pb is not None and str(pb.get("hls", "")).endswith("/master.m3u8") and
+                    pb.get("thumbnail") is None and pb.get("storyboard") is None and
+                    pb.get("dash") is None, r.describe())
             master = request(srv.base, "GET", "/media/%s/master.m3u8" % mid)
             R.check("progressive: growing master is served no-cache",
                     master.status == 200 and master.header("Cache-Control") == "no-cache",
