@@ -77,6 +77,9 @@ int cmd_serve(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    /* "https://video.example.com/" and ".../" alike: URLs are built as base + "/media/..." */
+    for (size_t n = strlen(k.cfg.public_url); n > 0 && k.cfg.public_url[n - 1] == '/'; n--)
+        k.cfg.public_url[n - 1] = '\0';
     enum log_level level = LOG_INFO;
     (void)log_parse_level(k.cfg.log_level, &level);
     log_set_level(level);
