@@ -13,7 +13,7 @@ PACKAGES="
 gcc libc6-dev make pkg-config meson ninja-build
 libmicrohttpd-dev
 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev
-libsqlite3-dev libjansson-dev libsodium-dev libinih-dev
+libsqlite3-dev libjansson-dev libsodium-dev libjwt-dev libinih-dev
 ca-certificates
 "
 
