@@ -54,7 +54,7 @@ const char *auth_role_name(enum auth_role role);
 
 /*
  * Argon2id cost. auth_config_default() gives libsodium's "interactive" limits
- * (2 passes over 64 MiB, ~50 ms); auth_config_fastest() the minimum ones, for
+ * (2 passes over 64 MiB, ~70 ms of one core); auth_config_fastest() the minimum ones, for
  * tests only: hashes made with them are cheap to crack.
  */
 struct auth_config {
