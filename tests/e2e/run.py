@@ -2190,6 +2190,35 @@ def scenario_progressive(kino_bin, tmp, media_dir):
         check_log(srv, "progressive server")
 
 
+def scenario_ready(kino_bin, tmp):
+    """/ready answers 503 with the reason while the storage is gone, 200 once it is back."""
+    R.section("readiness")
+    data = os.path.join(tmp, "data-ready")
+    srv = Server(kino_bin, data, os.path.join(tmp, "server-ready.log"), workers=0)
+    if not srv.start("readiness server"):
+        srv.kill()
+        return
+    moved = data + ".moved"
+    try:
+        os.rename(data, moved)  # the storage folder disappears under the running server
+        r = request(srv.base, "GET", "/ready")
+        check_problem("storage gone: GET /ready", r, 503)
+        j = r.json() or {}
+        R.check("storage gone: the detail names the storage folder",
+                "storage" in str(j.get("detail", "")), r.describe())
+        r = request(srv.base, "GET", "/health")
+        R.check("storage gone: GET /health still -> 200", r.status == 200, r.describe())
+        os.rename(moved, data)
+        r = request(srv.base, "GET", "/ready")
+        R.check("storage back: GET /ready -> 200", r.status == 200, r.describe())
+    except Exception:
+        R.check("readiness scenario ran without a test exception", False, traceback.format_exc())
+    finally:
+        if os.path.isdir(moved):
+            os.rename(moved, data)
+        srv.stop("readiness server")
+
+
 # --------------------------------------------------------------------------
 
 def main():
@@ -2198,8 +2227,8 @@ def main():
                     help="only check an HLS ladder at this URL (no server is started)")
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--sizes", default="1280x720,854x480,640x360")
-    ap.add_argument("--only", default="main,413,shutdown,crash,progressive",
-                    help="comma-separated scenarios to run: main, 413, shutdown, crash, "
+    ap.add_argument("--only", default="main,413,ready,shutdown,crash,progressive",
+                    help="comma-separated scenarios to run: main, 413, ready, shutdown, crash, "
                          "progressive")
     args = ap.parse_args()
 
@@ -2252,6 +2281,8 @@ def run_all(args, tmp):
         scenario_main(kino_bin, tmp, media_dir)
     if "413" in only:
         scenario_too_large(kino_bin, tmp)
+    if "ready" in only:
+        scenario_ready(kino_bin, tmp)
     if "shutdown" in only:
         scenario_shutdown(kino_bin, tmp, media_dir)
     if "crash" in only:
