@@ -152,8 +152,10 @@ static int fs_ping(struct blob *b, struct kino_err *err)
 {
     const char *root = fs_downcast(b)->root;
     if (access(root, R_OK | W_OK | X_OK) < 0)
-        return kino_err_set(err, -errno, "storage folder %s is not usable: %s; check that it exists and that kino may write there", root,
-                            strerror(errno));
+        return kino_err_set(err, -errno,
+                            "storage folder %s is not usable: %s; check that it exists and "
+                            "that kino may write there",
+                            root, strerror(errno));
     return 0;
 }
 
