@@ -91,7 +91,9 @@ int auth_play_verify(const struct auth_keys *keys, const char *token, const char
     const char *end = NULL;
     if (!auth_name_valid(kid, kid_len, AUTH_KID_MAX, 0) ||
         !auth_name_valid(media, media_len, AUTH_MEDIA_ID_MAX, 0) || expires_at < 0 ||
-        mac_len != MAC_B64_LEN ||
+        /* The alphabet first: libsodium 1.0.18's decoder reads a byte >= 0x80 like its low
+         * 7 bits, which would let a second spelling of a token verify. */
+        mac_len != MAC_B64_LEN || !auth_name_valid(mac, mac_len, MAC_B64_LEN, 0) ||
         sodium_base642bin(got, sizeof(got), mac, mac_len, NULL, &n, &end,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
         end != mac + mac_len || n != sizeof(got))
