@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * media_transcode(): probe, decode once, scale and encode every rung, encode
- * the audio once, hand packets to the CMAF segmenters, then write playlists
- * from what was measured. Single-threaded orchestration; libx264 and the
- * decoder run their own threads.
+ * the audio once and hand packets to the CMAF segmenters; output.c writes
+ * the playlists and the MPD from what was measured and publishes as segments
+ * close. Single-threaded orchestration; libx264 and the decoder run their own
+ * threads. The state of a call is struct job (job.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #include <libswscale/swscale.h>
 
 #include "media/media.h"
+#include "media/job.h"
 #include "media/cmaf.h"
 #include "media/hls.h"
 #include "media/ladder.h"
@@ -38,9 +40,7 @@
 #include "core/mem.h"
 #include "core/banned.h"
 
-#define AUDIO_RATE 48000
 #define AAC_FRAME 1024
-#define PLAYLIST_MAX (16u << 20)
 
 void media_options_init(struct media_options *opt)
 {
@@ -60,79 +60,6 @@ void media_options_init(struct media_options *opt)
     opt->max_pixels = 8192LL * 4608;
     opt->max_duration_s = 24 * 3600.0;
 }
-
-struct rung_out {
-    struct ladder_entry le;
-    AVCodecContext *enc;
-    struct SwsContext *sws;
-    AVFrame *frame; /* scaled picture, reused; the encoder copies it (libx264) */
-    AVFrame *pass;  /* reference to the decoded frame when no scaling is needed */
-    struct cmaf_writer w;
-    char codecs[64];
-};
-
-struct job {
-    const struct media_options *opt;
-    const char *src_path, *out_dir;
-    media_progress_fn progress;
-    media_publish_fn publish;
-    void *progress_ctx; /* the hooks' ctx, for progress and publish */
-    struct kino_err *err;
-
-    AVFormatContext *ic;
-    int vidx, aidx;
-    AVCodecContext *vdec, *adec;
-    AVFrame *dframe;
-    AVFrame *last;     /* reference to the last video frame, to extend the video */
-    AVPacket *pkt, *opkt;
-    double duration;   /* seconds, from the container (estimate) */
-    int64_t t0;        /* start of the presentation, AV_TIME_BASE units */
-
-    /* video */
-    AVRational fps;
-    int gop_frames, seg_frames;
-    struct rung_out rungs[MEDIA_MAX_RUNGS];
-    size_t n_rungs;
-    int64_t next_idx;  /* next output frame number (constant frame rate) */
-    int reorder_delay; /* frames the muxed video timeline is shifted by (B-frames) */
-    int64_t idx_offset;
-    int64_t max_frames;
-    int64_t total_frames;
-    struct thumbs thumbs; /* poster and storyboard (thumbs.c) */
-    int src_w, src_h;
-    int rotation;              /* degrees clockwise to turn the coded picture upright */
-    int deint;                 /* the source is interlaced: deinterlace before scaling */
-    AVFilterGraph *prep;       /* bwdif and/or transpose; NULL when neither is needed */
-    AVFilterContext *prep_src, *prep_sink;
-    AVFrame *pframe;           /* a frame out of the prep graph */
-    int prep_w, prep_h, prep_fmt, prep_deint; /* what the graph was built for */
-
-    /* audio */
-    AVCodecContext *aenc;
-    SwrContext *swr;
-    int swr_rate, swr_fmt;
-    AVChannelLayout swr_layout;
-    AVAudioFifo *fifo;
-    AVFrame *aframe, *rframe;
-    int64_t samples_in;  /* samples pushed into the fifo */
-    int64_t samples_out; /* samples sent to the encoder */
-    int64_t max_samples;
-    int audio_started;
-    int64_t a_next_seg, a_next_frag; /* next boundary numbers */
-    int64_t audio_shift;             /* samples of silence ahead of the audio */
-    struct cmaf_writer aw;
-    char language[8];
-
-    /* trick play: filled by write_iframes() at the end, listed by the final master */
-    struct hls_iframe_variant iframes[MEDIA_MAX_RUNGS];
-    char iframe_uris[MEDIA_MAX_RUNGS][64];
-    size_t n_iframes;
-
-    double last_progress;
-    int canceled;
-    size_t published; /* segments per rendition handed to j->publish */
-    int64_t last_report_ms;
-};
 
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;
 
@@ -545,69 +472,6 @@ static int is_segment_start(const struct job *j, int64_t frame)
            frame < j->total_frames - tail;
 }
 
-static int write_playlists(struct job *j, struct media_result *res, size_t upto, int growing);
-
-/* Hand one output file to the publish hook; a non-zero answer cancels like progress. */
-static int publish_file(struct job *j, const char *rel)
-{
-    if (j->publish(j->progress_ctx, rel) != 0) {
-        j->canceled = 1;
-        return kino_err_set(j->err, KINO_ECANCELED, "the transcode was canceled");
-    }
-    return 0;
-}
-
-/*
- * Viewers may start before the ladder is done: once every rendition has closed
- * segment k, publish segment k of each, then the growing playlists that list
- * it, then (the first time) the master — from then on the media is playable.
- * The master's bandwidths are measured over the segments so far; the final
- * master replaces it at the end.
- */
-static int publish_progress(struct job *j)
-{
-    if (!j->publish)
-        return 0;
-    size_t ready = j->aenc ? j->aw.n_segs : SIZE_MAX;
-    for (size_t i = 0; i < j->n_rungs; i++)
-        ready = j->rungs[i].w.n_segs < ready ? j->rungs[i].w.n_segs : ready;
-    if (ready == SIZE_MAX || ready <= j->published)
-        return 0;
-    const char *names[MEDIA_MAX_RENDITIONS];
-    size_t n = 0;
-    for (size_t i = 0; i < j->n_rungs; i++)
-        names[n++] = j->rungs[i].le.name;
-    if (j->aenc)
-        names[n++] = "audio";
-    char rel[96];
-    int rc = 0;
-    for (size_t k = j->published; k < ready && rc == 0; k++) {
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            if (k == 0) {
-                snprintf(rel, sizeof(rel), "%s/init.mp4", names[i]);
-                rc = publish_file(j, rel);
-            }
-            snprintf(rel, sizeof(rel), "%s/%zu.m4s", names[i], k + 1);
-            if (rc == 0)
-                rc = publish_file(j, rel);
-        }
-    }
-    int first = j->published == 0;
-    j->published = ready;
-    struct media_result scratch;
-    memset(&scratch, 0, sizeof(scratch));
-    if (rc == 0)
-        rc = write_playlists(j, &scratch, ready, 1);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        snprintf(rel, sizeof(rel), "%s/index.m3u8", names[i]);
-        rc = publish_file(j, rel);
-    }
-    /* Republished each time too: its bandwidths improve as segments come in. */
-    if (rc == 0 && (first || j->published % 4 == 0))
-        rc = publish_file(j, "master.m3u8");
-    return rc;
-}
-
 /* Move every packet the encoder has ready into the rung's segmenter. */
 static int drain_video(struct job *j, struct rung_out *r)
 {
@@ -624,7 +488,7 @@ static int drain_video(struct job *j, struct rung_out *r)
         int seg = key && is_segment_start(j, pts);
         rc = cmaf_write(&r->w, j->opkt, key, seg, j->err);
         if (rc == 0 && seg)
-            rc = publish_progress(j);
+            rc = media_publish_progress(j);
         if (rc < 0)
             return rc;
     }
@@ -932,7 +796,7 @@ static int drain_audio(struct job *j)
         }
         if ((rc = cmaf_write(&j->aw, j->opkt, frag, seg, j->err)) < 0)
             return rc;
-        if (seg && (rc = publish_progress(j)) < 0)
+        if (seg && (rc = media_publish_progress(j)) < 0)
             return rc;
     }
 }
@@ -1161,221 +1025,6 @@ static int run(struct job *j)
             return rc;
     }
     return 0;
-}
-
-/* ---- playlists -------------------------------------------------------- */
-
-static int write_text(struct job *j, const char *rel, const struct buf *b)
-{
-    char path[PATH_MAX], tmp[PATH_MAX];
-    if (snprintf(path, sizeof(path), "%s/%s", j->out_dir, rel) >= (int)sizeof(path) ||
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-        return kino_err_set(j->err, KINO_EINVAL, "output path too long: %s", j->out_dir);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp)
-        return kino_err_set(j->err, -errno, "cannot create %s: %s", tmp, strerror(errno));
-    size_t n = fwrite(b->ptr, 1, b->len, fp);
-    int bad = n != b->len;
-    if (fclose(fp) != 0 || bad) {
-        unlink(tmp);
-        return kino_err_set(j->err, -EIO, "cannot write %s", tmp);
-    }
-    /* Rename: a reader never sees a half-written playlist. */
-    if (rename(tmp, path) < 0)
-        return kino_err_set(j->err, -errno, "cannot create %s: %s", path, strerror(errno));
-    return 0;
-}
-
-/*
- * The target duration of playlists that are published while they grow: it may
- * not change over a playlist's life, so it is the bound known in advance — a
- * segment, plus the tail shorter than half a GOP that the last one may absorb.
- */
-static int growing_target(const struct job *j)
-{
-    return j->opt->segment_seconds + (j->opt->gop_seconds + 1) / 2;
-}
-
-/*
- * Write the playlists (and fill `res`) from the first `upto` segments of every
- * rendition (SIZE_MAX: all). `growing` writes EVENT media playlists for
- * publishing while the transcode runs.
- */
-static int write_playlists(struct job *j, struct media_result *res, size_t upto, int growing)
-{
-    struct buf b;
-    struct hls_variant v[MEDIA_MAX_RUNGS + 1];
-    char uris[MEDIA_MAX_RUNGS][64], codecs[MEDIA_MAX_RUNGS][64];
-    int rc = 0, target = 1;
-    const struct hls_segment *aseg = j->aenc ? j->aw.segs : NULL;
-    size_t na = j->aenc ? (j->aw.n_segs < upto ? j->aw.n_segs : upto) : 0;
-
-    for (size_t i = 0; i < j->n_rungs; i++) {
-        int t = hls_target_duration(j->rungs[i].w.segs, j->rungs[i].w.n_segs);
-        target = t > target ? t : target;
-    }
-    if (aseg) {
-        int t = hls_target_duration(aseg, na);
-        target = t > target ? t : target;
-    }
-    if (j->publish && growing_target(j) > target)
-        target = growing_target(j); /* the growing versions already announced it */
-
-    buf_init(&b, PLAYLIST_MAX);
-    for (size_t i = 0; i < j->n_rungs && rc == 0; i++) {
-        struct rung_out *r = &j->rungs[i];
-        struct media_rendition *mr = &res->renditions[res->n_renditions++];
-        buf_reset(&b);
-        char rel[64];
-        snprintf(rel, sizeof(rel), "%s/index.m3u8", r->le.name);
-        size_t nv = r->w.n_segs < upto ? r->w.n_segs : upto;
-        rc = growing ? hls_write_media_event(&b, r->w.segs, nv, target)
-                     : hls_write_media(&b, r->w.segs, nv, target);
-        if (rc < 0 || (rc = write_text(j, rel, &b)) < 0)
-            break;
-        snprintf(uris[i], sizeof(uris[i]), "%s", rel);
-        snprintf(codecs[i], sizeof(codecs[i]), "%s%s", r->codecs, aseg ? ",mp4a.40.2" : "");
-        v[i] = (struct hls_variant){ .uri = uris[i], .codecs = codecs[i], .width = r->le.width,
-                                     .height = r->le.height, .frame_rate = av_q2d(j->fps),
-                                     .has_audio_group = aseg != NULL };
-        hls_measure(r->w.segs, nv, aseg, na, target, &v[i].bandwidth, &v[i].average_bandwidth);
-        snprintf(mr->name, sizeof(mr->name), "%s", r->le.name);
-        mr->width = r->le.width;
-        mr->height = r->le.height;
-        mr->frame_rate = av_q2d(j->fps);
-        mr->bandwidth = v[i].bandwidth;
-        mr->average_bandwidth = v[i].average_bandwidth;
-        snprintf(mr->codecs, sizeof(mr->codecs), "%s", codecs[i]);
-        mr->n_segments = (int)nv;
-    }
-    if (rc == 0 && aseg) {
-        struct media_rendition *mr = &res->renditions[res->n_renditions++];
-        buf_reset(&b);
-        rc = growing ? hls_write_media_event(&b, aseg, na, target)
-                     : hls_write_media(&b, aseg, na, target);
-        if (rc == 0)
-            rc = write_text(j, "audio/index.m3u8", &b);
-        snprintf(mr->name, sizeof(mr->name), "audio");
-        mr->is_audio = 1;
-        hls_measure(aseg, na, NULL, 0, target, &mr->bandwidth, &mr->average_bandwidth);
-        snprintf(mr->codecs, sizeof(mr->codecs), "mp4a.40.2");
-        mr->n_segments = (int)na;
-    }
-    if (rc == 0) {
-        buf_reset(&b);
-        if (j->n_rungs > 0) {
-            struct hls_audio a = { .uri = "audio/index.m3u8", .language = j->language,
-                                   .channels = 2 };
-            rc = hls_write_master(&b, v, j->n_rungs, aseg ? &a : NULL);
-            if (rc == 0)
-                rc = hls_write_iframe_variants(&b, j->iframes, j->n_iframes);
-        } else {
-            struct media_rendition *mr = &res->renditions[res->n_renditions - 1];
-            struct hls_variant av = { .uri = "audio/index.m3u8", .codecs = "mp4a.40.2",
-                                      .bandwidth = mr->bandwidth,
-                                      .average_bandwidth = mr->average_bandwidth };
-            rc = hls_write_master(&b, &av, 1, NULL);
-        }
-        if (rc == 0)
-            rc = write_text(j, "master.m3u8", &b);
-    }
-    if (rc == KINO_ETOOBIG)
-        rc = kino_err_set(j->err, rc, "the playlist is too large");
-    buf_release(&b);
-    return rc;
-}
-
-/*
- * Trick play: per rung an I-frame playlist whose byte ranges are each GOP's
- * moof + IDR (fragments are per GOP, so every IDR has its own moof), and the
- * master entries for them (j->iframes), measured over those ranges.
- */
-static int write_iframes(struct job *j)
-{
-    struct buf b;
-    int rc = 0;
-    buf_init(&b, PLAYLIST_MAX);
-    for (size_t i = 0; i < j->n_rungs && rc == 0; i++) {
-        struct rung_out *r = &j->rungs[i];
-        const struct cmaf_writer *w = &r->w;
-        struct hls_iframe *f = xcalloc(w->n_frags ? w->n_frags : 1, sizeof(*f));
-        int64_t *start = xcalloc(w->n_frags ? w->n_frags : 1, sizeof(*start));
-        int64_t end = 0;
-        size_t n = 0;
-        for (size_t k = 0; k < w->n_frags; k++) {
-            const struct cmaf_fragment *fr = &w->frags[k];
-            if (fr->start + fr->duration > end)
-                end = fr->start + fr->duration;
-            /* A fragment not starting with an IDR only lengthens the I-frame before it. */
-            if (!fr->sync)
-                continue;
-            f[n] = (struct hls_iframe){ .segment = fr->segment + 1, .offset = fr->offset,
-                                        .length = fr->key_bytes };
-            start[n++] = fr->start;
-        }
-        for (size_t k = 0; k < n; k++)
-            f[k].duration = (double)((k + 1 < n ? start[k + 1] : end) - start[k]) / w->timescale;
-        struct hls_iframe_variant *v = &j->iframes[j->n_iframes];
-        snprintf(j->iframe_uris[i], sizeof(j->iframe_uris[i]), "%s/iframes.m3u8", r->le.name);
-        *v = (struct hls_iframe_variant){ .uri = j->iframe_uris[i], .codecs = r->codecs,
-                                          .width = r->le.width, .height = r->le.height };
-        hls_measure_iframes(f, n, &v->bandwidth, &v->average_bandwidth);
-        buf_reset(&b);
-        if (n == 0)
-            rc = kino_err_set(j->err, KINO_EINTERNAL, "no IDR frame in %s", r->le.name);
-        if (rc == 0 && (rc = hls_write_iframes(&b, f, n)) == 0 &&
-            (rc = write_text(j, j->iframe_uris[i], &b)) == 0)
-            j->n_iframes++;
-        free(f);
-        free(start);
-    }
-    if (rc == KINO_ETOOBIG)
-        rc = kino_err_set(j->err, rc, "the I-frame playlist is too large");
-    buf_release(&b);
-    return rc;
-}
-
-/*
- * manifest.mpd: the same CMAF files as HLS, with the timeline read from the
- * fragments themselves; each track's bandwidth is its own peak segment rate.
- */
-static int write_dash(struct job *j)
-{
-    struct dash_representation v[MEDIA_MAX_RUNGS], a;
-    int64_t avg;
-    int target = j->aenc ? hls_target_duration(j->aw.segs, j->aw.n_segs) : 1;
-    for (size_t i = 0; i < j->n_rungs; i++) {
-        int t = hls_target_duration(j->rungs[i].w.segs, j->rungs[i].w.n_segs);
-        target = t > target ? t : target;
-    }
-    for (size_t i = 0; i < j->n_rungs; i++) {
-        struct rung_out *r = &j->rungs[i];
-        v[i] = (struct dash_representation){ .id = r->le.name, .codecs = r->codecs,
-                                             .width = r->le.width, .height = r->le.height,
-                                             .fps_num = j->fps.num, .fps_den = j->fps.den,
-                                             .timescale = r->w.timescale, .segs = r->w.times,
-                                             .n_segs = r->w.n_segs };
-        hls_measure(r->w.segs, r->w.n_segs, NULL, 0, target, &v[i].bandwidth, &avg);
-    }
-    if (j->aenc) {
-        a = (struct dash_representation){ .id = "audio", .codecs = "mp4a.40.2",
-                                          .timescale = j->aw.timescale, .segs = j->aw.times,
-                                          .n_segs = j->aw.n_segs };
-        hls_measure(j->aw.segs, j->aw.n_segs, NULL, 0, target, &a.bandwidth, &avg);
-    }
-    struct dash_mpd m = { .video = v, .n_video = j->n_rungs, .audio = j->aenc ? &a : NULL,
-                          .language = j->language, .channels = 2, .sample_rate = AUDIO_RATE };
-    struct buf b;
-    buf_init(&b, PLAYLIST_MAX);
-    int rc = dash_write_mpd(&b, &m);
-    if (rc == 0)
-        rc = write_text(j, "manifest.mpd", &b);
-    else if (rc == KINO_ETOOBIG)
-        rc = kino_err_set(j->err, rc, "the DASH manifest is too large");
-    else if (rc < 0)
-        rc = kino_err_set(j->err, rc, "no segments to describe in the DASH manifest");
-    buf_release(&b);
-    return rc;
 }
 
 /* ---- cover art ------------------------------------------------------- */
@@ -1616,11 +1265,11 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
     } else {
         ret->duration_s = (double)j.samples_out / AUDIO_RATE;
     }
-    if ((rc = write_iframes(&j)) < 0)
+    if ((rc = media_write_iframes(&j)) < 0)
         goto out;
-    rc = write_playlists(&j, ret, SIZE_MAX, 0);
+    rc = media_write_playlists(&j, ret, SIZE_MAX, 0);
     if (rc == 0)
-        rc = write_dash(&j);
+        rc = media_write_dash(&j);
     if (rc == 0)
         report(&j, 1.0);
 out:

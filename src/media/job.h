@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The state of one media_transcode() call, shared by the pipeline's files
+ * (pipeline.c: probe, decode, encode; output.c: playlists, MPD, publishing).
+ * Private to the media module; FFmpeg types allowed here.
+ */
+#ifndef KINO_MEDIA_JOB_H
+#define KINO_MEDIA_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+#include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
+#include <libswresample/swresample.h>
+#include <libswscale/swscale.h>
+
+#include "media/cmaf.h"
+#include "media/hls.h"
+#include "media/ladder.h"
+#include "media/media.h"
+#include "media/thumbs.h"
+
+#define AUDIO_RATE 48000
+
+struct rung_out {
+    struct ladder_entry le;
+    AVCodecContext *enc;
+    struct SwsContext *sws;
+    AVFrame *frame; /* scaled picture, reused; the encoder copies it (libx264) */
+    AVFrame *pass;  /* reference to the decoded frame when no scaling is needed */
+    struct cmaf_writer w;
+    char codecs[64];
+};
+
+struct job {
+    const struct media_options *opt;
+    const char *src_path, *out_dir;
+    media_progress_fn progress;
+    media_publish_fn publish;
+    void *progress_ctx; /* the hooks' ctx, for progress and publish */
+    struct kino_err *err;
+
+    AVFormatContext *ic;
+    int vidx, aidx;
+    AVCodecContext *vdec, *adec;
+    AVFrame *dframe;
+    AVFrame *last;     /* reference to the last video frame, to extend the video */
+    AVPacket *pkt, *opkt;
+    double duration;   /* seconds, from the container (estimate) */
+    int64_t t0;        /* start of the presentation, AV_TIME_BASE units */
+
+    /* video */
+    AVRational fps;
+    int gop_frames, seg_frames;
+    struct rung_out rungs[MEDIA_MAX_RUNGS];
+    size_t n_rungs;
+    int64_t next_idx;  /* next output frame number (constant frame rate) */
+    int reorder_delay; /* frames the muxed video timeline is shifted by (B-frames) */
+    int64_t idx_offset;
+    int64_t max_frames;
+    int64_t total_frames;
+    struct thumbs thumbs; /* poster and storyboard (thumbs.c) */
+    int src_w, src_h;
+    int rotation;              /* degrees clockwise to turn the coded picture upright */
+    int deint;                 /* the source is interlaced: deinterlace before scaling */
+    AVFilterGraph *prep;       /* bwdif and/or transpose; NULL when neither is needed */
+    AVFilterContext *prep_src, *prep_sink;
+    AVFrame *pframe;           /* a frame out of the prep graph */
+    int prep_w, prep_h, prep_fmt, prep_deint; /* what the graph was built for */
+
+    /* audio */
+    AVCodecContext *aenc;
+    SwrContext *swr;
+    int swr_rate, swr_fmt;
+    AVChannelLayout swr_layout;
+    AVAudioFifo *fifo;
+    AVFrame *aframe, *rframe;
+    int64_t samples_in;  /* samples pushed into the fifo */
+    int64_t samples_out; /* samples sent to the encoder */
+    int64_t max_samples;
+    int audio_started;
+    int64_t a_next_seg, a_next_frag; /* next boundary numbers */
+    int64_t audio_shift;             /* samples of silence ahead of the audio */
+    struct cmaf_writer aw;
+    char language[8];
+
+    /* trick play: filled by write_iframes() at the end, listed by the final master */
+    struct hls_iframe_variant iframes[MEDIA_MAX_RUNGS];
+    char iframe_uris[MEDIA_MAX_RUNGS][64];
+    size_t n_iframes;
+
+    double last_progress;
+    int canceled;
+    size_t published; /* segments per rendition handed to j->publish */
+    int64_t last_report_ms;
+};
+
+/*
+ * Publish, through j->publish, the segments every rendition has closed since
+ * the last call, then the growing playlists that list them and (the first
+ * time) the master. No-op without a publish hook. 0 or a negative code.
+ */
+int media_publish_progress(struct job *j);
+
+/*
+ * Write the media playlists and the master (filling `res`) from the first
+ * `upto` segments of every rendition (SIZE_MAX: all); `growing` writes EVENT
+ * playlists for publishing while the transcode runs.
+ */
+int media_write_playlists(struct job *j, struct media_result *res, size_t upto, int growing);
+
+/* Write each video rung's iframes.m3u8 (call before the final master, which lists them). */
+int media_write_iframes(struct job *j);
+
+/* Write manifest.mpd from the segment timelines of every rendition. */
+int media_write_dash(struct job *j);
+
+#endif
