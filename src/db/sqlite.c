@@ -66,6 +66,46 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_media ON jobs (media_id);",
     /* 2: a media can be watched before its ladder is finished */
     "ALTER TABLE media ADD COLUMN playable INTEGER NOT NULL DEFAULT 0;",
+    /* 3: accounts (docs/internals/auth.md); media get an owner and a visibility, which the API
+     * does not use yet. Secrets are stored only as SHA-256 hex digests (auth_secret_hash). */
+    "CREATE TABLE users ("
+    "  id TEXT PRIMARY KEY,"
+    "  email TEXT NOT NULL UNIQUE,"             /* lower-cased by model/users.c */
+    "  display_name TEXT NOT NULL DEFAULT '',"
+    "  role TEXT NOT NULL CHECK (role IN ('admin', 'creator', 'viewer')),"
+    "  password_hash TEXT NOT NULL,"            /* $argon2id$... */
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX users_newest ON users (created_at DESC, id DESC);"
+    "CREATE TABLE refresh_tokens ("
+    "  id TEXT PRIMARY KEY,"
+    "  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  family_id TEXT NOT NULL,"                /* every rotation of one login */
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER,"                        /* rotated: replaying it is reuse */
+    "  revoked_at INTEGER"
+    ");"
+    "CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);"
+    "CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);"
+    "CREATE TABLE api_keys ("
+    "  id TEXT PRIMARY KEY,"
+    "  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  key_hash TEXT NOT NULL UNIQUE,"
+    "  prefix TEXT NOT NULL,"                   /* the first 8 characters, to tell keys apart */
+    "  created_at INTEGER NOT NULL,"
+    "  last_used_at INTEGER,"
+    "  revoked_at INTEGER"
+    ");"
+    "CREATE INDEX api_keys_user ON api_keys (user_id, created_at);"
+    "ALTER TABLE media ADD COLUMN owner_id TEXT REFERENCES users (id);"
+    "ALTER TABLE media ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public'"
+    "  CHECK (visibility IN ('public', 'unlisted', 'private'));"
+    "CREATE INDEX media_owner ON media (owner_id, created_at DESC, id DESC);",
 };
 
 static int fail(sqlite3 *h, int rc, struct kino_err *err, const char *what)

@@ -2,71 +2,13 @@
 /* Media and job data access (see model.h). */
 #include "model/model.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
+#include "model/model_internal.h"
 #include "core/banned.h"
-
-/*
- * Prepare `sql` and bind the variadic arguments described by `types`, one
- * letter each: 't' const char * (NULL binds NULL), 'i' int64_t, 'd' double.
- */
-static int prepare_bind(struct db_conn *c, const char *sql, struct db_stmt **ret,
-                        struct kino_err *err, const char *types, va_list ap)
-{
-    struct db_stmt *st;
-    int rc = db_prepare(c, sql, &st, err);
-    if (rc < 0)
-        return rc;
-    for (int i = 0; types[i]; i++) {
-        switch (types[i]) {
-        case 't': db_bind_text(st, i + 1, va_arg(ap, const char *)); break;
-        case 'i': db_bind_int64(st, i + 1, va_arg(ap, int64_t)); break;
-        case 'd': db_bind_double(st, i + 1, va_arg(ap, double)); break;
-        }
-    }
-    *ret = st;
-    return 0;
-}
-
-/* Run a statement without results; return the number of rows changed or a negative code. */
-static int64_t run(struct db_conn *c, const char *sql, struct kino_err *err, const char *types, ...)
-{
-    struct db_stmt *st;
-    va_list ap;
-    va_start(ap, types);
-    int rc = prepare_bind(c, sql, &st, err, types, ap);
-    va_end(ap);
-    if (rc < 0)
-        return rc;
-    rc = db_step(st, err);
-    db_finalize(st);
-    return rc < 0 ? rc : db_changes(c);
-}
-
-/* Prepare a query with bound arguments; the caller steps and finalizes. */
-static int query(struct db_conn *c, struct db_stmt **ret, const char *sql, struct kino_err *err,
-                 const char *types, ...)
-{
-    va_list ap;
-    va_start(ap, types);
-    int rc = prepare_bind(c, sql, ret, err, types, ap);
-    va_end(ap);
-    return rc;
-}
-
-static char *dup_or_null(const char *s)
-{
-    return s ? xstrdup(s) : NULL;
-}
-
-static void copy_fixed(char *dst, size_t size, const char *src)
-{
-    snprintf(dst, size, "%s", src ? src : "");
-}
 
 void media_row_release(struct media_row *row)
 {
@@ -96,20 +38,20 @@ void model_media_rows_free(struct media_row *rows, size_t n)
 static void read_media(struct db_stmt *st, struct media_row *r)
 {
     memset(r, 0, sizeof(*r));
-    copy_fixed(r->id, sizeof(r->id), db_column_text(st, 0));
-    copy_fixed(r->type, sizeof(r->type), db_column_text(st, 1));
+    model_copy_fixed(r->id, sizeof(r->id), db_column_text(st, 0));
+    model_copy_fixed(r->type, sizeof(r->type), db_column_text(st, 1));
     r->title = xstrdup(db_column_text(st, 2) ? db_column_text(st, 2) : "");
     r->description = xstrdup(db_column_text(st, 3) ? db_column_text(st, 3) : "");
     r->tags_json = xstrdup(db_column_text(st, 4) ? db_column_text(st, 4) : "[]");
-    copy_fixed(r->status, sizeof(r->status), db_column_text(st, 5));
+    model_copy_fixed(r->status, sizeof(r->status), db_column_text(st, 5));
     r->progress = db_column_double(st, 6);
-    r->error = dup_or_null(db_column_text(st, 7));
+    r->error = model_dup_or_null(db_column_text(st, 7));
     r->duration_s = db_column_double(st, 8);
     r->width = (int)db_column_int64(st, 9);
     r->height = (int)db_column_int64(st, 10);
     r->renditions_json = xstrdup(db_column_text(st, 11) ? db_column_text(st, 11) : "[]");
-    r->source_key = dup_or_null(db_column_text(st, 12));
-    r->source_name = dup_or_null(db_column_text(st, 13));
+    r->source_key = model_dup_or_null(db_column_text(st, 12));
+    r->source_name = model_dup_or_null(db_column_text(st, 13));
     r->source_size = db_column_int64(st, 14);
     r->created_at = db_column_int64(st, 15);
     r->updated_at = db_column_int64(st, 16);
@@ -118,7 +60,7 @@ static void read_media(struct db_stmt *st, struct media_row *r)
 
 int model_media_insert(struct db_conn *c, const struct media_row *r, struct kino_err *err)
 {
-    int64_t rc = run(c,
+    int64_t rc = model_run(c,
                      "INSERT INTO media (" MEDIA_COLUMNS ") VALUES "
                      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
                      err, "ttttttdtdiitttiiii", r->id, r->type, r->title ? r->title : "",
@@ -133,7 +75,7 @@ int model_media_insert(struct db_conn *c, const struct media_row *r, struct kino
 int model_media_get(struct db_conn *c, const char *id, struct media_row *ret, struct kino_err *err)
 {
     struct db_stmt *st;
-    int rc = query(c, &st, "SELECT " MEDIA_COLUMNS " FROM media WHERE id = $1", err, "t", id);
+    int rc = model_query(c, &st, "SELECT " MEDIA_COLUMNS " FROM media WHERE id = $1", err, "t", id);
     if (rc < 0)
         return rc;
     rc = db_step(st, err);
@@ -153,13 +95,13 @@ int model_media_list(struct db_conn *c, int64_t after_created_at, const char *af
     struct db_stmt *st;
     int rc;
     if (after_id)
-        rc = query(c, &st,
+        rc = model_query(c, &st,
                    "SELECT " MEDIA_COLUMNS " FROM media "
                    "WHERE created_at < $1 OR (created_at = $1 AND id < $2) "
                    "ORDER BY created_at DESC, id DESC LIMIT $3",
                    err, "iti", after_created_at, after_id, (int64_t)limit);
     else
-        rc = query(c, &st,
+        rc = model_query(c, &st,
                    "SELECT " MEDIA_COLUMNS " FROM media ORDER BY created_at DESC, id DESC LIMIT $1",
                    err, "i", (int64_t)limit);
     if (rc < 0)
@@ -191,7 +133,7 @@ int model_media_update_meta(struct db_conn *c, const char *id, const char *title
                             const char *description, const char *tags_json, int64_t now,
                             struct kino_err *err)
 {
-    int64_t rc = run(c,
+    int64_t rc = model_run(c,
                      "UPDATE media SET title = COALESCE($2, title), "
                      "description = COALESCE($3, description), tags = COALESCE($4, tags), "
                      "updated_at = $5 WHERE id = $1",
@@ -203,7 +145,7 @@ int model_media_update_meta(struct db_conn *c, const char *id, const char *title
 int model_media_set_status(struct db_conn *c, const char *id, const char *status, double progress,
                            const char *error, int64_t now, struct kino_err *err)
 {
-    int64_t rc = run(c,
+    int64_t rc = model_run(c,
                      "UPDATE media SET status = $2, progress = $3, error = $4, updated_at = $5, "
                      "playable = CASE WHEN $2 = 'ready' THEN playable ELSE 0 END WHERE id = $1",
                      err, "ttdti", id, status, progress, error, now);
@@ -212,15 +154,15 @@ int model_media_set_status(struct db_conn *c, const char *id, const char *status
 
 int model_media_set_playable(struct db_conn *c, const char *id, int64_t now, struct kino_err *err)
 {
-    return changed_one(run(c, "UPDATE media SET playable = 1, updated_at = $2 WHERE id = $1", err,
-                           "ti", id, now),
-                       id, err);
+    int64_t rc = model_run(c, "UPDATE media SET playable = 1, updated_at = $2 WHERE id = $1", err,
+                           "ti", id, now);
+    return changed_one(rc, id, err);
 }
 
 int model_media_set_progress(struct db_conn *c, const char *id, double progress, int64_t now,
                              struct kino_err *err)
 {
-    int64_t rc = run(c,
+    int64_t rc = model_run(c,
                      "UPDATE media SET progress = MAX(progress, $2), updated_at = $3 WHERE id = $1",
                      err, "tdi", id, progress, now);
     return changed_one(rc, id, err);
@@ -230,7 +172,7 @@ int model_media_set_ready(struct db_conn *c, const char *id, const char *type, d
                           int width, int height, const char *renditions_json, int64_t now,
                           struct kino_err *err)
 {
-    int64_t rc = run(c,
+    int64_t rc = model_run(c,
                      "UPDATE media SET status = 'ready', progress = 1, error = NULL, playable = 1, type = $2, "
                      "duration_s = $3, width = $4, height = $5, renditions = $6, updated_at = $7 "
                      "WHERE id = $1",
@@ -241,7 +183,7 @@ int model_media_set_ready(struct db_conn *c, const char *id, const char *type, d
 
 int model_media_delete(struct db_conn *c, const char *id, struct kino_err *err)
 {
-    return changed_one(run(c, "DELETE FROM media WHERE id = $1", err, "t", id), id, err);
+    return changed_one(model_run(c, "DELETE FROM media WHERE id = $1", err, "t", id), id, err);
 }
 
 int model_job_enqueue(struct db_conn *c, const char *media_id, int max_attempts, int64_t now,
@@ -249,7 +191,7 @@ int model_job_enqueue(struct db_conn *c, const char *media_id, int max_attempts,
 {
     char id[KINO_ID_LEN + 1];
     id_new(id);
-    int64_t rc = run(c,
+    int64_t rc = model_run(c,
                      "INSERT INTO jobs (id, media_id, state, attempts, max_attempts, run_after, "
                      "created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $4, $4)",
                      err, "ttii", id, media_id, (int64_t)max_attempts, now);
@@ -261,7 +203,7 @@ int model_job_lease(struct db_conn *c, const char *owner, int64_t now, int64_t l
 {
     /* One statement picks and claims, so two workers can never take the same job. */
     struct db_stmt *st;
-    int rc = query(c, &st,
+    int rc = model_query(c, &st,
                    "UPDATE jobs SET state = 'running', lease_owner = $1, lease_expires_at = $2, "
                    "attempts = attempts + 1, updated_at = $3 "
                    "WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3 "
@@ -272,8 +214,8 @@ int model_job_lease(struct db_conn *c, const char *owner, int64_t now, int64_t l
         return rc;
     rc = db_step(st, err);
     if (rc == KINO_ROW) {
-        copy_fixed(ret->id, sizeof(ret->id), db_column_text(st, 0));
-        copy_fixed(ret->media_id, sizeof(ret->media_id), db_column_text(st, 1));
+        model_copy_fixed(ret->id, sizeof(ret->id), db_column_text(st, 0));
+        model_copy_fixed(ret->media_id, sizeof(ret->media_id), db_column_text(st, 1));
         ret->attempts = (int)db_column_int64(st, 2);
         ret->max_attempts = (int)db_column_int64(st, 3);
         rc = db_step(st, err) < 0 ? KINO_EDB : 0;
@@ -296,7 +238,7 @@ static int owned_one(int64_t rc, const char *job_id, struct kino_err *err)
 int model_job_renew(struct db_conn *c, const char *job_id, const char *owner, int64_t now,
                     int64_t lease_ms, struct kino_err *err)
 {
-    int64_t rc = run(c,
+    int64_t rc = model_run(c,
                      "UPDATE jobs SET lease_expires_at = $3, updated_at = $4 "
                      "WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
                      err, "ttii", job_id, owner, now + lease_ms, now);
@@ -306,7 +248,7 @@ int model_job_renew(struct db_conn *c, const char *job_id, const char *owner, in
 int model_job_finish(struct db_conn *c, const char *job_id, const char *owner, const char *state,
                      const char *error, int64_t now, struct kino_err *err)
 {
-    int64_t rc = run(c,
+    int64_t rc = model_run(c,
                      "UPDATE jobs SET state = $3, last_error = COALESCE($4, last_error), "
                      "lease_owner = NULL, lease_expires_at = NULL, updated_at = $5 "
                      "WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
@@ -317,7 +259,7 @@ int model_job_finish(struct db_conn *c, const char *job_id, const char *owner, c
 int model_job_retry(struct db_conn *c, const char *job_id, const char *owner, int64_t run_after,
                     const char *error, int64_t now, struct kino_err *err)
 {
-    int64_t rc = run(c,
+    int64_t rc = model_run(c,
                      "UPDATE jobs SET state = 'queued', run_after = $3, last_error = $4, "
                      "lease_owner = NULL, lease_expires_at = NULL, updated_at = $5 "
                      "WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
@@ -328,7 +270,7 @@ int model_job_retry(struct db_conn *c, const char *job_id, const char *owner, in
 int model_job_release(struct db_conn *c, const char *job_id, const char *owner, int64_t now,
                       struct kino_err *err)
 {
-    int64_t rc = run(c,
+    int64_t rc = model_run(c,
                      "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), "
                      "run_after = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = $3 "
                      "WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
@@ -338,7 +280,7 @@ int model_job_release(struct db_conn *c, const char *job_id, const char *owner, 
 
 int model_job_requeue_expired(struct db_conn *c, int64_t now, int64_t *ret_n, struct kino_err *err)
 {
-    int64_t failed = run(c,
+    int64_t failed = model_run(c,
                          "UPDATE media SET status = 'failed', updated_at = $1, error = "
                          "'processing stopped unexpectedly several times (the worker crashed or "
                          "was killed); upload the file again, and if it keeps failing report it "
@@ -348,7 +290,7 @@ int model_job_requeue_expired(struct db_conn *c, int64_t now, int64_t *ret_n, st
                          err, "i", now);
     if (failed < 0)
         return (int)failed;
-    int64_t n = run(c,
+    int64_t n = model_run(c,
                     "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' "
                     "ELSE 'queued' END, last_error = 'lease expired: the worker stopped "
                     "answering', lease_owner = NULL, lease_expires_at = NULL, run_after = $1, "
@@ -356,7 +298,7 @@ int model_job_requeue_expired(struct db_conn *c, int64_t now, int64_t *ret_n, st
                     err, "i", now);
     if (n < 0)
         return (int)n;
-    int64_t q = run(c,
+    int64_t q = model_run(c,
                     "UPDATE media SET status = 'queued', progress = 0, playable = 0, updated_at = $1 WHERE "
                     "status = 'processing' AND id IN (SELECT media_id FROM jobs WHERE "
                     "state = 'queued')",
