@@ -16,6 +16,7 @@ struct command {
 static const struct command commands[] = {
     { "serve", cmd_serve, "run the HTTP API, streaming and the transcoding workers" },
     { "transcode", cmd_transcode, "transcode a file into an HLS ladder offline" },
+    { "user", cmd_user, "add or list accounts (kino user add --email E --role admin)" },
 };
 
 static void usage(FILE *out)

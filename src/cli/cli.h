@@ -13,4 +13,7 @@ int cmd_serve(int argc, char **argv);
 /* kino transcode IN OUTDIR: the media pipeline offline, with progress on stderr. */
 int cmd_transcode(int argc, char **argv);
 
+/* kino user add|list: accounts in the data directory's database; the password on stdin. */
+int cmd_user(int argc, char **argv);
+
 #endif
