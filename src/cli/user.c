@@ -130,7 +130,7 @@ static int user_add(int argc, char **argv)
     struct kino_config cfg;
     struct kino_err err = { 0 };
     char **rest = xcalloc((size_t)argc + 1, sizeof(*rest));
-    int n, help = 0, status = 2;
+    int n = 0, help = 0, status = 2;
     int rc = split_flags(argc, argv, &f, rest, &n, &err);
     if (rc == 0)
         rc = config_load(&cfg, n, rest, &help, &err);
