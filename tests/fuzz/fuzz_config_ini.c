@@ -19,17 +19,8 @@
 
 #include "core/config.h"
 #include "core/err.h"
+#include "fuzz.h"
 #include "core/banned.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define TERMINATED(field) (memchr((field), '\0', sizeof(field)) != NULL)
 #define IN_RANGE(field, lo, hi) in_range(cfg.field, defaults.field, (lo), (hi))

@@ -16,17 +16,8 @@
 
 #include "core/err.h"
 #include "media/hls.h"
+#include "fuzz.h"
 #include "core/banned.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 static int is_lower_hex(char c)
 {

@@ -27,17 +27,8 @@
 
 #include "core/err.h"
 #include "http/http.h"
+#include "fuzz.h"
 #include "core/banned.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond);    \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define MAX_CHUNK_SIZES 64
 #define CB_ERROR (-4242) /* what a refusing callback returns; no kino code is near it */
