@@ -12,12 +12,18 @@
 struct db;
 struct blob;
 struct jobs_pool;
+struct auth_keys;
+struct auth_passwords;
+struct login_guard;
 
 struct kino {
     struct kino_config cfg;
     struct db *db;
     struct blob *blob;
     struct jobs_pool *jobs; /* NULL when this process runs no workers */
+    struct auth_keys *keys; /* sign access tokens and playback tokens (auth.h) */
+    struct auth_passwords *passwords; /* Argon2id hashing, with its dummy hash */
+    struct login_guard *login_guard;  /* login rate limits and the hashing gate (api/auth.c) */
 };
 
 #endif

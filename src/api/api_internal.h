@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "auth/auth.h"
 #include "http/http.h"
 #include "kino.h"
 #include "model/model.h"
@@ -29,6 +30,48 @@ int api_tags_from_csv(const char *csv, char **ret_json, struct kino_err *err);
 #define API_DESCRIPTION_MAX 10000
 #define API_TAGS_MAX 50
 #define API_TAG_LEN_MAX 64
+
+/* ---- who is calling, and what they may do (caller.c, access.c) ---- */
+
+/* The caller of one request, as api_caller_get found them. */
+struct api_caller {
+    enum auth_role role;            /* AUTH_ROLE_NONE: anonymous */
+    char user_id[KINO_ID_LEN + 1];  /* "" when anonymous */
+    int via_api_key;                /* authenticated by an API key rather than an access token */
+};
+
+/*
+ * Identify the caller from `Authorization: Bearer <credential>`, where the
+ * credential is a JWT access token or an API key ("kk_..."). No header:
+ * anonymous (0). The role is the account's current one, read from the
+ * database on every request, so a changed role or a disabled account takes
+ * effect at once, whatever tokens are out there. A credential that is
+ * malformed, expired, tampered, revoked, or whose account is disabled or gone:
+ * answers 401 (with WWW-Authenticate) itself and returns < 0 — a bad
+ * credential is never silently treated as anonymous. Other failures answer
+ * 500 and return < 0.
+ */
+int api_caller_get(struct http_request *req, struct api_caller *ret);
+
+/* api_caller_get, then 401 (returns < 0) when the caller is anonymous. */
+int api_caller_require(struct http_request *req, struct api_caller *ret);
+
+/*
+ * The authorisation rules, as pure functions of the caller and the media's
+ * owner (NULL or "" when it has none) and visibility (MEDIA_PUBLIC,
+ * MEDIA_UNLISTED, MEDIA_PRIVATE) — one place, unit-tested cell by cell
+ * (docs/internals/auth.md has the table).
+ *  - view: public and unlisted: anyone with the id; private: owner and admins.
+ *  - listed: shown in GET /api/v1/media: public ones, one's own, and to admins all.
+ *  - change (PATCH, DELETE): the owner and admins.
+ * An unknown visibility string is treated as private.
+ */
+int access_can_view(const struct api_caller *c, const char *owner_id, const char *visibility);
+int access_is_listed(const struct api_caller *c, const char *owner_id, const char *visibility);
+int access_can_change(const struct api_caller *c, const char *owner_id);
+
+/* 0 when the caller may upload (creators and admins); else the status to answer: 401 or 403. */
+unsigned access_upload_status(const struct api_caller *c);
 
 void api_upload_handle(struct http_request *req);
 int api_upload_body(struct http_request *req, const char *data, size_t len);

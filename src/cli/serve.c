@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "auth/auth.h"
 #include "blob/blob.h"
 #include "cli/cli.h"
 #include "core/config.h"
@@ -100,6 +101,21 @@ int cmd_serve(int argc, char **argv)
     if ((rc = blob_open(k.cfg.data_dir, &k.blob, &err)) < 0)
         goto fail;
 
+    /* Access tokens and playback tokens are signed with the keys in <data>/auth.key, made
+     * once: every process sharing the data directory signs and verifies alike. */
+    int key_created = 0;
+    snprintf(path, sizeof(path), "%s/auth.key", k.cfg.data_dir);
+    k.keys = auth_keys_new();
+    if ((rc = auth_keys_load_or_create(k.keys, path, &key_created, &err)) < 0)
+        goto fail;
+    if (key_created)
+        log_msg(LOG_INFO, NULL, "created the signing key file %s (mode 0600); keep it secret, "
+                "and share it with every kino process of this installation", path);
+    struct auth_config ac;
+    auth_config_default(&ac);
+    if ((rc = auth_passwords_new(&ac, &k.passwords, &err)) < 0)
+        goto fail;
+
     if (k.cfg.workers > 0) {
         struct jobs_config jc = { .workers = k.cfg.workers,
                                   .lease_seconds = k.cfg.lease_seconds,
@@ -144,6 +160,8 @@ out:
     http_server_free(http);
     blob_free(k.blob);
     db_close(k.db);
+    auth_passwords_free(k.passwords);
+    auth_keys_free(k.keys);
     if (status == 0)
         log_msg(LOG_INFO, NULL, "kino stopped");
     return status;

@@ -25,6 +25,11 @@
 #define MEDIA_READY "ready"
 #define MEDIA_FAILED "failed"
 
+/* Visibilities (docs/internals/auth.md): who may see a media. */
+#define MEDIA_PUBLIC "public"     /* listed, anyone may watch */
+#define MEDIA_UNLISTED "unlisted" /* anyone with the id or a playback URL, not listed */
+#define MEDIA_PRIVATE "private"   /* its owner and admins only */
+
 /* One media row. Strings are owned by the row; release with media_row_release. */
 struct media_row {
     char id[KINO_ID_LEN + 1];
