@@ -20,12 +20,20 @@
 
 struct jobs_pool;
 
+/* media_transcode's signature: what a worker runs for each job. */
+typedef int (*jobs_transcode_fn)(const struct media_options *opt, const char *src_path,
+                                 const char *out_dir, const struct media_hooks *hooks,
+                                 struct media_result *ret, struct kino_err *err);
+
 struct jobs_config {
     unsigned workers;        /* threads; 0 starts none (jobs only requeued) */
     unsigned lease_seconds;  /* lease length; renewed every third of it */
     unsigned stall_seconds;  /* a job with no progress for this long fails; 0 = never */
     const char *work_dir;    /* local scratch folder for pipeline output */
     struct media_options media; /* pipeline settings, copied */
+    /* NULL: media_transcode. The pool's own tests put a transcoder here that behaves in ways
+     * FFmpeg cannot be made to on demand (stalling, failing at a chosen point). */
+    jobs_transcode_fn transcode;
 };
 
 /*

@@ -442,7 +442,7 @@ static void run_job(struct worker *w, const struct job_row *job)
     if (rc == 0) {
         (void)fs_remove_tree(out_dir); /* left over from an attempt that crashed */
         struct media_hooks hooks = { .progress = on_progress, .publish = on_publish, .ctx = &run };
-        rc = media_transcode(&pool->cfg.media, src.ptr, out_dir, &hooks, &res, &err);
+        rc = pool->cfg.transcode(&pool->cfg.media, src.ptr, out_dir, &hooks, &res, &err);
     }
     if (rc == KINO_ECANCELED && run.publish_rc < 0) { /* storage failed, not a cancel */
         rc = run.publish_rc;
@@ -536,6 +536,8 @@ int jobs_pool_start(const struct jobs_config *cfg, struct db *db, struct blob *b
                             strerror(-rc));
     struct jobs_pool *pool = xcalloc(1, sizeof(*pool));
     pool->cfg = *cfg;
+    if (!pool->cfg.transcode)
+        pool->cfg.transcode = media_transcode;
     pool->work_dir = xstrdup(cfg->work_dir);
     pool->cfg.work_dir = pool->work_dir;
     pool->db = db;
