@@ -14,7 +14,7 @@
 #include "core/util.h"
 #include "core/banned.h"
 
-enum setting_type { T_LISTEN, T_STRING, T_UINT, T_SIZE, T_LEVEL };
+enum setting_type { T_LISTEN, T_STRING, T_UINT, T_SIZE, T_LEVEL, T_CHOICE };
 
 struct setting {
     const char *name;
@@ -23,34 +23,54 @@ struct setting {
     size_t size;           /* for strings: capacity; for uints: unused */
     unsigned min, max;     /* for T_UINT */
     const char *help;
+    const char *choices;   /* for T_CHOICE: the accepted values, "on|off" */
 };
 
 #define STR(field) offsetof(struct kino_config, field), sizeof(((struct kino_config *)0)->field)
 #define UINT(field) offsetof(struct kino_config, field), 0
 
 static const struct setting settings[] = {
-    { "listen", T_LISTEN, 0, 0, 0, 0, "address to serve HTTP on, HOST:PORT (127.0.0.1:8080)" },
-    { "data", T_STRING, STR(data_dir), 0, 0, "data directory: database, sources, media (./data)" },
+    { "listen", T_LISTEN, 0, 0, 0, 0, "address to serve HTTP on, HOST:PORT (127.0.0.1:8080)",
+      NULL },
+    { "data", T_STRING, STR(data_dir), 0, 0, "data directory: database, sources, media (./data)",
+      NULL },
     { "public-url", T_STRING, STR(public_url), 0, 0,
-      "base URL for links handed to clients, e.g. https://video.example.com (from Host)" },
-    { "workers", T_UINT, UINT(workers), 0, 256, "transcoding threads; 0 = none (cores)" },
-    { "http-threads", T_UINT, UINT(http_threads), 1, 1024, "HTTP event threads (cores)" },
+      "base URL for links handed to clients, e.g. https://video.example.com (from Host)", NULL },
+    { "workers", T_UINT, UINT(workers), 0, 256, "transcoding threads; 0 = none (cores)", NULL },
+    { "http-threads", T_UINT, UINT(http_threads), 1, 1024, "HTTP event threads (cores)", NULL },
     { "max-upload", T_SIZE, offsetof(struct kino_config, max_upload_bytes), 0, 0, 0,
-      "largest accepted upload, bytes or with K/M/G (10G)" },
+      "largest accepted upload, bytes or with K/M/G (10G)", NULL },
     { "lease-seconds", T_UINT, UINT(lease_seconds), 5, 3600,
-      "a running job's lease; a crashed worker's job is retried after it (30)" },
-    { "max-attempts", T_UINT, UINT(max_attempts), 1, 100, "tries per job before it is dead (3)" },
+      "a running job's lease; a crashed worker's job is retried after it (30)", NULL },
+    { "max-attempts", T_UINT, UINT(max_attempts), 1, 100, "tries per job before it is dead (3)",
+      NULL },
     { "stall-seconds", T_UINT, UINT(stall_seconds), 0, 86400,
-      "a transcode that makes no progress for this long fails; 0 = never (120)" },
+      "a transcode that makes no progress for this long fails; 0 = never (120)", NULL },
     { "shutdown-grace", T_UINT, UINT(shutdown_grace_s), 0, 3600,
-      "seconds SIGTERM waits for requests in flight (10)" },
-    { "preset", T_STRING, STR(x264_preset), 0, 0, "x264 preset (veryfast)" },
-    { "crf", T_UINT, UINT(crf), 0, 51, "x264 constant rate factor, capped by each rung's bitrate (23)" },
-    { "log-level", T_LEVEL, STR(log_level), 0, 0, "debug, info, warn or error (info)" },
+      "seconds SIGTERM waits for requests in flight (10)", NULL },
+    { "preset", T_STRING, STR(x264_preset), 0, 0, "x264 preset (veryfast)", NULL },
+    { "crf", T_UINT, UINT(crf), 0, 51,
+      "x264 constant rate factor, capped by each rung's bitrate (23)", NULL },
+    { "log-level", T_LEVEL, STR(log_level), 0, 0, "debug, info, warn or error (info)", NULL },
     { "max-pixels", T_UINT, UINT(max_pixels), 256, 1U << 30,
-      "refuse video larger than this many pixels (width x height) (37748736: 8192x4608)" },
+      "refuse video larger than this many pixels (width x height) (37748736: 8192x4608)", NULL },
     { "max-duration", T_UINT, UINT(max_duration_s), 1, 7 * 86400,
-      "refuse media longer than this many seconds (86400: 24 h)" },
+      "refuse media longer than this many seconds (86400: 24 h)", NULL },
+    { "registration", T_CHOICE, STR(registration), 0, 0,
+      "on: anyone may create an account with POST /api/v1/auth/register; off: only admins "
+      "(kino user add) (on)",
+      "on|off" },
+    { "registration-role", T_CHOICE, STR(registration_role), 0, 0,
+      "the role of accounts made by registration: creator (may upload) or viewer (creator)",
+      "creator|viewer" },
+    { "login-limit-address", T_UINT, UINT(login_limit_address), 1, 1000000,
+      "login attempts allowed per client address per minute (20)", NULL },
+    { "login-limit-account", T_UINT, UINT(login_limit_account), 1, 1000000,
+      "failed logins allowed per account per 15 minutes; a good login clears them (5)", NULL },
+    { "access-token-seconds", T_UINT, UINT(access_token_seconds), 60, 86400,
+      "lifetime of an access token (900)", NULL },
+    { "refresh-token-days", T_UINT, UINT(refresh_token_days), 1, 3650,
+      "lifetime of a refresh token, i.e. how long a login lasts without a password (30)", NULL },
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -74,6 +94,12 @@ void config_init(struct kino_config *cfg)
     snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
     cfg->max_pixels = 8192U * 4608; /* the media pipeline's defaults (media_options_init) */
     cfg->max_duration_s = 24 * 3600;
+    snprintf(cfg->registration, sizeof(cfg->registration), "on");
+    snprintf(cfg->registration_role, sizeof(cfg->registration_role), "creator");
+    cfg->login_limit_address = 20;
+    cfg->login_limit_account = 5;
+    cfg->access_token_seconds = 900;
+    cfg->refresh_token_days = 30;
 }
 
 /* "listen", "LISTEN" and "max_upload" all name "listen" / "max-upload". */
@@ -123,6 +149,20 @@ bad:
                         value);
 }
 
+/* Whether `value` is one of the '|'-separated `choices`, exactly. */
+static int is_choice(const char *choices, const char *value)
+{
+    size_t n = strlen(value);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (n > 0 && len == n && strncmp(p, value, n) == 0)
+            return 1;
+        p += len + (bar ? 1 : 0);
+    }
+    return 0;
+}
+
 int config_set(struct kino_config *cfg, const char *name, const char *value, struct kino_err *err)
 {
     const struct setting *s = find_setting(name);
@@ -155,6 +195,12 @@ int config_set(struct kino_config *cfg, const char *name, const char *value, str
         *(unsigned *)(void *)field = (unsigned)v;
         return 0;
     }
+    case T_CHOICE:
+        if (!is_choice(s->choices, value))
+            return kino_err_set(err, KINO_EINVAL, "%s: '%s' is not one of %s", s->name, value,
+                                s->choices);
+        snprintf(field, s->size, "%s", value);
+        return 0;
     case T_SIZE: {
         uint64_t v;
         if (parse_size(value, &v) < 0)
@@ -274,7 +320,7 @@ int config_load(struct kino_config *cfg, int argc, char **argv, int *ret_help,
 
 void config_print_help(FILE *out)
 {
-    fprintf(out, "  %-22s %-24s %s\n", "--config FILE", "KINO_CONFIG",
+    fprintf(out, "  %-22s %-26s %s\n", "--config FILE", "KINO_CONFIG",
             "INI file with the settings below (name = value)");
     for (size_t i = 0; i < N_SETTINGS; i++) {
         char flag[48], var[48] = "KINO_";
@@ -283,6 +329,6 @@ void config_print_help(FILE *out)
         for (const char *p = settings[i].name; *p && o + 1 < sizeof(var); p++)
             var[o++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
         var[o] = '\0';
-        fprintf(out, "  %-22s %-24s %s\n", flag, var, settings[i].help);
+        fprintf(out, "  %-22s %-26s %s\n", flag, var, settings[i].help);
     }
 }

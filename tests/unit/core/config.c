@@ -115,3 +115,78 @@ Test(config, help_flag)
     cr_assert_eq(config_load(&cfg, 4, argv, &help, NULL), 0);
     cr_assert_eq(help, 1);
 }
+
+Test(config, account_settings_defaults)
+{
+    struct kino_config cfg;
+    config_init(&cfg);
+    cr_assert_str_eq(cfg.registration, "on");
+    cr_assert_str_eq(cfg.registration_role, "creator");
+    cr_assert_eq(cfg.login_limit_address, 20);
+    cr_assert_eq(cfg.login_limit_account, 5);
+    cr_assert_eq(cfg.access_token_seconds, 900);
+    cr_assert_eq(cfg.refresh_token_days, 30);
+}
+
+Test(config, account_settings_from_flags_and_environment)
+{
+    setenv("KINO_REGISTRATION", "off", 1);
+    setenv("KINO_LOGIN_LIMIT_ACCOUNT", "3", 1);
+    struct kino_config cfg;
+    struct kino_err err;
+    char *argv[] = { "serve", "--registration-role", "viewer", "--login-limit-address=50",
+                     "--access-token-seconds", "300", "--refresh-token-days", "7" };
+    int rc = load(&cfg, 8, argv, &err);
+    unsetenv("KINO_REGISTRATION");
+    unsetenv("KINO_LOGIN_LIMIT_ACCOUNT");
+    cr_assert_eq(rc, 0, "%s", err.msg);
+    cr_assert_str_eq(cfg.registration, "off");
+    cr_assert_str_eq(cfg.registration_role, "viewer");
+    cr_assert_eq(cfg.login_limit_address, 50);
+    cr_assert_eq(cfg.login_limit_account, 3);
+    cr_assert_eq(cfg.access_token_seconds, 300);
+    cr_assert_eq(cfg.refresh_token_days, 7);
+}
+
+Test(config, account_settings_refuse_what_they_cannot_mean)
+{
+    struct kino_config cfg;
+    struct kino_err err;
+    config_init(&cfg);
+    kino_err_clear(&err);
+    cr_assert_eq(config_set(&cfg, "registration", "yes", &err), KINO_EINVAL);
+    cr_assert(strstr(err.msg, "registration") && strstr(err.msg, "on|off"), "%s", err.msg);
+    cr_assert_eq(config_set(&cfg, "registration", "", NULL), KINO_EINVAL);
+    cr_assert_eq(config_set(&cfg, "registration", "o", NULL), KINO_EINVAL,
+                 "a prefix is not a choice");
+    cr_assert_eq(config_set(&cfg, "registration", "onoff", NULL), KINO_EINVAL);
+    kino_err_clear(&err);
+    cr_assert_eq(config_set(&cfg, "registration-role", "admin", &err), KINO_EINVAL,
+                 "registration never makes admins");
+    cr_assert(strstr(err.msg, "creator|viewer"), "%s", err.msg);
+    cr_assert_str_eq(cfg.registration, "on", "a refused value changes nothing");
+    cr_assert_str_eq(cfg.registration_role, "creator");
+    cr_assert_eq(config_set(&cfg, "login-limit-address", "0", NULL), KINO_EINVAL);
+    cr_assert_eq(config_set(&cfg, "login-limit-account", "many", NULL), KINO_EINVAL);
+    cr_assert_eq(config_set(&cfg, "access-token-seconds", "59", NULL), KINO_EINVAL);
+    cr_assert_eq(config_set(&cfg, "access-token-seconds", "86401", NULL), KINO_EINVAL);
+    cr_assert_eq(config_set(&cfg, "refresh-token-days", "0", NULL), KINO_EINVAL);
+    cr_assert_eq(config_set(&cfg, "registration", "off", NULL), 0);
+    cr_assert_eq(config_set(&cfg, "registration_role", "viewer", NULL), 0, "'_' names it too");
+    cr_assert_str_eq(cfg.registration, "off");
+    cr_assert_str_eq(cfg.registration_role, "viewer");
+}
+
+Test(config, help_lists_the_account_settings)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    config_print_help(f);
+    fclose(f);
+    cr_assert(strstr(text, "--registration ") && strstr(text, "KINO_REGISTRATION_ROLE") &&
+                  strstr(text, "--login-limit-address") && strstr(text, "--login-limit-account") &&
+                  strstr(text, "--access-token-seconds") && strstr(text, "--refresh-token-days"),
+              "%s", text);
+    free(text);
+}
