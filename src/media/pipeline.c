@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,10 +64,41 @@ void media_options_init(struct media_options *opt)
 
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;
 
+/*
+ * FFmpeg's last error message on this thread. Demuxers often say why they give
+ * up only through av_log ("Picture size 100000x100000 is invalid") and return
+ * a bare AVERROR_INVALIDDATA; keeping the line lets an error say what is wrong.
+ */
+static _Thread_local char ff_last_error[200];
+
+static void remember_ffmpeg_error(void *avcl, int level, const char *fmt, va_list ap)
+{
+    (void)avcl;
+    if (level > AV_LOG_ERROR)
+        return;
+    char line[sizeof(ff_last_error)];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' ' || line[n - 1] == '.'))
+        line[--n] = '\0';
+    if (n > 0) /* FFmpeg sometimes ends a message with a call of its own that holds only "\n" */
+        memcpy(ff_last_error, line, n + 1);
+}
+
+/* The message remembered since the last call ("" when none), then forgotten. */
+static const char *take_ffmpeg_error(char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", ff_last_error);
+    ff_last_error[0] = '\0';
+    return out;
+}
+
 static void quiet_ffmpeg(void)
 {
-    /* The media module returns errors, it does not log; FFmpeg's chatter would be noise. */
-    av_log_set_level(AV_LOG_QUIET);
+    /* The media module returns errors, it does not log: FFmpeg's errors are kept (above) for
+     * the messages, the rest of its chatter would be noise. */
+    av_log_set_level(AV_LOG_ERROR);
+    av_log_set_callback(remember_ffmpeg_error);
 }
 
 /* "95 s", "12 min", "3.5 h": a length a person reads in an error message. */
@@ -241,7 +273,10 @@ static int probe(struct job *j)
     if (!j->ic)
         return kino_err_set(j->err, -ENOMEM, "out of memory");
     j->ic->interrupt_callback = (AVIOInterruptCB){ .callback = interrupted, .opaque = j };
+    char why[sizeof(ff_last_error)];
+    take_ffmpeg_error(why, sizeof(why));
     rc = avformat_open_input(&j->ic, j->src_path, NULL, NULL);
+    take_ffmpeg_error(why, sizeof(why));
     if (j->canceled)
         return KINO_ECANCELED;
     if (rc == AVERROR(ENOENT) || rc == AVERROR(EACCES))
@@ -255,7 +290,7 @@ static int probe(struct job *j)
     if (rc < 0)
         return kino_err_set(j->err, KINO_EMEDIA,
                             "the file is not a video or audio file that kino can read (%s); %s",
-                            av_err2str(rc), upload_hint);
+                            why[0] ? why : av_err2str(rc), upload_hint);
     /* An absurd header is refused before avformat_find_stream_info() decodes a frame of it. */
     for (unsigned i = 0; i < j->ic->nb_streams; i++) {
         const AVStream *st = j->ic->streams[i];

@@ -68,6 +68,7 @@ BROKEN = {
     "empty.mp4": r"empty|0 bytes",
     "image.png": r"image",
     "huge.y4m": r"12000x12000",
+    "absurd.y4m": r"100000x100000",
     "big.y4m": r"1280x1024.*%d" % MAX_PIXELS,
     "longdur.mp4": r"90 s.*60 s",
     "nodecode.mp4": r"no video frame",

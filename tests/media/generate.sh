@@ -41,6 +41,7 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   empty.mp4        0 bytes
 #   image.png        a still picture
 #   huge.y4m         a YUV4MPEG header declaring 12000x12000 pixels (144 Mpx: over the default)
+#   absurd.y4m       a YUV4MPEG header declaring 100000x100000 (FFmpeg itself refuses to open it)
 #   big.y4m          a YUV4MPEG header declaring 1280x1024 (over a max-pixels of 1000000 only)
 #   longdur.mp4      a 3 s MP4 whose header (mvhd) claims 90 s (over a max-duration of 60)
 #   nodecode.mp4     a video-only MP4 whose sample data are overwritten with zeros
@@ -124,6 +125,8 @@ gen_inputs() {
     cp "$out/cover.png" "$out/image.png"
     { printf 'YUV4MPEG2 W12000 H12000 F25:1 Ip A1:1 C420jpeg\nFRAME\n'; head -c 4096 /dev/zero; } \
         > "$out/huge.y4m"
+    { printf 'YUV4MPEG2 W100000 H100000 F25:1 Ip A1:1 C420jpeg\nFRAME\n'; head -c 4096 /dev/zero; } \
+        > "$out/absurd.y4m"
     { printf 'YUV4MPEG2 W1280 H1024 F25:1 Ip A1:1 C420jpeg\nFRAME\n'; head -c 4096 /dev/zero; } \
         > "$out/big.y4m"
     # mvhd: size, type, version+flags, creation, modification, timescale, duration (v0).
