@@ -107,6 +107,12 @@ int64_t http_request_content_length(struct http_request *req);
 struct str http_request_body(struct http_request *req);
 /* "scheme://host[:port]" the client used (from the Host header), for absolute URLs. */
 const char *http_request_base_url(struct http_request *req);
+/*
+ * The peer's IP address as text ("192.0.2.7", "2001:db8::1"; an IPv4 client of
+ * a "::" listener as its IPv4 form), or "unknown" when MHD cannot tell. This is
+ * the TCP peer: behind a proxy it is the proxy's address.
+ */
+const char *http_request_client_address(struct http_request *req);
 
 /*
  * Per-request state for handlers and body callbacks. `cleanup` (may be NULL)

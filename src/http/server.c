@@ -649,6 +649,26 @@ const char *http_request_base_url(struct http_request *req)
     return req->base_url;
 }
 
+const char *http_request_client_address(struct http_request *req)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char text[INET6_ADDRSTRLEN] = "unknown";
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, text,
+                  sizeof(text));
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        /* "::ffff:192.0.2.7" is an IPv4 client: one client, one key, whatever the listener. */
+        if (IN6_IS_ADDR_V4MAPPED(a6))
+            inet_ntop(AF_INET, &a6->s6_addr[12], text, sizeof(text));
+        else
+            inet_ntop(AF_INET6, a6, text, sizeof(text));
+    }
+    return keep(req, xstrdup(text));
+}
+
 void http_request_set_state(struct http_request *req, void *state, void (*cleanup)(void *state))
 {
     req->state = state;
