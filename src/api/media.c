@@ -56,33 +56,67 @@ json_t *api_media_json(const struct media_row *m)
                         json_string(time_format_rfc3339(m->created_at, created, sizeof(created))));
     json_object_set_new(o, "updated_at",
                         json_string(time_format_rfc3339(m->updated_at, updated, sizeof(updated))));
+    json_object_set_new(o, "owner_id", m->owner_id[0] ? json_string(m->owner_id) : json_null());
+    json_object_set_new(o, "visibility",
+                        json_string(m->visibility[0] ? m->visibility : MEDIA_PUBLIC));
     return o;
 }
 
-/* Read the media named by the {id} parameter; answers 404 itself and returns < 0 if absent. */
-static int load_media(struct http_request *req, struct media_row *ret)
+#define NO_SUCH_MEDIA "no media with this id; list media with GET /api/v1/media"
+
+/*
+ * Identify the caller and read the media named by the {id} parameter, if the
+ * caller may see it. A media they may not see is answered exactly like one
+ * that does not exist (404, same body), so ids of private media do not leak.
+ * Answers itself and returns < 0 on any failure.
+ */
+static int load_visible_media(struct http_request *req, struct api_caller *caller,
+                              struct media_row *ret)
 {
     struct kino *k = api_kino(req);
     const char *id = http_request_param(req, "id");
     struct kino_err err = { 0 };
+    if (api_caller_get(req, caller) < 0)
+        return KINO_EINVAL;
     if (!id_valid(id)) {
-        http_respond_problem(req, 404, "no media with this id; list media with GET /api/v1/media");
+        http_respond_problem(req, 404, NO_SUCH_MEDIA);
         return KINO_ENOTFOUND;
     }
     struct db_conn *c = db_acquire(k->db);
     int rc = model_media_get(c, id, ret, &err);
     db_release(c);
+    if (rc == 0 && !access_can_view(caller, ret->owner_id, ret->visibility)) {
+        media_row_release(ret);
+        rc = KINO_ENOTFOUND;
+    }
     if (rc == KINO_ENOTFOUND)
-        http_respond_problem(req, 404, "no media with this id; list media with GET /api/v1/media");
+        http_respond_problem(req, 404, NO_SUCH_MEDIA);
     else if (rc < 0)
         http_respond_error(req, rc, &err);
     return rc;
 }
 
+/* load_visible_media, then 403 unless the caller may change the media (its owner, admins). */
+static int load_changeable_media(struct http_request *req, struct media_row *ret)
+{
+    struct api_caller caller;
+    int rc = load_visible_media(req, &caller, ret);
+    if (rc < 0)
+        return rc;
+    if (!access_can_change(&caller, ret->owner_id)) {
+        media_row_release(ret);
+        http_respond_problem(req, 403,
+                             "only the media's owner or an admin may change or delete it");
+        return KINO_EINVAL;
+    }
+    return 0;
+}
+
 void api_media_get(struct http_request *req)
 {
+    struct api_caller caller;
     struct media_row m;
-    if (load_media(req, &m) < 0)
+    if (load_visible_media(req, &caller, &m) < 0)
         return;
     api_respond_json(req, 200, api_media_json(&m));
     media_row_release(&m);
@@ -117,6 +151,34 @@ static int cursor_decode(const char *cursor, int64_t *ret_created, char ret_id[K
     return 0;
 }
 
+/*
+ * Which media the caller's list holds: ?owner=me only their own; otherwise
+ * what access_is_listed allows, as a query (filtering rows after the LIMIT
+ * would leave pages short and the cursor wrong). Answers itself and returns
+ * < 0 when the request cannot be served.
+ */
+static int list_scope(struct http_request *req, const struct api_caller *caller,
+                      enum media_scope *ret)
+{
+    const char *owner = http_request_query(req, "owner");
+    if (owner) {
+        if (strcmp(owner, "me") != 0) {
+            http_respond_problem(req, 400, "owner accepts only 'me' (your own media); omit it "
+                                           "to list every media you may see");
+            return KINO_EINVAL;
+        }
+        if (caller->role == AUTH_ROLE_NONE) {
+            struct api_caller who;
+            (void)api_caller_require(req, &who); /* answers the 401 with its challenge */
+            return KINO_EINVAL;
+        }
+        *ret = MEDIA_SCOPE_OWNED;
+        return 0;
+    }
+    *ret = caller->role == AUTH_ROLE_ADMIN ? MEDIA_SCOPE_ALL : MEDIA_SCOPE_LISTED;
+    return 0;
+}
+
 void api_media_list(struct http_request *req)
 {
     struct kino *k = api_kino(req);
@@ -125,7 +187,11 @@ void api_media_list(struct http_request *req)
     char after_id[KINO_ID_LEN + 1];
     const char *limit_arg = http_request_query(req, "limit");
     const char *cursor = http_request_query(req, "cursor");
+    struct api_caller caller;
+    enum media_scope scope;
 
+    if (api_caller_get(req, &caller) < 0 || list_scope(req, &caller, &scope) < 0)
+        return;
     if (limit_arg && parse_int64(limit_arg, 1, LIST_MAX, &limit) < 0) {
         http_respond_problem(req, 400, "limit must be a whole number from 1 to 100");
         return;
@@ -139,8 +205,9 @@ void api_media_list(struct http_request *req)
     struct media_row *rows;
     size_t n;
     struct db_conn *c = db_acquire(k->db);
-    int rc = model_media_list(c, after_created, cursor && *cursor ? after_id : NULL,
-                              (int)limit + 1, &rows, &n, &err);
+    int rc = model_media_list(c, scope, caller.user_id[0] ? caller.user_id : NULL, after_created,
+                              cursor && *cursor ? after_id : NULL, (int)limit + 1, &rows, &n,
+                              &err);
     db_release(c);
     if (rc < 0) {
         http_respond_error(req, rc, &err);
@@ -211,7 +278,7 @@ void api_media_patch(struct http_request *req)
     struct kino *k = api_kino(req);
     struct kino_err err = { 0 };
     struct media_row m;
-    if (load_media(req, &m) < 0)
+    if (load_changeable_media(req, &m) < 0)
         return;
     media_row_release(&m);
 
@@ -219,7 +286,7 @@ void api_media_patch(struct http_request *req)
     json_error_t jerr;
     json_t *obj = json_loadb(body.ptr, body.len, 0, &jerr);
     char *tags = NULL;
-    const char *title = NULL, *description = NULL;
+    const char *title = NULL, *description = NULL, *visibility = NULL;
     int rc = 0;
     if (!obj || !json_is_object(obj)) {
         rc = kino_err_set(&err, KINO_EINVAL,
@@ -238,6 +305,13 @@ void api_media_patch(struct http_request *req)
             } else if (strcmp(key, "tags") == 0) {
                 if ((rc = tags_from_json(v, &tags, &err)) < 0)
                     break;
+            } else if (strcmp(key, "visibility") == 0) {
+                if (!json_is_string(v) || !model_media_visibility_valid(json_string_value(v))) {
+                    rc = kino_err_set(&err, KINO_EINVAL,
+                                      "visibility must be 'public', 'unlisted' or 'private'");
+                    break;
+                }
+                visibility = json_string_value(v);
             } else if (strcmp(key, "title") == 0 || strcmp(key, "description") == 0) {
                 rc = kino_err_set(&err, KINO_EINVAL,
                                   "%s must be a string of at most %d characters", key,
@@ -245,8 +319,8 @@ void api_media_patch(struct http_request *req)
                 break;
             } else {
                 rc = kino_err_set(&err, KINO_EINVAL,
-                                  "'%s' cannot be changed; PATCH accepts title, description and "
-                                  "tags",
+                                  "'%s' cannot be changed; PATCH accepts title, description, "
+                                  "tags and visibility",
                                   key);
                 break;
             }
@@ -255,7 +329,7 @@ void api_media_patch(struct http_request *req)
     if (rc == 0) {
         struct db_conn *c = db_acquire(k->db);
         rc = model_media_update_meta(c, http_request_param(req, "id"), title, description, tags,
-                                     time_now_ms(), &err);
+                                     visibility, time_now_ms(), &err);
         if (rc == 0)
             rc = model_media_get(c, http_request_param(req, "id"), &m, &err);
         db_release(c);
@@ -274,18 +348,18 @@ void api_media_delete(struct http_request *req)
 {
     struct kino *k = api_kino(req);
     struct kino_err err = { 0 };
-    const char *id = http_request_param(req, "id");
-    if (!id_valid(id)) {
-        http_respond_problem(req, 404, "no media with this id; list media with GET /api/v1/media");
+    struct media_row m;
+    if (load_changeable_media(req, &m) < 0)
         return;
-    }
+    media_row_release(&m);
+    const char *id = http_request_param(req, "id");
     /* The row goes first: a worker running this media's job sees its lease vanish at its
      * next renewal and stops; anything it publishes after that it deletes itself. */
     struct db_conn *c = db_acquire(k->db);
     int rc = model_media_delete(c, id, &err);
     db_release(c);
     if (rc == KINO_ENOTFOUND) {
-        http_respond_problem(req, 404, "no media with this id; list media with GET /api/v1/media");
+        http_respond_problem(req, 404, NO_SUCH_MEDIA);
         return;
     }
     if (rc == 0 && k->jobs)
@@ -315,11 +389,21 @@ static int audio_has_poster(const char *renditions_json)
     return yes;
 }
 
+/* The URL of `file` under the token: "<base>/play/<token>/<file>". */
+static json_t *play_url(const char *base, const struct buf *token, const char *file)
+{
+    char url[1024];
+    snprintf(url, sizeof(url), "%s/play/%s/%s", base, token->ptr, file);
+    return json_string(url);
+}
+
 void api_media_playback(struct http_request *req)
 {
     struct kino *k = api_kino(req);
+    struct api_caller caller;
     struct media_row m;
-    if (load_media(req, &m) < 0)
+    struct kino_err err = { 0 };
+    if (load_visible_media(req, &caller, &m) < 0)
         return;
     if (!m.playable) {
         char detail[200];
@@ -332,6 +416,21 @@ void api_media_playback(struct http_request *req)
         return;
     }
     /*
+     * The URLs carry a token that names this media and an expiry, signed with
+     * the server's key: the streaming path checks it without the database and
+     * a CDN can cache by path. Whoever holds the URLs can play until then,
+     * whatever the media's visibility: handing them out is the authorisation.
+     */
+    int64_t expires_at = time_now_ms() / 1000 + auth_play_default_ttl(m.duration_s);
+    struct buf token = BUF_INIT(AUTH_PLAY_MAX);
+    int rc = auth_play_sign(k->keys, m.id, expires_at, &token, &err);
+    if (rc < 0) {
+        http_respond_error(req, rc, &err);
+        buf_release(&token);
+        media_row_release(&m);
+        return;
+    }
+    /*
      * HLS plays from the moment the media is playable. The poster, the
      * storyboard and the MPD are written once the whole ladder is done (and
      * only then is the media's type known for sure), so until the media is
@@ -340,19 +439,24 @@ void api_media_playback(struct http_request *req)
     const char *base = k->cfg.public_url[0] ? k->cfg.public_url : http_request_base_url(req);
     int ready = strcmp(m.status, MEDIA_READY) == 0;
     int is_video = strcmp(m.type, "audio") != 0;
-    char url[1024];
+    char expires[40];
     json_t *body = json_object();
-    snprintf(url, sizeof(url), "%s/media/%s/master.m3u8", base, m.id);
-    json_object_set_new(body, "hls", json_string(url));
-    snprintf(url, sizeof(url), "%s/media/%s/manifest.mpd", base, m.id);
-    json_object_set_new(body, "dash", ready ? json_string(url) : json_null());
-    snprintf(url, sizeof(url), "%s/media/%s/poster.jpg", base, m.id);
+    json_object_set_new(body, "hls", play_url(base, &token, "master.m3u8"));
+    json_object_set_new(body, "dash",
+                        ready ? play_url(base, &token, "manifest.mpd") : json_null());
     json_object_set_new(body, "thumbnail",
                         ready && (is_video || audio_has_poster(m.renditions_json))
-                            ? json_string(url)
+                            ? play_url(base, &token, "poster.jpg")
                             : json_null());
-    snprintf(url, sizeof(url), "%s/media/%s/storyboard/storyboard.vtt", base, m.id);
-    json_object_set_new(body, "storyboard", ready && is_video ? json_string(url) : json_null());
+    json_object_set_new(body, "storyboard",
+                        ready && is_video ? play_url(base, &token, "storyboard/storyboard.vtt")
+                                          : json_null());
+    json_object_set_new(body, "expires_at",
+                        json_string(time_format_rfc3339(expires_at * 1000, expires,
+                                                        sizeof(expires))));
+    /* The answer holds credentials made for this caller: no shared cache may keep it. */
+    http_add_header(req, "Cache-Control", "no-store");
     api_respond_json(req, 200, body);
+    buf_release(&token);
     media_row_release(&m);
 }

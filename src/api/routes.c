@@ -15,6 +15,7 @@ static const struct http_route routes[] = {
     { "DELETE", "/api/v1/media/{id}", api_media_delete, NULL },
     { "GET", "/api/v1/media/{id}/playback", api_media_playback, NULL },
     { "GET", "/media/{id}/{*rest}", stream_serve, NULL },
+    { "GET", "/play/{token}/{*rest}", stream_play, NULL },
 };
 
 const struct http_route *api_routes(size_t *ret_n)

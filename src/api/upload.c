@@ -4,6 +4,8 @@
  * straight to a temporary file (memory stays flat whatever the size), then
  * moves into storage and queues a transcode job. An upload cut off half-way
  * leaves nothing behind: the request's cleanup removes the temporary file.
+ * Creators and admins may upload; the caller owns the new media, whose
+ * visibility is the optional `visibility` field (public by default).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -22,7 +24,7 @@
 #include "jobs/jobs.h"
 #include "core/banned.h"
 
-enum part { PART_NONE, PART_FILE, PART_TITLE, PART_DESCRIPTION, PART_TAGS };
+enum part { PART_NONE, PART_FILE, PART_TITLE, PART_DESCRIPTION, PART_TAGS, PART_VISIBILITY };
 
 struct upload {
     struct http_request *req;
@@ -35,7 +37,8 @@ struct upload {
     uint64_t file_bytes;
     int have_file;
     enum part part;
-    struct buf title, description, tags;
+    struct buf title, description, tags, visibility;
+    char owner_id[KINO_ID_LEN + 1]; /* the caller: the new media's owner */
     unsigned status;     /* HTTP status of an error found while parsing */
     struct kino_err err;
 };
@@ -54,6 +57,7 @@ static void upload_free(void *state)
     buf_release(&up->title);
     buf_release(&up->description);
     buf_release(&up->tags);
+    buf_release(&up->visibility);
     free(up);
 }
 
@@ -92,6 +96,8 @@ static int on_part_begin(void *ctx, const char *name, const char *filename,
         up->part = PART_DESCRIPTION;
     } else if (strcmp(name, "tags") == 0) {
         up->part = PART_TAGS;
+    } else if (strcmp(name, "visibility") == 0) {
+        up->part = PART_VISIBILITY;
     }
     return 0; /* other fields are ignored */
 }
@@ -134,6 +140,7 @@ static int on_part_data(void *ctx, const char *data, size_t len)
     case PART_TITLE: field = &up->title; field_name = "title"; break;
     case PART_DESCRIPTION: field = &up->description; field_name = "description"; break;
     case PART_TAGS: field = &up->tags; field_name = "tags"; break;
+    case PART_VISIBILITY: field = &up->visibility; field_name = "visibility"; break;
     }
     if (buf_add(field, data, len) < 0)
         return fail(up, 400, KINO_EINVAL, "the '%s' field is too long", field_name);
@@ -159,12 +166,42 @@ static void respond_failure(struct upload *up)
                          kino_err_message(&up->err, up->err.code));
 }
 
+/*
+ * Who may upload is settled from the headers alone, before a byte of the body
+ * is read: anonymous callers get 401, viewers 403, and nothing reaches the
+ * disk for them. Answers itself and returns < 0 when the caller may not.
+ */
+static int check_uploader(struct http_request *req, char owner_id[KINO_ID_LEN + 1])
+{
+    struct api_caller caller;
+    if (api_caller_get(req, &caller) < 0)
+        return KINO_EINVAL;
+    unsigned status = access_upload_status(&caller);
+    if (status == 401) {
+        http_add_header(req, "WWW-Authenticate", "Bearer realm=\"kino\"");
+        http_respond_problem(req, 401, "log in to upload: send 'Authorization: Bearer <token>' "
+                                       "with an access token from POST /api/v1/auth/login or "
+                                       "an API key");
+        return KINO_EINVAL;
+    }
+    if (status != 0) {
+        http_respond_problem(req, status, "viewers cannot upload; ask an admin to make your "
+                                          "account a creator");
+        return KINO_EINVAL;
+    }
+    snprintf(owner_id, KINO_ID_LEN + 1, "%s", caller.user_id);
+    return 0;
+}
+
 /* Called first with (NULL, 0) once the headers are in, then with each chunk. */
 int api_upload_body(struct http_request *req, const char *data, size_t len)
 {
     struct upload *up = http_request_state(req);
     struct kino *k = api_kino(req);
     if (!up) {
+        char owner_id[KINO_ID_LEN + 1];
+        if (check_uploader(req, owner_id) < 0)
+            return KINO_EINVAL;
         int64_t declared = http_request_content_length(req);
         if (declared > 0 && (uint64_t)declared > k->cfg.max_upload_bytes + 64 * 1024) {
             char detail[256];
@@ -180,9 +217,11 @@ int api_upload_body(struct http_request *req, const char *data, size_t len)
         up->k = k;
         up->fd = -1;
         id_new(up->id);
+        snprintf(up->owner_id, sizeof(up->owner_id), "%s", owner_id);
         buf_init(&up->title, API_TITLE_MAX);
         buf_init(&up->description, API_DESCRIPTION_MAX);
         buf_init(&up->tags, API_TAGS_MAX * (API_TAG_LEN_MAX + 2));
+        buf_init(&up->visibility, 15);
         http_request_set_state(req, up, upload_free);
         const char *ctype = http_request_header(req, "Content-Type");
         if (multipart_new(ctype ? ctype : "", &callbacks, up, &up->mp, &up->err) < 0) {
@@ -250,6 +289,12 @@ void api_upload_handle(struct http_request *req)
                              "'file', e.g. curl -F file=@video.mp4 URL");
         return;
     }
+    const char *visibility = up->visibility.len ? up->visibility.ptr : MEDIA_PUBLIC;
+    if (!model_media_visibility_valid(visibility)) {
+        http_respond_problem(req, 400, "the 'visibility' field must be public, unlisted or "
+                                       "private (or left out: public)");
+        return;
+    }
     char *tags = NULL;
     int rc = api_tags_from_csv(up->tags.ptr, &tags, &up->err);
     if (rc < 0) {
@@ -285,6 +330,8 @@ void api_upload_handle(struct http_request *req)
     snprintf(m.id, sizeof(m.id), "%s", up->id);
     snprintf(m.type, sizeof(m.type), "video");
     snprintf(m.status, sizeof(m.status), MEDIA_QUEUED);
+    snprintf(m.owner_id, sizeof(m.owner_id), "%s", up->owner_id);
+    snprintf(m.visibility, sizeof(m.visibility), "%s", visibility);
 
     rc = blob_put_file(k->blob, key, up->tmp_path, &up->err);
     if (rc == 0) {

@@ -33,7 +33,8 @@ void model_media_rows_free(struct media_row *rows, size_t n)
 
 #define MEDIA_COLUMNS                                                                              \
     "id, type, title, description, tags, status, progress, error, duration_s, width, height, "     \
-    "renditions, source_key, source_name, source_size, created_at, updated_at, playable"
+    "renditions, source_key, source_name, source_size, created_at, updated_at, playable, "     \
+    "owner_id, visibility"
 
 static void read_media(struct db_stmt *st, struct media_row *r)
 {
@@ -56,19 +57,29 @@ static void read_media(struct db_stmt *st, struct media_row *r)
     r->created_at = db_column_int64(st, 15);
     r->updated_at = db_column_int64(st, 16);
     r->playable = db_column_int64(st, 17) != 0;
+    model_copy_fixed(r->owner_id, sizeof(r->owner_id), db_column_text(st, 18));
+    model_copy_fixed(r->visibility, sizeof(r->visibility), db_column_text(st, 19));
+}
+
+int model_media_visibility_valid(const char *v)
+{
+    return v && (strcmp(v, MEDIA_PUBLIC) == 0 || strcmp(v, MEDIA_UNLISTED) == 0 ||
+                 strcmp(v, MEDIA_PRIVATE) == 0);
 }
 
 int model_media_insert(struct db_conn *c, const struct media_row *r, struct kino_err *err)
 {
     int64_t rc = model_run(c,
                      "INSERT INTO media (" MEDIA_COLUMNS ") VALUES "
-                     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-                     err, "ttttttdtdiitttiiii", r->id, r->type, r->title ? r->title : "",
+                     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+                     "$19, $20)",
+                     err, "ttttttdtdiitttiiiitt", r->id, r->type, r->title ? r->title : "",
                      r->description ? r->description : "", r->tags_json ? r->tags_json : "[]",
                      r->status, r->progress, r->error, r->duration_s, (int64_t)r->width,
                      (int64_t)r->height, r->renditions_json ? r->renditions_json : "[]",
                      r->source_key, r->source_name, r->source_size, r->created_at, r->updated_at,
-                     (int64_t)r->playable);
+                     (int64_t)r->playable, r->owner_id[0] ? r->owner_id : NULL,
+                     r->visibility[0] ? r->visibility : MEDIA_PUBLIC);
     return rc < 0 ? (int)rc : 0;
 }
 
@@ -89,21 +100,76 @@ int model_media_get(struct db_conn *c, const char *id, struct media_row *ret, st
     return rc;
 }
 
-int model_media_list(struct db_conn *c, int64_t after_created_at, const char *after_id,
-                     int limit, struct media_row **ret_rows, size_t *ret_n, struct kino_err *err)
+int model_media_visibility(struct db_conn *c, const char *id, char ret[16], struct kino_err *err)
 {
     struct db_stmt *st;
-    int rc;
+    int rc = model_query(c, &st, "SELECT visibility FROM media WHERE id = $1", err, "t", id);
+    if (rc < 0)
+        return rc;
+    rc = db_step(st, err);
+    if (rc == KINO_ROW) {
+        model_copy_fixed(ret, 16, db_column_text(st, 0));
+        rc = 0;
+    } else if (rc == KINO_DONE) {
+        rc = kino_err_set(err, KINO_ENOTFOUND, "no media with id '%s'", id);
+    }
+    db_finalize(st);
+    return rc;
+}
+
+/*
+ * The list query for a scope and a position. Parameters are numbered in the
+ * order they are bound: the user id (when the scope needs one), then the
+ * position (when there is one), then the limit. The SQL is put together from
+ * fixed pieces only; every value is bound.
+ */
+static int prepare_list(struct db_conn *c, enum media_scope scope, const char *user_id,
+                        int64_t after_created_at, const char *after_id, int limit,
+                        struct db_stmt **ret, struct kino_err *err)
+{
+    const char *scope_sql = NULL;
+    int uses_user = 0;
+    if (scope == MEDIA_SCOPE_OWNED) {
+        if (!user_id)
+            return kino_err_set(err, KINO_EINVAL, "listing own media needs a user");
+        scope_sql = "owner_id = $1";
+        uses_user = 1;
+    } else if (scope == MEDIA_SCOPE_LISTED) {
+        scope_sql = user_id ? "(visibility = 'public' OR owner_id = $1)" : "visibility = 'public'";
+        uses_user = user_id != NULL;
+    }
+    int pos = uses_user ? 2 : 1;
+    char seek[128] = "";
     if (after_id)
-        rc = model_query(c, &st,
-                   "SELECT " MEDIA_COLUMNS " FROM media "
-                   "WHERE created_at < $1 OR (created_at = $1 AND id < $2) "
-                   "ORDER BY created_at DESC, id DESC LIMIT $3",
-                   err, "iti", after_created_at, after_id, (int64_t)limit);
-    else
-        rc = model_query(c, &st,
-                   "SELECT " MEDIA_COLUMNS " FROM media ORDER BY created_at DESC, id DESC LIMIT $1",
-                   err, "i", (int64_t)limit);
+        snprintf(seek, sizeof(seek), "(created_at < $%d OR (created_at = $%d AND id < $%d))", pos,
+                 pos, pos + 1);
+    char sql[640];
+    snprintf(sql, sizeof(sql),
+             "SELECT " MEDIA_COLUMNS " FROM media %s%s%s%s "
+             "ORDER BY created_at DESC, id DESC LIMIT $%d",
+             scope_sql || after_id ? "WHERE " : "", scope_sql ? scope_sql : "",
+             scope_sql && after_id ? " AND " : "", seek, pos + (after_id ? 2 : 0));
+
+    int rc = db_prepare(c, sql, ret, err);
+    if (rc < 0)
+        return rc;
+    int i = 1;
+    if (uses_user)
+        db_bind_text(*ret, i++, user_id);
+    if (after_id) {
+        db_bind_int64(*ret, i++, after_created_at);
+        db_bind_text(*ret, i++, after_id);
+    }
+    db_bind_int64(*ret, i, limit);
+    return 0;
+}
+
+int model_media_list(struct db_conn *c, enum media_scope scope, const char *user_id,
+                     int64_t after_created_at, const char *after_id, int limit,
+                     struct media_row **ret_rows, size_t *ret_n, struct kino_err *err)
+{
+    struct db_stmt *st;
+    int rc = prepare_list(c, scope, user_id, after_created_at, after_id, limit, &st, err);
     if (rc < 0)
         return rc;
     struct media_row *rows = xcalloc((size_t)limit + 1, sizeof(*rows));
@@ -130,14 +196,17 @@ static int changed_one(int64_t rc, const char *id, struct kino_err *err)
 }
 
 int model_media_update_meta(struct db_conn *c, const char *id, const char *title,
-                            const char *description, const char *tags_json, int64_t now,
-                            struct kino_err *err)
+                            const char *description, const char *tags_json,
+                            const char *visibility, int64_t now, struct kino_err *err)
 {
+    if (visibility && !model_media_visibility_valid(visibility))
+        return kino_err_set(err, KINO_EINVAL,
+                            "visibility must be 'public', 'unlisted' or 'private'");
     int64_t rc = model_run(c,
                      "UPDATE media SET title = COALESCE($2, title), "
                      "description = COALESCE($3, description), tags = COALESCE($4, tags), "
-                     "updated_at = $5 WHERE id = $1",
-                     err, "tttti", id, title, description, tags_json,
+                     "visibility = COALESCE($5, visibility), updated_at = $6 WHERE id = $1",
+                     err, "ttttti", id, title, description, tags_json, visibility,
                      now);
     return changed_one(rc, id, err);
 }

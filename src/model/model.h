@@ -48,11 +48,16 @@ struct media_row {
     char *source_name;   /* file name the client gave */
     int64_t source_size;
     int64_t created_at, updated_at;
+    char owner_id[KINO_ID_LEN + 1]; /* the account that uploaded it; "" when none (older media) */
+    char visibility[16];            /* MEDIA_PUBLIC | MEDIA_UNLISTED | MEDIA_PRIVATE */
 };
 
 void media_row_release(struct media_row *row);
 
-/* Insert `row` (all fields taken as given). */
+/* 1 when `v` is one of the three visibilities above. */
+int model_media_visibility_valid(const char *v);
+
+/* Insert `row` (all fields taken as given; owner_id "" stores no owner, visibility "" public). */
 int model_media_insert(struct db_conn *c, const struct media_row *row, struct kino_err *err);
 
 /* Read one; KINO_ENOTFOUND when there is none. `ret` is released by the caller. */
@@ -60,18 +65,38 @@ int model_media_get(struct db_conn *c, const char *id, struct media_row *ret,
                     struct kino_err *err);
 
 /*
- * Newest first, at most `limit` rows strictly after the position
- * (after_created_at, after_id) in that order; pass after_id NULL for the first
- * page. Caller frees *ret_rows with model_media_rows_free.
+ * Only the visibility of one media: what the plain streaming path needs on every
+ * request, one primary-key lookup. `ret` gets at least 16 bytes. KINO_ENOTFOUND
+ * when there is no such media.
  */
-int model_media_list(struct db_conn *c, int64_t after_created_at, const char *after_id,
-                     int limit, struct media_row **ret_rows, size_t *ret_n, struct kino_err *err);
+int model_media_visibility(struct db_conn *c, const char *id, char ret[16], struct kino_err *err);
+
+/* Which media a list holds (the API picks one from the caller's role and ?owner=). */
+enum media_scope {
+    MEDIA_SCOPE_ALL,    /* every media: what admins see */
+    MEDIA_SCOPE_LISTED, /* public media, and all of `user_id`'s own (user_id NULL: public only) */
+    MEDIA_SCOPE_OWNED,  /* only the media of `user_id` */
+};
+
+/*
+ * Newest first, at most `limit` rows of `scope` strictly after the position
+ * (after_created_at, after_id) in that order; pass after_id NULL for the first
+ * page. The scope is applied in the query itself, so the page is full and the
+ * position seek stays right whatever is filtered out. Caller frees *ret_rows
+ * with model_media_rows_free.
+ */
+int model_media_list(struct db_conn *c, enum media_scope scope, const char *user_id,
+                     int64_t after_created_at, const char *after_id, int limit,
+                     struct media_row **ret_rows, size_t *ret_n, struct kino_err *err);
 void model_media_rows_free(struct media_row *rows, size_t n);
 
-/* Change title/description/tags; NULL leaves a field alone. KINO_ENOTFOUND if absent. */
+/*
+ * Change title/description/tags/visibility; NULL leaves a field alone.
+ * KINO_ENOTFOUND if absent; KINO_EINVAL for an unknown visibility.
+ */
 int model_media_update_meta(struct db_conn *c, const char *id, const char *title,
-                            const char *description, const char *tags_json, int64_t now,
-                            struct kino_err *err);
+                            const char *description, const char *tags_json,
+                            const char *visibility, int64_t now, struct kino_err *err);
 
 /*
  * Set status, progress and error (NULL clears it); any status but "ready" also

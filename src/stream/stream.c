@@ -6,9 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "blob/blob.h"
 #include "core/util.h"
+#include "db/db.h"
 #include "kino.h"
+#include "model/model.h"
 #include "core/banned.h"
 
 struct file_type {
@@ -60,17 +63,18 @@ const char *stream_cache_control(const char *name)
     return t ? t->cache_control : NULL;
 }
 
-void stream_serve(struct http_request *req)
+/*
+ * Serve media/<id>/<rest> from storage, with the file's type and cache
+ * headers. `id` must already be a valid media id; the path is checked here.
+ */
+static void serve_file(struct http_request *req, struct kino *k, const char *id, const char *rest)
 {
-    struct kino *k = http_request_app(req);
-    const char *id = http_request_param(req, "id");
-    const char *rest = http_request_param(req, "rest");
     const struct file_type *type = rest ? type_of(rest) : NULL;
     char key[512];
-    int n = snprintf(key, sizeof(key), "media/%s/%s", id ? id : "", rest ? rest : "");
+    int n = snprintf(key, sizeof(key), "media/%s/%s", id, rest ? rest : "");
 
     /* blob_key_valid refuses "..", "." and empty segments, so nothing outside media/<id>/. */
-    if (!id_valid(id) || !type || n < 0 || (size_t)n >= sizeof(key) || !blob_key_valid(key)) {
+    if (!type || n < 0 || (size_t)n >= sizeof(key) || !blob_key_valid(key)) {
         http_respond_problem(req, 404, "no such media file");
         return;
     }
@@ -95,4 +99,58 @@ void stream_serve(struct http_request *req)
         return;
     }
     http_respond_file(req, &f);
+}
+
+void stream_serve(struct http_request *req)
+{
+    struct kino *k = http_request_app(req);
+    const char *id = http_request_param(req, "id");
+    if (!id_valid(id) || !type_of(http_request_param(req, "rest"))) {
+        http_respond_problem(req, 404, "no such media file");
+        return;
+    }
+    char visibility[16];
+    struct kino_err err = { 0 };
+    struct db_conn *c = db_acquire(k->db);
+    int rc = model_media_visibility(c, id, visibility, &err);
+    db_release(c);
+    if (rc == KINO_ENOTFOUND || (rc == 0 && strcmp(visibility, MEDIA_PUBLIC) != 0 &&
+                                 strcmp(visibility, MEDIA_UNLISTED) != 0)) {
+        /* Private media answer like absent ones: their ids do not leak. */
+        http_respond_problem(req, 404, "no such media file");
+        return;
+    }
+    if (rc < 0) {
+        http_respond_error(req, rc, &err);
+        return;
+    }
+    if (strcmp(visibility, MEDIA_UNLISTED) == 0) {
+        http_respond_problem(req, 403, "this media is not public; play it through the URLs from "
+                                       "GET /api/v1/media/{id}/playback");
+        return;
+    }
+    serve_file(req, k, id, http_request_param(req, "rest"));
+}
+
+void stream_play(struct http_request *req)
+{
+    struct kino *k = http_request_app(req);
+    char id[AUTH_MEDIA_ID_MAX + 1];
+    struct kino_err err = { 0 };
+    int rc = auth_play_verify(k->keys, http_request_param(req, "token"), NULL,
+                              time_now_ms() / 1000, id, &err);
+    if (rc < 0) {
+        char detail[300];
+        snprintf(detail, sizeof(detail),
+                 "%s; get a new URL from GET /api/v1/media/{id}/playback",
+                 kino_err_message(&err, rc));
+        http_respond_problem(req, 403, detail);
+        return;
+    }
+    /* The token's media id is signed by us, but it becomes a storage key: check its form too. */
+    if (!id_valid(id)) {
+        http_respond_problem(req, 404, "no such media file");
+        return;
+    }
+    serve_file(req, k, id, http_request_param(req, "rest"));
 }
