@@ -73,6 +73,52 @@ int access_can_change(const struct api_caller *c, const char *owner_id);
 /* 0 when the caller may upload (creators and admins); else the status to answer: 401 or 403. */
 unsigned access_upload_status(const struct api_caller *c);
 
+/* ---- small JSON bodies (body.c) ---- */
+
+/* The largest body of the account endpoints: their JSON objects are a few hundred bytes. */
+#define API_SMALL_BODY_MAX (16 * 1024)
+
+/*
+ * on_body for routes that take a small JSON body: 413 as soon as a
+ * Content-Length over API_SMALL_BODY_MAX is announced (before the body is
+ * read), or once a chunked body passes it; otherwise keeps the body for
+ * api_small_body_object.
+ */
+int api_small_body(struct http_request *req, const char *data, size_t len);
+
+/* The body read by api_small_body as a JSON object (caller decrefs); else answers 400 with
+ * `example` (e.g. "{\"name\": \"ci\"}") in the detail and returns NULL. */
+json_t *api_small_body_object(struct http_request *req, const char *example);
+
+/*
+ * obj[name] as a string (borrowed from obj) in *ret; NULL when absent or null
+ * and not `required`. KINO_EINVAL with a message when required and absent, or
+ * not a string, or with a NUL inside.
+ */
+int api_json_string(json_t *obj, const char *name, int required, const char **ret,
+                    struct kino_err *err);
+
+/* KINO_EINVAL naming the first key of obj not in the NULL-terminated `allowed`; `what` says
+ * which keys are accepted. */
+int api_json_only_keys(json_t *obj, const char *const *allowed, const char *what,
+                       struct kino_err *err);
+
+/* ---- accounts (auth.c, me.c, users.c) ---- */
+
+/* The user object of the API: id, email, display_name, role, disabled, created_at. */
+json_t *api_user_json(const struct user_row *u);
+
+void api_auth_register(struct http_request *req);
+void api_auth_login(struct http_request *req);
+void api_auth_refresh(struct http_request *req);
+void api_auth_logout(struct http_request *req);
+void api_me_get(struct http_request *req);
+void api_me_keys_list(struct http_request *req);
+void api_me_keys_create(struct http_request *req);
+void api_me_keys_delete(struct http_request *req);
+void api_users_list(struct http_request *req);
+void api_users_patch(struct http_request *req);
+
 void api_upload_handle(struct http_request *req);
 int api_upload_body(struct http_request *req, const char *data, size_t len);
 void api_media_list(struct http_request *req);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/login_guard.h"
 #include "auth/auth.h"
 #include "blob/blob.h"
 #include "cli/cli.h"
@@ -115,6 +116,11 @@ int cmd_serve(int argc, char **argv)
     auth_config_default(&ac);
     if ((rc = auth_passwords_new(&ac, &k.passwords, &err)) < 0)
         goto fail;
+    struct login_guard_config lg;
+    login_guard_config_init(&lg);
+    lg.address_limit = k.cfg.login_limit_address;
+    lg.account_limit = k.cfg.login_limit_account;
+    k.login_guard = login_guard_new(&lg);
 
     if (k.cfg.workers > 0) {
         struct jobs_config jc = { .workers = k.cfg.workers,
@@ -161,6 +167,7 @@ out:
     blob_free(k.blob);
     db_close(k.db);
     auth_passwords_free(k.passwords);
+    login_guard_free(k.login_guard);
     auth_keys_free(k.keys);
     if (status == 0)
         log_msg(LOG_INFO, NULL, "kino stopped");
