@@ -1,0 +1,995 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Accounts and access control end to end (issue 4), against the HTTP contract.
+
+Starts a real `kino serve` (one worker) on a free loopback port with a
+temporary data directory, makes one 2 s test clip with the ffmpeg CLI, and:
+
+1. sets up the callers: an admin (`kino user add`), a creator who owns the
+   media ("owner"), another creator ("other"), a viewer (registered, then made a
+   viewer by the admin), and a user whose access token and API key were made
+   before the admin disabled them ("disabled", "disabled-key"), plus anonymous;
+2. has the owner upload a public, an unlisted and a private clip;
+3. runs the authorization matrix: every endpoint x every caller x every
+   visibility against the status written by hand in MATRIX below, prints it as a
+   table and fails if any cell differs;
+4. token tests: tampered, alg none and unknown-kid access tokens; playback
+   tokens for another media, with a changed or past expiry, an unknown kid;
+   a refresh token replayed after rotation (and its successor, revoked with the
+   family); an access token that really expired when the server lets its life
+   be set;
+5. login: wrong password, unknown email and disabled account answer alike;
+   the rate limits answer 429 with Retry-After (a second server with small
+   limits and registration off, which also refuses to register);
+6. no password used appears in any response body or in the servers' logs.
+
+    KINO_BIN=./build/kino python3 tests/e2e/auth.py
+
+Standard library only; the HTTP, server and result helpers come from run.py.
+Prints one line per check and ends with `N passed, N failed`.
+KINO_E2E_KEEP=1 keeps the temporary directory.
+"""
+
+import base64
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import run as e2e  # noqa: E402  (the main e2e test's helpers: Results, Server, Resp, multipart)
+
+R = e2e.R
+READY_TIMEOUT = 120.0
+
+CALLERS = ("anonymous", "viewer", "other", "owner", "admin", "disabled", "disabled-key")
+VISIBILITIES = ("public", "unlisted", "private")
+
+# The authorization matrix, derived by hand from the contract (/tmp/k/api-spec.md, docs/api.md).
+# One row per endpoint and visibility ("-": the endpoint has no media); one column per caller:
+#   anonymous     no Authorization header
+#   viewer        a viewer's access token (issued while they were still a creator: the role
+#                 is read from the account on every request)
+#   other         another creator's access token
+#   owner         the access token of the creator who uploaded the media
+#   admin         an admin's access token
+#   disabled      an access token of a user an admin disabled after it was issued
+#   disabled-key  that disabled user's API key
+# A value is the HTTP status expected, or for the listings "in" / "out": the media is / is not
+# in the items (following next_cursor) of a 200 answer.
+# Streaming paths (/media/..., /play/...) authorise by visibility or by the token in the path
+# alone: the contract gives them no database access but the visibility lookup (plain URLs) or
+# none at all (/play/), so they cannot tell a disabled account and answer every caller alike.
+MATRIX = [
+    # endpoint                          visibility   anon  viewer other owner admin disab d-key
+    ("GET /api/v1/media/{id}",           "public",   (200,  200,  200,  200,  200,  401,  401)),
+    ("GET /api/v1/media/{id}",           "unlisted", (200,  200,  200,  200,  200,  401,  401)),
+    ("GET /api/v1/media/{id}",           "private",  (404,  404,  404,  200,  200,  401,  401)),
+    ("PATCH /api/v1/media/{id}",         "public",   (403,  403,  403,  200,  200,  401,  401)),
+    ("PATCH /api/v1/media/{id}",         "unlisted", (403,  403,  403,  200,  200,  401,  401)),
+    ("PATCH /api/v1/media/{id}",         "private",  (404,  404,  404,  200,  200,  401,  401)),
+    ("GET /api/v1/media/{id}/playback",  "public",   (200,  200,  200,  200,  200,  401,  401)),
+    ("GET /api/v1/media/{id}/playback",  "unlisted", (200,  200,  200,  200,  200,  401,  401)),
+    ("GET /api/v1/media/{id}/playback",  "private",  (404,  404,  404,  200,  200,  401,  401)),
+    ("GET /media/{id}/master.m3u8",      "public",   (200,  200,  200,  200,  200,  200,  200)),
+    ("GET /media/{id}/master.m3u8",      "unlisted", (403,  403,  403,  403,  403,  403,  403)),
+    ("GET /media/{id}/master.m3u8",      "private",  (404,  404,  404,  404,  404,  404,  404)),
+    ("GET /play/{token}/master.m3u8",    "public",   (200,  200,  200,  200,  200,  200,  200)),
+    ("GET /play/{token}/master.m3u8",    "unlisted", (200,  200,  200,  200,  200,  200,  200)),
+    ("GET /play/{token}/master.m3u8",    "private",  (200,  200,  200,  200,  200,  200,  200)),
+    ("in GET /api/v1/media",             "public",   ("in", "in", "in", "in", "in", 401,  401)),
+    ("in GET /api/v1/media",             "unlisted", ("out","out","out","in", "in", 401,  401)),
+    ("in GET /api/v1/media",             "private",  ("out","out","out","in", "in", 401,  401)),
+    ("in GET /api/v1/media?owner=me",    "public",   (401,  "out","out","in", "out",401,  401)),
+    ("in GET /api/v1/media?owner=me",    "unlisted", (401,  "out","out","in", "out",401,  401)),
+    ("in GET /api/v1/media?owner=me",    "private",  (401,  "out","out","in", "out",401,  401)),
+    ("GET /api/v1/me",                   "-",        (401,  200,  200,  200,  200,  401,  401)),
+    ("GET /api/v1/users",                "-",        (401,  403,  403,  403,  200,  401,  401)),
+    ("PATCH /api/v1/users/{id}",         "-",        (401,  403,  403,  403,  200,  401,  401)),
+    ("POST /api/v1/me/api-keys",         "-",        (401,  201,  201,  201,  201,  401,  401)),
+    ("GET /api/v1/me/api-keys",          "-",        (401,  200,  200,  200,  200,  401,  401)),
+    ("POST /api/v1/upload",              "-",        (401,  403,  201,  201,  201,  401,  401)),
+    # Last: each cell deletes a throwaway media of its own, uploaded by the owner just before.
+    ("DELETE /api/v1/media/{id}",        "public",   (403,  403,  403,  204,  204,  401,  401)),
+    ("DELETE /api/v1/media/{id}",        "unlisted", (403,  403,  403,  204,  204,  401,  401)),
+    ("DELETE /api/v1/media/{id}",        "private",  (404,  404,  404,  204,  204,  401,  401)),
+]
+
+NOT_MEDIA = b"this is a text file, not a video; kino's pipeline refuses it at once\n" * 4
+
+BODIES = []     # every response body received, searched for passwords at the end
+PASSWORDS = set()  # every password sent, right or wrong
+
+
+# --------------------------------------------------------------------------
+# HTTP
+
+def call(base, method, path, cred=None, body=None, headers=None, source=None):
+    """One request on a fresh connection. `cred`: an access token or API key sent as Bearer;
+    `body`: bytes, or an object sent as JSON; `source`: the client address to connect from."""
+    u = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=e2e.HTTP_TIMEOUT,
+                                      source_address=(source, 0) if source else None)
+    hdrs = dict(headers or {})
+    if cred:
+        hdrs["Authorization"] = "Bearer " + cred
+    if body is not None and not isinstance(body, bytes):
+        body = json.dumps(body).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    if body is not None:
+        hdrs["Content-Length"] = str(len(body))
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for k, v in hdrs.items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        if body is not None:
+            conn.send(body)
+        r = conn.getresponse()
+        resp = e2e.Resp(r.status, r.getheaders(), r.read())
+    finally:
+        conn.close()
+    BODIES.append(resp.body)
+    return resp
+
+
+def jbody(r, status):
+    """The JSON object of a reply with `status`, else None."""
+    j = r.json() if r.status == status else None
+    return j if isinstance(j, dict) else None
+
+
+def upload(base, cred, name, data, title, visibility=None):
+    fields = [("title", title)]
+    if visibility:
+        fields.append(("visibility", visibility))
+    body, ctype = e2e.multipart(fields, "file", name, data, "video/mp4")
+    return call(base, "POST", "/api/v1/upload", cred, body, {"Content-Type": ctype})
+
+
+def login(base, email, password, source=None):
+    PASSWORDS.add(password)
+    return call(base, "POST", "/api/v1/auth/login", body={"email": email, "password": password},
+                source=source)
+
+
+def problem_without_ids(r, replace=None):
+    """A problem body without what differs between two requests (request id, instance)."""
+    j = r.json()
+    if not isinstance(j, dict):
+        return r.body
+    j = {k: v for k, v in j.items() if k not in ("request_id", "instance")}
+    text = json.dumps(j, sort_keys=True)
+    return text.replace(replace, "<id>") if replace else text
+
+
+def b64d(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def b64e(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def jwt_parts(token):
+    h, p, s = token.split(".")
+    return json.loads(b64d(h)), json.loads(b64d(p)), s
+
+
+def jwt_join(header, payload, sig):
+    return "%s.%s.%s" % (b64e(json.dumps(header, separators=(",", ":")).encode()),
+                         b64e(json.dumps(payload, separators=(",", ":")).encode()), sig)
+
+
+USER_FIELDS = {"id", "email", "display_name", "role", "disabled", "created_at"}
+
+
+def check_user(name, u, email=None, role=None):
+    ok = isinstance(u, dict) and set(u) == USER_FIELDS and (
+        email is None or u.get("email") == email) and (role is None or u.get("role") == role)
+    R.check("%s: the user object is exactly {%s}%s" % (
+        name, ", ".join(sorted(USER_FIELDS)), " with role %s" % role if role else ""), ok,
+        json.dumps(u)[:400])
+
+
+# --------------------------------------------------------------------------
+# Setting up: servers, accounts, media
+
+def make_clip(path):
+    p = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+         "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=2",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=2",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "30",
+         "-c:a", "aac", "-ac", "2", "-shortest", path], capture_output=True)
+    return R.check("ffmpeg makes a 2 s 320x180 clip with sound", p.returncode == 0,
+                   p.stderr.decode("utf-8", "replace"))
+
+
+def cli_user_add(kino_bin, data, email, password, role):
+    PASSWORDS.add(password)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KINO_")}
+    p = subprocess.run([kino_bin, "user", "add", "--email", email, "--role", role, "--data", data],
+                       input=password + "\n", capture_output=True, text=True, env=env, timeout=60)
+    R.check("kino user add --email %s --role %s" % (email, role), p.returncode == 0,
+            "rc=%d\n%s%s" % (p.returncode, p.stdout, p.stderr))
+    return p.stdout.split()[0] if p.returncode == 0 and p.stdout.split() else None
+
+
+class Server:
+    """A `kino serve` on a free loopback port, its stdout and stderr in one log file. (Not
+    run.py's Server: that one brings its own admin; here the accounts are the test.)"""
+
+    def __init__(self, kino_bin, data, log_path, args):
+        self.kino_bin, self.data, self.log_path, self.args = kino_bin, data, log_path, args
+        self.proc, self.base = None, None
+
+    def start(self, name):
+        port = e2e.free_port()
+        self.base = "http://127.0.0.1:%d" % port
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KINO_")}
+        argv = [self.kino_bin, "serve", "--listen", "127.0.0.1:%d" % port, "--data", self.data]
+        argv += self.args
+        with open(self.log_path, "ab") as log:
+            log.write(("--- %s\n" % " ".join(argv)).encode())
+            log.flush()
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         env=env)
+        deadline = time.monotonic() + e2e.HEALTH_TIMEOUT
+        last = "no answer"
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                r = call(self.base, "GET", "/health")
+                if r.status == 200:
+                    return R.check("%s: starts (%s)" % (name, " ".join(self.args)), True)
+                last = r.describe()
+            except OSError as e:
+                last = repr(e)
+            time.sleep(0.1)
+        if self.proc.poll() is not None:
+            last = "exited with status %d" % self.proc.returncode
+        return R.check("%s: starts (%s)" % (name, " ".join(self.args)), False,
+                       "%s\n%s" % (last, self.log_tail()))
+
+    def stop(self, name):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(e2e.STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait()
+        else:
+            rc = "already exited with %d" % self.proc.returncode
+        R.check("%s: SIGTERM -> exit 0" % name, rc == 0, "%s\n%s" % (rc, self.log_tail()))
+        self.proc = None
+
+    def log_tail(self, n=30):
+        try:
+            with open(self.log_path, "rb") as f:
+                return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+
+class World:
+    """What the scenario set up: the server, the callers' credentials, the media."""
+
+    def __init__(self):
+        self.base = None
+        self.cred = {c: None for c in CALLERS}   # caller -> Bearer credential (None: anonymous)
+        self.user = {}      # account name -> user object
+        self.password = {}  # account name -> password
+        self.email = {}     # account name -> email
+        self.refresh = {}   # account name -> refresh token from its login
+        self.media = {}     # visibility -> media id (owner's ready clips)
+        self.play = {}      # visibility -> playback token from the owner's playback answer
+
+
+def register_and_login(w, name, display):
+    email = "%s@example.com" % name
+    password = "pw-%s-%s" % (name, os.urandom(6).hex())
+    PASSWORDS.add(password)
+    w.email[name], w.password[name] = email, password
+    r = call(w.base, "POST", "/api/v1/auth/register",
+             body={"email": email, "password": password, "display_name": display})
+    j = jbody(r, 201)
+    if not R.check("register %s -> 201 {user}" % email, j is not None, r.describe()):
+        return False
+    check_user("register %s" % name, j.get("user"), email, "creator")
+    w.user[name] = j.get("user") or {}
+    return log_in(w, name)
+
+
+def log_in(w, name):
+    r = login(w.base, w.email[name], w.password[name])
+    j = jbody(r, 200)
+    ok = (j is not None and isinstance(j.get("access_token"), str) and
+          j.get("token_type") == "Bearer" and j.get("expires_in") == 900 and
+          str(j.get("refresh_token", "")).startswith("kr_") and
+          isinstance(j.get("refresh_expires_in"), int) and j["refresh_expires_in"] > 0 and
+          isinstance(j.get("user"), dict) and j["user"].get("email") == w.email[name])
+    R.check("login %s -> 200 {access_token, token_type Bearer, expires_in 900, "
+            "refresh_token kr_..., refresh_expires_in, user}" % w.email[name], ok, r.describe())
+    if not j:
+        return False
+    w.refresh[name] = j.get("refresh_token")
+    return j.get("access_token")
+
+
+def setup_callers(w):
+    w.cred["admin"] = log_in(w, "admin")
+    w.cred["owner"] = register_and_login(w, "owner", "Owen Owner")
+    w.cred["other"] = register_and_login(w, "other", "Otto Other")
+    w.cred["viewer"] = register_and_login(w, "viewer", "Vera Viewer")
+    disabled_token = register_and_login(w, "disabled", "Dora Disabled")
+    register_and_login(w, "target", "Tara Target")  # whom PATCH /api/v1/users/{id} is tried on
+    if not all(w.cred[c] for c in ("admin", "owner", "other", "viewer")) or not disabled_token:
+        return False
+
+    r = call(w.base, "GET", "/api/v1/me", w.cred["admin"])
+    j = jbody(r, 200)
+    check_user("GET /api/v1/me as the admin", j and j.get("user"), w.email["admin"], "admin")
+    w.user["admin"] = (j or {}).get("user") or {}
+
+    # The viewer keeps the token issued while they were a creator: the matrix then shows that
+    # the role comes from the account, not from the token.
+    r = call(w.base, "PATCH", "/api/v1/users/%s" % w.user["viewer"].get("id"), w.cred["admin"],
+             {"role": "viewer"})
+    j = jbody(r, 200)
+    if j:
+        check_user("admin PATCH {role: viewer}", j.get("user"), w.email["viewer"], "viewer")
+    else:
+        R.check("admin PATCH /api/v1/users/{viewer} {role: viewer} -> 200", False, r.describe())
+
+    r = call(w.base, "POST", "/api/v1/me/api-keys", disabled_token, {"name": "script"})
+    j = jbody(r, 201)
+    key = j and j.get("key")
+    R.check("POST /api/v1/me/api-keys -> 201 {id, name, prefix, created_at, key: kk_...}",
+            j is not None and {"id", "name", "prefix", "created_at", "key"} <= set(j) and
+            isinstance(key, str) and key.startswith("kk_") and j.get("name") == "script",
+            r.describe())
+    r = call(w.base, "GET", "/api/v1/me", key)
+    R.check("the new API key works: GET /api/v1/me -> 200", r.status == 200, r.describe())
+    r = call(w.base, "PATCH", "/api/v1/users/%s" % w.user["disabled"].get("id"), w.cred["admin"],
+             {"disabled": True})
+    j = jbody(r, 200)
+    R.check("admin PATCH {disabled: true} -> 200 {user: disabled true}",
+            j is not None and (j.get("user") or {}).get("disabled") is True, r.describe())
+    w.cred["disabled"], w.cred["disabled-key"] = disabled_token, key
+    r = call(w.base, "POST", "/api/v1/auth/refresh", body={"refresh_token": w.refresh["disabled"]})
+    R.check("disabling revokes the account's refresh tokens: POST /auth/refresh -> 401",
+            r.status == 401, r.describe())
+    return True
+
+
+def setup_media(w, clip):
+    R.section("media")
+    with open(clip, "rb") as f:
+        data = f.read()
+    for v in VISIBILITIES:
+        r = upload(w.base, w.cred["owner"], "clip.mp4", data, "%s clip" % v, v)
+        j = jbody(r, 201)
+        R.check("owner uploads a %s clip -> 201 {owner_id: owner, visibility: %s}" % (v, v),
+                j is not None and j.get("owner_id") == w.user["owner"].get("id") and
+                j.get("visibility") == v, r.describe())
+        if j and j.get("id"):
+            w.media[v] = j["id"]
+    if len(w.media) != 3:
+        return False
+    pending = dict(w.media)
+    deadline = time.monotonic() + READY_TIMEOUT
+    last = {}
+    while pending and time.monotonic() < deadline:
+        for v, mid in list(pending.items()):
+            r = call(w.base, "GET", "/api/v1/media/%s" % mid, w.cred["owner"])
+            j = jbody(r, 200)
+            last[v] = j.get("status") if j else r.describe()
+            if last[v] in ("ready", "failed"):
+                del pending[v]
+        time.sleep(0.2)
+    for v in VISIBILITIES:
+        R.check("the %s clip becomes ready within %ds" % (v, READY_TIMEOUT), last.get(v) == "ready",
+                "last: %s" % last.get(v))
+    for v in VISIBILITIES:
+        r = call(w.base, "GET", "/api/v1/media/%s/playback" % w.media[v], w.cred["owner"])
+        j = jbody(r, 200)
+        urls = [j.get(k) for k in ("hls", "dash", "thumbnail", "storyboard")] if j else []
+        tokens = set()
+        for u in urls:
+            m = re.match(r"^https?://[^/]+/play/([A-Za-z0-9._-]+)/[^?#]+$", u or "")
+            tokens.add(m.group(1) if m else None)
+        R.check("owner GET playback of the %s clip -> 200 {hls, dash, thumbnail, storyboard, "
+                "expires_at}, every URL <base>/play/<one token>/<file>" % v,
+                j is not None and len(tokens) == 1 and None not in tokens and
+                str(j.get("hls", "")).endswith("/master.m3u8") and
+                e2e.RFC3339_UTC.match(str(j.get("expires_at"))) is not None, r.describe())
+        if tokens and None not in tokens:
+            w.play[v] = tokens.pop()
+    return len(w.play) == 3
+
+
+# --------------------------------------------------------------------------
+# The matrix
+
+def listed(w, caller, query, mid):
+    """"in" / "out" when every page of the listing answers 200, else the first other status."""
+    cursor, ids = None, []
+    for _ in range(20):
+        q = "/api/v1/media?limit=100" + query + (
+            "&cursor=" + urllib.parse.quote(cursor, safe="") if cursor else "")
+        r = call(w.base, "GET", q, w.cred[caller])
+        j = jbody(r, 200)
+        if j is None or not isinstance(j.get("items"), list):
+            return (r.status if r.status != 200 else "bad body"), q, r
+        ids += [m.get("id") for m in j["items"]]
+        cursor = j.get("next_cursor")
+        if not cursor:
+            break
+    return ("in" if mid in ids else "out"), q, r
+
+
+def do_cell(w, endpoint, v, caller):
+    """Make the request of one cell; returns (observed value, request text, response)."""
+    cred = w.cred[caller]
+    mid = w.media.get(v)
+    if endpoint == "in GET /api/v1/media":
+        return listed(w, caller, "", mid)
+    if endpoint == "in GET /api/v1/media?owner=me":
+        return listed(w, caller, "&owner=me", mid)
+    body = None
+    if endpoint == "GET /api/v1/media/{id}":
+        method, path = "GET", "/api/v1/media/%s" % mid
+    elif endpoint == "PATCH /api/v1/media/{id}":
+        method, path, body = "PATCH", "/api/v1/media/%s" % mid, {"title": "%s clip" % v}
+    elif endpoint == "GET /api/v1/media/{id}/playback":
+        method, path = "GET", "/api/v1/media/%s/playback" % mid
+    elif endpoint == "GET /media/{id}/master.m3u8":
+        method, path = "GET", "/media/%s/master.m3u8" % mid
+    elif endpoint == "GET /play/{token}/master.m3u8":
+        method, path = "GET", "/play/%s/master.m3u8" % w.play[v]
+    elif endpoint == "GET /api/v1/me":
+        method, path = "GET", "/api/v1/me"
+    elif endpoint == "GET /api/v1/users":
+        method, path = "GET", "/api/v1/users"
+    elif endpoint == "PATCH /api/v1/users/{id}":
+        method, path, body = "PATCH", "/api/v1/users/%s" % w.user["target"].get("id"), \
+            {"role": "creator"}
+    elif endpoint == "POST /api/v1/me/api-keys":
+        method, path, body = "POST", "/api/v1/me/api-keys", {"name": "matrix %s" % caller}
+    elif endpoint == "GET /api/v1/me/api-keys":
+        method, path = "GET", "/api/v1/me/api-keys"
+    elif endpoint == "POST /api/v1/upload":
+        r = upload(w.base, cred, "notvideo.mp4", NOT_MEDIA, "upload by %s" % caller)
+        return r.status, "POST /api/v1/upload (multipart, a small file)", r
+    elif endpoint == "DELETE /api/v1/media/{id}":
+        r = upload(w.base, w.cred["owner"], "notvideo.mp4", NOT_MEDIA, "to delete", v)
+        j = jbody(r, 201)
+        if not j or not j.get("id"):
+            return "setup failed", "owner uploads a throwaway %s media" % v, r
+        method, path = "DELETE", "/api/v1/media/%s" % j["id"]
+    else:
+        raise ValueError(endpoint)
+    r = call(w.base, method, path, cred, body)
+    return r.status, "%s %s%s" % (method, path, " " + json.dumps(body) if body else ""), r
+
+
+def run_matrix(w):
+    R.section("authorization matrix")
+    got = {}
+    unauthorized_without_challenge = []
+    for endpoint, v, expected in MATRIX:
+        mismatches = []
+        for caller, want in zip(CALLERS, expected):
+            value, req, r = do_cell(w, endpoint, v, caller)
+            got[(endpoint, v, caller)] = value
+            if value != want:
+                mismatches.append("%s as %s: got %s, expected %s\n  request: %s\n  answer: %s" %
+                                  (endpoint, caller, value, want, req, r.describe()))
+            if r.status == 401 and not (r.header("WWW-Authenticate") or "").startswith(
+                    'Bearer realm="kino"'):
+                unauthorized_without_challenge.append("%s as %s: WWW-Authenticate %r" % (
+                    req, caller, r.header("WWW-Authenticate")))
+        R.check("matrix: %s (%s): every caller as expected" % (endpoint, v), not mismatches,
+                "\n".join(mismatches))
+    R.check("matrix: every 401 carries WWW-Authenticate: Bearer realm=\"kino\"",
+            not unauthorized_without_challenge, "\n".join(unauthorized_without_challenge[:5]))
+    print_matrix(got)
+
+
+def print_matrix(got):
+    cols = [len(c) for c in CALLERS]
+    ew = max(len(e) for e, _, _ in MATRIX)
+    head = "%-*s  %-8s  " % (ew, "endpoint", "media") + "  ".join(
+        "%-*s" % (n, c) for n, c in zip(cols, CALLERS))
+    print("\nauthorization matrix (observed; '!want' marks a cell that differs from the contract)")
+    print(head)
+    print("-" * len(head))
+    for endpoint, v, expected in MATRIX:
+        cells = []
+        for n, caller, want in zip(cols, CALLERS, expected):
+            value = got.get((endpoint, v, caller))
+            text = str(value) if value == want else "%s!%s" % (value, want)
+            cells.append("%-*s" % (n, text))
+        print("%-*s  %-8s  " % (ew, endpoint, v) + "  ".join(cells))
+    print(flush=True)
+
+
+# --------------------------------------------------------------------------
+# Around the matrix: answers the contract describes beyond a status
+
+def check_details(w):
+    R.section("answers beyond the status")
+    viewer = w.cred["viewer"]
+    fake = "".join(reversed(w.media["private"]))  # the same shape, no such media
+    for method, suffix in (("GET", ""), ("GET", "/playback"), ("PATCH", ""), ("DELETE", "")):
+        body = {"title": "x"} if method == "PATCH" else None
+        a = call(w.base, method, "/api/v1/media/%s%s" % (w.media["private"], suffix), viewer, body)
+        b = call(w.base, method, "/api/v1/media/%s%s" % (fake, suffix), viewer, body)
+        R.check("%s /api/v1/media/{private}%s as a viewer answers exactly as a missing id "
+                "(status, body but for ids)" % (method, suffix),
+                a.status == b.status == 404 and
+                problem_without_ids(a, w.media["private"]) == problem_without_ids(b, fake),
+                "private: %s\nmissing: %s" % (a.describe(), b.describe()))
+
+    # The relative URIs in a playlist resolve under the same token, for anyone who has it.
+    tok = w.play["private"]
+    r = call(w.base, "GET", "/play/%s/master.m3u8" % tok)
+    variants = [line for line in r.body.decode("utf-8", "replace").splitlines()
+                if line and not line.startswith("#")] if r.status == 200 else []
+    R.check("anonymous GET /play/<token>/master.m3u8 of the private clip lists variants",
+            bool(variants), r.describe())
+    if variants:
+        url = urllib.parse.urljoin("/play/%s/master.m3u8" % tok, variants[0])
+        r = call(w.base, "GET", url)
+        lines = r.body.decode("utf-8", "replace").splitlines() if r.status == 200 else []
+        R.check("its first variant %s -> 200 under the same token" % url,
+                url.startswith("/play/%s/" % tok) and r.status == 200, r.describe())
+        maps = [m.group(1) for m in (re.search(r'#EXT-X-MAP:URI="([^"]+)"', x) for x in lines) if m]
+        segs = [x for x in lines if x and not x.startswith("#")]
+        for what, rel in (("init segment", maps[0] if maps else None),
+                          ("first segment", segs[0] if segs else None)):
+            if rel is None:
+                R.check("the variant playlist has an %s" % what, False, "\n".join(lines[:20]))
+                continue
+            u = urllib.parse.urljoin(url, rel)
+            r = call(w.base, "GET", u)
+            R.check("its %s %s -> 200 under the same token" % (what, u),
+                    u.startswith("/play/%s/" % tok) and r.status == 200 and len(r.body) > 0,
+                    r.describe())
+    r = call(w.base, "GET", "/media/%s/master.m3u8" % w.media["unlisted"])
+    j = r.json() if r.status == 403 else None
+    R.check("plain URL of the unlisted clip -> 403 whose detail points at /playback",
+            isinstance(j, dict) and "/playback" in str(j.get("detail")), r.describe())
+    for path in ("/play/%s/../%s/master.m3u8" % (tok, w.media["public"]),
+                 "/play/%s/%%2e%%2e/%s/master.m3u8" % (tok, w.media["public"])):
+        r = e2e.raw_get(w.base, path)
+        R.check("GET %s (out of the token's media) is refused" % path, r.status in (400, 403, 404),
+                "HTTP %s %r" % (r.status, r.body[:80]))
+
+    # Admin endpoints: the answers other than the matrix's.
+    admin = w.cred["admin"]
+    r = call(w.base, "GET", "/api/v1/users?limit=100", admin)
+    j = jbody(r, 200)
+    items = (j or {}).get("items") or []
+    R.check("admin GET /api/v1/users -> 200 {items: [user...], next_cursor}, every account",
+            j is not None and "next_cursor" in j and all(set(u) == USER_FIELDS for u in items) and
+            {u.get("email") for u in items} >= set(w.email.values()), r.describe())
+    for name, body, want in (("admin changing their own role", {"role": "creator"}, 409),
+                             ("admin disabling themselves", {"disabled": True}, 409)):
+        r = call(w.base, "PATCH", "/api/v1/users/%s" % w.user["admin"].get("id"), admin, body)
+        e2e.check_problem(name, r, want)
+    e2e.check_problem("admin PATCH /api/v1/users/<unknown id>",
+                      call(w.base, "PATCH", "/api/v1/users/nosuchuser00000", admin,
+                           {"role": "viewer"}), 404)
+    r = call(w.base, "GET", "/api/v1/me", admin)
+    R.check("after the refused PATCHes the admin is still an enabled admin",
+            ((jbody(r, 200) or {}).get("user") or {}).get("role") == "admin" and
+            not ((jbody(r, 200) or {}).get("user") or {}).get("disabled"), r.describe())
+
+    # API keys: listed without the secret, revoked by their owner, refused once revoked.
+    owner = w.cred["owner"]
+    r = call(w.base, "POST", "/api/v1/me/api-keys", owner, {"name": "to revoke"})
+    j = jbody(r, 201)
+    if not R.check("owner creates an API key -> 201", j is not None and j.get("key"), r.describe()):
+        return
+    key, kid = j["key"], j.get("id")
+    r = call(w.base, "GET", "/api/v1/me/api-keys", owner)
+    items = (jbody(r, 200) or {}).get("items") or []
+    mine = [k for k in items if k.get("id") == kid]
+    R.check("GET /api/v1/me/api-keys lists it {id, name, prefix, created_at, last_used_at, "
+            "revoked_at: null} and never the key", len(mine) == 1 and
+            {"id", "name", "prefix", "created_at", "last_used_at", "revoked_at"} <= set(mine[0]) and
+            mine[0].get("revoked_at") is None and key.encode() not in r.body, r.describe())
+    r = call(w.base, "GET", "/api/v1/me/api-keys", w.cred["other"])
+    R.check("another creator's key list does not show it", r.status == 200 and
+            kid.encode() not in r.body, r.describe())
+    r = call(w.base, "DELETE", "/api/v1/me/api-keys/%s" % kid, w.cred["other"])
+    e2e.check_problem("another creator DELETE /api/v1/me/api-keys/{owner's key}", r, 404)
+    r = call(w.base, "GET", "/api/v1/me", key)
+    R.check("the key works: GET /api/v1/me -> 200 as the owner", r.status == 200 and
+            ((jbody(r, 200) or {}).get("user") or {}).get("email") == w.email["owner"],
+            r.describe())
+    r = call(w.base, "DELETE", "/api/v1/me/api-keys/%s" % kid, owner)
+    R.check("owner DELETE /api/v1/me/api-keys/{id} -> 204", r.status == 204, r.describe())
+    r = call(w.base, "GET", "/api/v1/media/%s" % w.media["public"], key)
+    R.check("the revoked key -> 401, even on a public media", r.status == 401, r.describe())
+    e2e.check_problem("DELETE the revoked key again", call(
+        w.base, "DELETE", "/api/v1/me/api-keys/%s" % kid, owner), 404)
+
+
+def check_paging(w):
+    """Filtering in SQL: listing pages are full until the last, whoever asks."""
+    R.section("listing pages")
+    for caller in ("anonymous", "viewer", "owner"):
+        r = call(w.base, "GET", "/api/v1/media?limit=100", w.cred[caller])
+        full = [m.get("id") for m in (jbody(r, 200) or {}).get("items") or []]
+        pages, cursor, problem = [], None, None
+        for _ in range(100):
+            q = "/api/v1/media?limit=2" + (
+                "&cursor=" + urllib.parse.quote(cursor, safe="") if cursor else "")
+            r = call(w.base, "GET", q, w.cred[caller])
+            j = jbody(r, 200)
+            if j is None:
+                problem = "%s -> %s" % (q, r.describe())
+                break
+            pages.append([m.get("id") for m in j.get("items") or []])
+            cursor = j.get("next_cursor")
+            if not cursor:
+                break
+        short_pages = [i for i, p in enumerate(pages[:-1]) if len(p) != 2]
+        R.check("%s: GET /api/v1/media?limit=2 pages: full pages until the last, together the "
+                "whole listing (%d media)" % (caller, len(full)),
+                problem is None and not short_pages and sum(pages, []) == full and len(full) > 2,
+                problem or "pages %s, whole listing %s" % (pages, full))
+
+
+# --------------------------------------------------------------------------
+# Tokens
+
+def check_access_tokens(w):
+    R.section("access tokens")
+    token = w.cred["owner"]
+    header, payload, sig = jwt_parts(token)
+    pub = "/api/v1/media/%s" % w.media["public"]
+    forged = {
+        "exp changed, signature kept": jwt_join(header, dict(payload, exp=payload["exp"] + 3600),
+                                                sig),
+        "alg none, no signature": jwt_join(dict(header, alg="none"), payload, ""),
+        "alg none, signature kept": jwt_join(dict(header, alg="none"), payload, sig),
+        "unknown kid": jwt_join(dict(header, kid="nosuchkey"), payload, sig),
+        "role admin, signature kept": jwt_join(header, dict(payload, role="admin"), sig),
+        "signature of another token": token.rsplit(".", 1)[0] + "." +
+                                      w.cred["other"].rsplit(".", 1)[1],
+    }
+    r = call(w.base, "GET", "/api/v1/me", token)
+    R.check("the untouched token -> GET /api/v1/me 200", r.status == 200, r.describe())
+    for what, t in forged.items():
+        for path in ("/api/v1/me", pub):
+            r = call(w.base, "GET", path, t)
+            R.check("access token with %s -> GET %s 401 with WWW-Authenticate" % (what, path),
+                    r.status == 401 and (r.header("WWW-Authenticate") or "").startswith(
+                        'Bearer realm="kino"'), r.describe())
+    for what, h in (("Basic credentials", "Basic b3duZXI6cHc="), ("an empty Bearer", "Bearer "),
+                    ("a refresh token as Bearer", "Bearer " + w.refresh["owner"])):
+        r = call(w.base, "GET", pub, headers={"Authorization": h})
+        R.check("%s on a public media -> 401 (never anonymous)" % what, r.status == 401,
+                r.describe())
+
+
+def check_playback_tokens(w):
+    R.section("playback tokens")
+    x, y = w.media["private"], w.media["unlisted"]
+    tok = w.play["private"]
+    parts = tok.split(".")
+    if not R.check("playback token is <kid>.<media id>.<expires>.<mac>",
+                   len(parts) == 4 and parts[1] == x and parts[2].isdigit(), tok):
+        return
+    kid, _, exp, mac = parts
+    r = call(w.base, "GET", "/play/%s/master.m3u8" % tok)
+    R.check("the untouched token -> 200", r.status == 200, r.describe())
+    bad = {
+        "the media id swapped to another media's": "%s.%s.%s.%s" % (kid, y, exp, mac),
+        "its expiry moved later": "%s.%s.%d.%s" % (kid, x, int(exp) + 3600, mac),
+        "its expiry moved into the past (expired)": "%s.%s.%d.%s" % (kid, x, 1000000000, mac),
+        "an unknown key id": "%s.%s.%s.%s" % ("nosuchkey", x, exp, mac),
+        "a changed MAC": "%s.%s.%s.%s" % (kid, x, exp, ("A" if mac[0] != "A" else "B") + mac[1:]),
+        "garbage": "not-a-token",
+    }
+    for what, t in bad.items():
+        r = call(w.base, "GET", "/play/%s/master.m3u8" % t)
+        j = r.json() if r.status == 403 else None
+        R.check("playback token with %s -> 403 whose detail says to get a new URL from /playback"
+                % what, isinstance(j, dict) and "playback" in str(j.get("detail")),
+                r.describe())
+    r = call(w.base, "GET", "/play/%s/master.m3u8" % w.play["unlisted"])
+    R.check("the other media's own token -> 200", r.status == 200, r.describe())
+
+
+def check_refresh(w):
+    R.section("refresh tokens")
+    base = w.base
+    t0 = log_in(w, "other")
+    r1 = w.refresh["other"]
+    r = call(base, "POST", "/api/v1/auth/refresh", body={"refresh_token": r1})
+    j = jbody(r, 200)
+    ok = (j is not None and isinstance(j.get("access_token"), str) and
+          j.get("token_type") == "Bearer" and j.get("expires_in") == 900 and
+          str(j.get("refresh_token", "")).startswith("kr_") and j["refresh_token"] != r1 and
+          isinstance(j.get("refresh_expires_in"), int) and isinstance(j.get("user"), dict))
+    R.check("POST /auth/refresh -> 200, the login's body with a new refresh token", ok and t0,
+            r.describe())
+    if not ok:
+        return
+    r2, access2 = j["refresh_token"], j["access_token"]
+    r = call(base, "GET", "/api/v1/me", access2)
+    R.check("the new access token works", r.status == 200, r.describe())
+    r = call(base, "POST", "/api/v1/auth/refresh", body={"refresh_token": r1})
+    e2e.check_problem("the used refresh token replayed", r, 401)
+    r = call(base, "POST", "/api/v1/auth/refresh", body={"refresh_token": r2})
+    e2e.check_problem("its successor after the replay (the family is revoked)", r, 401)
+    e2e.check_problem("an unknown refresh token", call(
+        base, "POST", "/api/v1/auth/refresh",
+        body={"refresh_token": "kr_" + "A" * 43}), 401)
+
+    log_in(w, "other")
+    r3 = w.refresh["other"]
+    r = call(base, "POST", "/api/v1/auth/logout", body={"refresh_token": r3})
+    R.check("POST /auth/logout -> 204", r.status == 204, r.describe())
+    e2e.check_problem("refresh after logout", call(base, "POST", "/api/v1/auth/refresh",
+                                                   body={"refresh_token": r3}), 401)
+    r = call(base, "POST", "/api/v1/auth/logout", body={"refresh_token": r3})
+    R.check("logout again (idempotent) -> 204", r.status == 204, r.describe())
+    r = call(base, "POST", "/api/v1/auth/logout", body={"refresh_token": "kr_" + "B" * 43})
+    R.check("logout with an unknown refresh token -> 204", r.status == 204, r.describe())
+
+
+# --------------------------------------------------------------------------
+# Login
+
+def check_login_failures(w):
+    R.section("login failures")
+    base = w.base
+    wrong = "wrong-" + os.urandom(6).hex()
+    a = login(base, w.email["owner"], wrong)
+    b = login(base, "nobody-%s@example.com" % os.urandom(3).hex(), wrong)
+    c = login(base, w.email["disabled"], w.password["disabled"])
+    R.check("wrong password -> 401 \"the email or password is wrong\"",
+            a.status == 401 and "the email or password is wrong" in
+            str((a.json() or {}).get("detail")), a.describe())
+    for what, r in (("unknown email", b), ("disabled account with its right password", c)):
+        R.check("%s answers exactly as a wrong password (status, body but ids)" % what,
+                r.status == a.status and problem_without_ids(r) == problem_without_ids(a),
+                "wrong password: %s\n%s: %s" % (a.describe(), what, r.describe()))
+    r = call(base, "POST", "/api/v1/auth/register",
+             body={"email": w.email["owner"].upper(), "password": "another-long-pw"})
+    PASSWORDS.add("another-long-pw")
+    e2e.check_problem("register a taken email (other case)", r, 409)
+    e2e.check_problem("register with a 7-character password", call(
+        base, "POST", "/api/v1/auth/register",
+        body={"email": "short@example.com", "password": "1234567"}), 400)
+    PASSWORDS.add("1234567")
+    e2e.check_problem("register with no '@' in the email", call(
+        base, "POST", "/api/v1/auth/register",
+        body={"email": "nobody.example.com", "password": "long-enough-pw"}), 400)
+    PASSWORDS.add("long-enough-pw")
+
+
+ACCESS_TTL = 60  # the shortest access-token-seconds kino serve accepts
+
+
+def scenario_limits(kino_bin, tmp):
+    """A second server: small login limits, registration off, access tokens that live a
+    minute. Each limit is tried from its own loopback address. Returns the server, still
+    running, and a login whose access token check_expiry tries once it has expired (meanwhile
+    the main scenario runs)."""
+    R.section("login limits, registration off")
+    data = os.path.join(tmp, "data-limits")
+    pw = {n: "pw-%s-%s" % (n, os.urandom(6).hex()) for n in ("alice", "bob", "eve")}
+    for n in pw:
+        cli_user_add(kino_bin, data, "%s@example.com" % n, pw[n], "creator")
+    srv = Server(kino_bin, data, os.path.join(tmp, "server-limits.log"),
+                 ["--workers", "0", "--registration", "off", "--login-limit-account", "3",
+                  "--login-limit-address", "6", "--access-token-seconds", str(ACCESS_TTL)])
+    if not srv.start("limits server"):
+        return srv, None
+    base = srv.base
+    r = call(base, "POST", "/api/v1/auth/register",
+             body={"email": "new@example.com", "password": "pw-new-account"})
+    PASSWORDS.add("pw-new-account")
+    j = r.json() if r.status == 403 else None
+    R.check("register with registration off -> 403 saying to ask an admin (kino user add)",
+            isinstance(j, dict) and "kino user add" in str(j.get("detail")), r.describe())
+
+    def attempts(source, seq):
+        out = []
+        for email, password in seq:
+            r = login(base, email, password, source)
+            out.append(r)
+        return out
+
+    def statuses(rs):
+        return [r.status for r in rs]
+
+    def retry_after_ok(r):
+        v = r.header("Retry-After") or ""
+        return r.status == 429 and v.isdigit() and int(v) >= 1
+
+    # Per account: 3 failures, then 429 even with the right password.
+    a = "alice@example.com"
+    rs = attempts("127.0.0.2",
+                  [(a, "wrong-1-alice")] * 3 + [(a, "wrong-2-alice"), (a, pw["alice"])])
+    R.check("per account: 3 wrong passwords -> 401, then 429 with Retry-After, also for the "
+            "right password", statuses(rs) == [401, 401, 401, 429, 429] and
+            all(retry_after_ok(r) for r in rs[3:]),
+            "; ".join("%s Retry-After=%r" % (r.status, r.header("Retry-After")) for r in rs))
+    rs = attempts("127.0.0.3", [(a, pw["alice"])])
+    R.check("per account: from another address too -> 429", statuses(rs) == [429],
+            rs[0].describe())
+    # The account limit holds for an email nobody has.
+    u = "nobody@example.com"
+    rs = attempts("127.0.0.4", [(u, "wrong-nobody")] * 4)
+    R.check("per account, unknown email: 401 x3 then 429 with Retry-After",
+            statuses(rs) == [401, 401, 401, 429] and retry_after_ok(rs[3]),
+            str(statuses(rs)))
+    # A good login clears the account's failures.
+    b = "bob@example.com"
+    rs = attempts("127.0.0.5",
+                  [(b, "wrong-bob")] * 2 + [(b, pw["bob"])] + [(b, "wrong-bob")] * 3)
+    R.check("per account: 2 failures, a good login, 3 failures -> 401 401 200 401 401 401",
+            statuses(rs) == [401, 401, 200, 401, 401, 401], str(statuses(rs)))
+    rs = attempts("127.0.0.8", [(b, pw["bob"])])
+    R.check("per account: then the limit is reached again -> 429", statuses(rs) == [429],
+            rs[0].describe())
+    # Per address: 6 attempts a minute, whatever the accounts.
+    rs = attempts("127.0.0.6", [("who%d@example.com" % i, "wrong-who") for i in range(7)])
+    R.check("per address: 6 attempts on 6 emails -> 401, the 7th -> 429 with Retry-After",
+            statuses(rs) == [401] * 6 + [429] and retry_after_ok(rs[6]), str(statuses(rs)))
+    e = "eve@example.com"
+    rs = attempts("127.0.0.7", [(e, pw["eve"])])
+    R.check("another address still logs in -> 200", statuses(rs) == [200], rs[0].describe())
+
+    j = jbody(rs[0], 200) or {}
+    R.check("with access-token-seconds %d the login says expires_in %d" % (
+        ACCESS_TTL, ACCESS_TTL), j.get("expires_in") == ACCESS_TTL, rs[0].describe())
+    r = call(base, "GET", "/api/v1/me", j.get("access_token"))
+    R.check("the fresh access token -> GET /api/v1/me 200", r.status == 200, r.describe())
+    if r.status != 200:
+        return srv, None
+    return srv, (time.monotonic(), j.get("access_token"), j.get("refresh_token"))
+
+
+def check_expiry(srv, login):
+    """The access token from scenario_limits, once its minute is over."""
+    R.section("an access token that expired")
+    t_login, token, refresh = login
+    wait = t_login + ACCESS_TTL + 2 - time.monotonic()
+    if wait > 0:
+        R.note("waiting %.0f s for the access token to expire" % wait)
+        time.sleep(wait)
+    r = call(srv.base, "GET", "/api/v1/me", token)
+    e2e.check_problem("the expired access token -> GET /api/v1/me", r, 401)
+    r = call(srv.base, "POST", "/api/v1/auth/refresh", body={"refresh_token": refresh})
+    j = jbody(r, 200) or {}
+    r2 = call(srv.base, "GET", "/api/v1/me", j.get("access_token"))
+    R.check("after expiry, its refresh token gives an access token that works", r2.status == 200,
+            "%s\n%s" % (r.describe(), r2.describe()))
+
+
+# --------------------------------------------------------------------------
+# Passwords never appear
+
+def check_no_passwords(log_paths):
+    R.section("passwords never appear")
+    logs = b""
+    for p in log_paths:
+        try:
+            with open(p, "rb") as f:
+                logs += f.read()
+        except OSError:
+            pass
+    R.check("the servers logged something to search (%d bytes)" % len(logs), len(logs) > 0, "")
+    leaks = []
+    for pw in sorted(PASSWORDS):
+        b = pw.encode()
+        if b in logs:
+            leaks.append("%r in a server log" % pw)
+        n = sum(1 for body in BODIES if b in body)
+        if n:
+            leaks.append("%r in %d response bodies" % (pw, n))
+    R.check("none of the %d passwords used is in the server logs or in any of the %d response "
+            "bodies" % (len(PASSWORDS), len(BODIES)), not leaks, "\n".join(leaks))
+    hashes = [b for b in BODIES if b"$argon2" in b]
+    R.check("no response body holds a password hash ($argon2)", not hashes,
+            e2e.short(hashes[0]) if hashes else "")
+
+
+# --------------------------------------------------------------------------
+
+def scenario_main(kino_bin, tmp, clip):
+    data = os.path.join(tmp, "data")
+    w = World()
+    R.section("accounts")
+    admin_pw = "pw-admin-%s" % os.urandom(6).hex()
+    w.email["admin"], w.password["admin"] = "admin@example.com", admin_pw
+    w.user["admin"] = {"id": cli_user_add(kino_bin, data, "admin@example.com", admin_pw, "admin")}
+    # A high address limit: this scenario logs in a dozen times from 127.0.0.1 (the limits have
+    # their own server).
+    srv = Server(kino_bin, data, os.path.join(tmp, "server.log"),
+                 ["--workers", "1", "--login-limit-address", "1000"])
+    try:
+        if not srv.start("server"):
+            return
+        w.base = srv.base
+        if not setup_callers(w) or not setup_media(w, clip):
+            return
+        run_matrix(w)
+        check_details(w)
+        check_paging(w)
+        check_access_tokens(w)
+        check_playback_tokens(w)
+        check_refresh(w)
+        check_login_failures(w)
+    finally:
+        srv.stop("server")
+
+
+def run_all(tmp):
+    kino_bin = os.environ.get("KINO_BIN", os.path.join(e2e.REPO, "build", "kino"))
+    if not R.check("KINO_BIN %s is executable" % kino_bin, os.access(kino_bin, os.X_OK), ""):
+        return
+    if not R.check("ffmpeg is installed", shutil.which("ffmpeg") is not None, ""):
+        return
+    clip = os.path.join(tmp, "clip.mp4")
+    if not make_clip(clip):
+        return
+    limits, login = scenario_limits(kino_bin, tmp)
+    try:
+        scenario_main(kino_bin, tmp, clip)
+        if login:
+            check_expiry(limits, login)
+    finally:
+        limits.stop("limits server")
+    check_no_passwords([os.path.join(tmp, "server.log"), os.path.join(tmp, "server-limits.log")])
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="kino-e2e-auth-")
+    keep = os.environ.get("KINO_E2E_KEEP") == "1"
+    t0 = time.monotonic()
+    try:
+        run_all(tmp)
+    except Exception:
+        R.check("test ran without an exception", False, traceback.format_exc())
+    finally:
+        if keep or R.failed:
+            print("\ntemporary files kept in %s" % tmp)
+            for name in sorted(os.listdir(tmp)):
+                if name.endswith(".log") and R.failed:
+                    print("\n----- %s (last 60 lines) -----" % name)
+                    with open(os.path.join(tmp, name), "rb") as f:
+                        print("\n".join(f.read().decode("utf-8", "replace").splitlines()[-60:]))
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("\n(%.1f s)" % (time.monotonic() - t0))
+    if R.failures:
+        print("failed checks:")
+        for name, _ in R.failures:
+            print("  - %s" % name)
+    print("%d passed, %d failed" % (R.passed, R.failed))
+    return 1 if R.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
