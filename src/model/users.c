@@ -94,6 +94,9 @@ int model_user_get(struct db_conn *c, const char *id, struct user_row *ret, stru
 int model_user_get_by_email(struct db_conn *c, const char *email, struct user_row *ret,
                             struct kino_err *err)
 {
+    /* No account has a longer email; lower_email would cut it down to one that may exist. */
+    if (strlen(email) > USER_EMAIL_MAX)
+        return kino_err_set(err, KINO_ENOTFOUND, "no user with this email");
     char lower[USER_EMAIL_MAX + 1];
     lower_email(email, lower);
     struct db_stmt *st = NULL;

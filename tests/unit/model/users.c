@@ -73,6 +73,21 @@ Test(users, create_and_read_back_by_id_and_email_in_any_case)
     cr_assert_eq(model_user_get(c, "AAAAAAAAAAAAAAAA", &r, NULL), KINO_ENOTFOUND);
 }
 
+Test(users, a_longer_email_does_not_find_the_account_it_starts_with)
+{
+    /* The longest email an account can have, then the same with more after it: the lookup
+     * must not cut the longer one down to the stored one (a login by the wrong email). */
+    char email[USER_EMAIL_MAX + 8];
+    memset(email, 'a', USER_EMAIL_MAX);
+    memcpy(email + USER_EMAIL_MAX - 12, "@example.com", 12);
+    email[USER_EMAIL_MAX] = '\0';
+    struct user_row u = add_user(email, AUTH_ROLE_VIEWER, 1000), r;
+    cr_assert_eq(model_user_get_by_email(c, email, &r, NULL), 0);
+    cr_assert_str_eq(r.id, u.id);
+    memcpy(email + USER_EMAIL_MAX, ".evil", 6);
+    cr_assert_eq(model_user_get_by_email(c, email, &r, NULL), KINO_ENOTFOUND);
+}
+
 Test(users, duplicate_email_is_a_conflict_that_names_it)
 {
     add_user("ada@example.com", AUTH_ROLE_CREATOR, 1000);
