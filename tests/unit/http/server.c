@@ -46,6 +46,7 @@ static void h_item(struct http_request *req)
     json_object_set_new(o, "x", x ? json_string(x) : json_null());
     json_object_set_new(o, "y", y ? json_string(y) : json_null());
     json_object_set_new(o, "base", json_string(http_request_base_url(req)));
+    json_object_set_new(o, "client", json_string(http_request_client_address(req)));
     char *s = json_dumps(o, JSON_COMPACT);
     http_respond_json(req, 200, s);
     free(s);
@@ -398,6 +399,38 @@ Test(server, base_url_without_host_is_the_listen_address)
     char want[64];
     snprintf(want, sizeof(want), "http://127.0.0.1:%u", http_server_port(srv));
     cr_assert_str_eq(json_string_value(json_object_get(o, "base")), want);
+    json_decref(o);
+}
+
+Test(server, client_address_is_the_peers_ip)
+{
+    exchange("GET /items/1 HTTP/1.0\r\n\r\n", &R);
+    cr_assert_eq(R.status, 200);
+    json_t *o = json_loadb(R.body, R.body_len, 0, NULL);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "client")), "127.0.0.1");
+    json_decref(o);
+}
+
+/* An IPv4 client of a "::" listener arrives as ::ffff:127.0.0.1 and is shown as IPv4. */
+Test(server, client_address_of_a_v4_client_on_a_dual_stack_listener_is_ipv4)
+{
+    struct http_server_config cfg = { .host = "::", .port = 0, .threads = 1 };
+    struct http_server *dual = NULL;
+    struct kino_err err = { 0 };
+    if (http_server_start(&cfg, routes, sizeof(routes) / sizeof(routes[0]), NULL, &dual, &err) < 0)
+        cr_skip_test("no IPv6 here: %s", err.msg);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(http_server_port(dual)) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    static const char req[] = "GET /items/1 HTTP/1.0\r\n\r\n";
+    cr_assert_eq(send_all(fd, req, sizeof(req) - 1), 0);
+    static struct resp r; /* large: not on the stack */
+    read_all(fd, &r);
+    close(fd);
+    http_server_free(dual);
+    json_t *o = json_loadb(r.body, r.body_len, 0, NULL);
+    cr_assert_str_eq(json_string_value(json_object_get(o, "client")), "127.0.0.1");
     json_decref(o);
 }
 
