@@ -55,9 +55,13 @@ json_t *api_small_body_object(struct http_request *req, const char *example)
     json_t *obj = b && b->len ? json_loadb(b->ptr, b->len, 0, &jerr) : NULL;
     if (json_is_object(obj))
         return obj;
-    char detail[400];
-    snprintf(detail, sizeof(detail), "the body must be a JSON object such as %s%s%s", example,
-             b && b->len && !obj ? "; " : "", b && b->len && !obj ? jerr.text : "");
+    /* Where the JSON breaks, but not jansson's text: it quotes the input near the error,
+     * which may be a password. */
+    char detail[400], where[80] = "";
+    if (b && b->len && !obj)
+        snprintf(where, sizeof(where), " (the JSON is malformed at line %d, column %d)",
+                 jerr.line, jerr.column);
+    snprintf(detail, sizeof(detail), "the body must be a JSON object such as %s%s", example, where);
     http_respond_problem(req, 400, detail);
     json_decref(obj);
     return NULL;
