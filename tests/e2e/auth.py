@@ -31,6 +31,8 @@ KINO_E2E_KEEP=1 keeps the temporary directory.
 """
 
 import base64
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -288,6 +290,7 @@ class World:
 
     def __init__(self):
         self.base = None
+        self.data = None    # the server's data directory (its auth.key signs tokens)
         self.cred = {c: None for c in CALLERS}   # caller -> Bearer credential (None: anonymous)
         self.user = {}      # account name -> user object
         self.password = {}  # account name -> password
@@ -717,6 +720,74 @@ def check_playback_tokens(w):
     R.check("the other media's own token -> 200", r.status == 200, r.describe())
 
 
+def read_signing_key(data):
+    """(kid, secret) of the current key in <data>/auth.key: "<kid> <base64url secret>", the
+    first key line signs (docs/internals/auth.md)."""
+    with open(os.path.join(data, "auth.key")) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                kid, secret = line.split()
+                return kid, b64d(secret)
+    raise ValueError("no key in auth.key")
+
+
+def hs256(secret, header, payload):
+    unsigned = "%s.%s" % (b64e(json.dumps(header, separators=(",", ":")).encode()),
+                          b64e(json.dumps(payload, separators=(",", ":")).encode()))
+    return unsigned + "." + b64e(hmac.new(secret, unsigned.encode(), hashlib.sha256).digest())
+
+
+def play_sign(secret, kid, media_id, expires):
+    play_key = hmac.new(secret, b"kino playback token v1", hashlib.sha256).digest()
+    msg = "%s.%s.%d" % (kid, media_id, expires)
+    return msg + "." + b64e(hmac.new(play_key, msg.encode(), hashlib.sha256).digest())
+
+
+def check_signed_with_the_key(w):
+    """Tokens that are well signed, with the server's own key from the data directory (as
+    another service given the key would sign them), but say something the server must refuse:
+    expired, for nobody, from the future. And a signed role claim the account does not have."""
+    R.section("well-signed tokens the server must still refuse")
+    kid, secret = read_signing_key(w.data)
+    header, payload, sig = jwt_parts(w.cred["owner"])
+    if not R.check("the test signs the owner's access token claims into the very same token "
+                   "(HS256 with the key of auth.key)",
+                   header.get("kid") == kid and hs256(secret, header, payload) == w.cred["owner"],
+                   "header %s, payload %s" % (header, payload)):
+        return
+    R.check("the access token lives 900 s (exp - iat)", payload["exp"] - payload["iat"] == 900,
+            str(payload))
+    now = int(time.time())
+    cases = [
+        ("expired a minute ago", dict(payload, iat=now - 960, exp=now - 60), "/api/v1/me", 401),
+        ("expired this second", dict(payload, iat=now - 900, exp=now), "/api/v1/me", 401),
+        ("issued an hour ahead", dict(payload, iat=now + 3600, exp=now + 4500), "/api/v1/me", 401),
+        ("for a user that does not exist", dict(payload, sub="nosuchuser00000"), "/api/v1/me", 401),
+        ("signed role admin for a creator: the account's role counts",
+         dict(payload, role="admin"), "/api/v1/users", 403),
+        ("valid, re-signed by the test (control)", dict(payload, iat=now - 10, exp=now + 600),
+         "/api/v1/me", 200),
+    ]
+    for what, claims, path, want in cases:
+        r = call(w.base, "GET", path, hs256(secret, header, claims))
+        R.check("access token %s -> GET %s %d" % (what, path, want), r.status == want,
+                r.describe())
+
+    tok = w.play["private"]
+    t_kid, mid, exp, _ = tok.split(".")
+    if not R.check("the test re-signs the private clip's playback token into the very same one",
+                   t_kid == kid and play_sign(secret, kid, mid, int(exp)) == tok, tok):
+        return
+    for what, t, want in (
+            ("expired a second ago", play_sign(secret, kid, mid, now - 1), 403),
+            ("for another media, well signed, on its own URL",
+             play_sign(secret, kid, w.media["unlisted"], now + 600), 200),
+            ("valid for an hour (control)", play_sign(secret, kid, mid, now + 3600), 200)):
+        r = call(w.base, "GET", "/play/%s/master.m3u8" % t)
+        R.check("playback token %s -> %d" % (what, want), r.status == want, r.describe())
+
+
+
 def check_refresh(w):
     R.section("refresh tokens")
     base = w.base
@@ -863,6 +934,9 @@ def scenario_limits(kino_bin, tmp):
     j = jbody(rs[0], 200) or {}
     R.check("with access-token-seconds %d the login says expires_in %d" % (
         ACCESS_TTL, ACCESS_TTL), j.get("expires_in") == ACCESS_TTL, rs[0].describe())
+    claims = jwt_parts(j["access_token"])[1] if j.get("access_token") else {}
+    R.check("... and its access token's exp - iat is %d" % ACCESS_TTL,
+            claims.get("exp", 0) - claims.get("iat", 0) == ACCESS_TTL, str(claims))
     r = call(base, "GET", "/api/v1/me", j.get("access_token"))
     R.check("the fresh access token -> GET /api/v1/me 200", r.status == 200, r.describe())
     if r.status != 200:
@@ -931,7 +1005,7 @@ def scenario_main(kino_bin, tmp, clip):
     try:
         if not srv.start("server"):
             return
-        w.base = srv.base
+        w.base, w.data = srv.base, data
         if not setup_callers(w) or not setup_media(w, clip):
             return
         run_matrix(w)
@@ -939,6 +1013,7 @@ def scenario_main(kino_bin, tmp, clip):
         check_paging(w)
         check_access_tokens(w)
         check_playback_tokens(w)
+        check_signed_with_the_key(w)
         check_refresh(w)
         check_login_failures(w)
     finally:
