@@ -26,11 +26,18 @@ tail -n 1 "$WORK/time.txt"
 echo "== upload: 2 GiB file streamed to kino serve (no transcoding workers)"
 truncate -s 2G "$WORK/big.bin"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# Uploads need an account: an admin made from the command line, logged in for an access token.
+PW="bench password $$"
+printf '%s\n' "$PW" | "$KINO" user add --email bench@example.com --role admin --data "$WORK/data" >/dev/null
 "$KINO" serve --listen "127.0.0.1:$PORT" --data "$WORK/data" --workers 0 2>"$WORK/serve.log" &
 SERVER=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+TOKEN=$(curl -sf -H 'Content-Type: application/json' \
+    -d "{\"email\": \"bench@example.com\", \"password\": \"$PW\"}" \
+    "http://127.0.0.1:$PORT/api/v1/auth/login" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 before=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER/status")
 curl -sf -o /dev/null -w "uploaded %{size_upload} bytes in %{time_total} s (%{speed_upload} B/s), HTTP %{http_code}\n" \
-    -F "file=@$WORK/big.bin" "http://127.0.0.1:$PORT/api/v1/upload"
+    -H "Authorization: Bearer $TOKEN" -F "file=@$WORK/big.bin" "http://127.0.0.1:$PORT/api/v1/upload"
 peak=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
 echo "server RSS before the upload: $before KiB; peak RSS over its whole life (VmHWM): $peak KiB"

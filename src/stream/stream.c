@@ -105,7 +105,8 @@ void stream_serve(struct http_request *req)
 {
     struct kino *k = http_request_app(req);
     const char *id = http_request_param(req, "id");
-    if (!id_valid(id) || !type_of(http_request_param(req, "rest"))) {
+    const char *rest = http_request_param(req, "rest");
+    if (!id_valid(id) || !rest || !type_of(rest)) {
         http_respond_problem(req, 404, "no such media file");
         return;
     }
@@ -129,7 +130,7 @@ void stream_serve(struct http_request *req)
                                        "GET /api/v1/media/{id}/playback");
         return;
     }
-    serve_file(req, k, id, http_request_param(req, "rest"));
+    serve_file(req, k, id, rest);
 }
 
 void stream_play(struct http_request *req)

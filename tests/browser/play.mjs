@@ -3,8 +3,10 @@
 // request to kino is cross-origin).
 //
 // 1. ffmpeg makes a 6 s 854x480 H.264/AAC clip (two rungs: 480p, 360p);
-//    `kino serve` starts on a free loopback port; the clip is uploaded and
-//    transcoded.
+//    `kino user add` makes an admin, `kino serve` starts on a free loopback
+//    port, the admin logs in and gets an API key; the clip is uploaded as a
+//    private media and transcoded, so the players can only fetch it through
+//    the signed /play/<token>/ URLs of the playback answer.
 // 2. A tiny static server on another loopback port serves page.html, hls.js
 //    and dash.js; Debian's Chromium (driven by playwright-core, no browser
 //    download) opens it, and hls.js plays kino's master.m3u8.
@@ -190,6 +192,20 @@ function serverLogTail(n = 40) {
   }
 }
 
+// `kino user add` with the password on standard input, as a script would run it.
+function addUser(data, email, password, role) {
+  return new Promise((resolve) => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("KINO_")));
+    const p = spawn(KINO_BIN, ["user", "add", "--email", email, "--role", role, "--data", data],
+                    { stdio: ["pipe", "ignore", "pipe"], env });
+    let err = "";
+    p.stderr.on("data", (d) => { err = (err + d).slice(-4000); });
+    p.on("error", (e) => resolve({ code: -1, err: String(e) }));
+    p.on("exit", (code, signal) => resolve({ code: code ?? signal, err }));
+    p.stdin.end(password + "\n");
+  });
+}
+
 async function get(url, opts = {}) {
   const r = await fetch(url, { ...opts, signal: AbortSignal.timeout(opts.timeoutMs || 10000) });
   const text = await r.text();
@@ -367,10 +383,15 @@ async function main() {
   if (!check("ffmpeg makes a 6 s 854x480 H.264/AAC test clip", ff.code === 0 && fs.existsSync(clip),
              `ffmpeg exited ${ff.code}\n${ff.err}`)) return;
 
-  // kino serve on a free loopback port.
+  // An admin account, then kino serve on a free loopback port.
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const data = path.join(tmp, "data");
+  const admin = { email: "admin@browser.example", password: "browser test password" };
+  {
+    const r = await addUser(data, admin.email, admin.password, "admin");
+    if (!check("kino user add makes an admin", r.code === 0, r.err)) return;
+  }
   state.serverLog = path.join(tmp, "server.log");
   const logFd = fs.openSync(state.serverLog, "a");
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("KINO_")));
@@ -403,24 +424,45 @@ async function main() {
                `${last}\n${serverLogTail()}`)) return;
   }
 
+  // Log in, then work with an API key (access tokens live 15 minutes).
+  let auth;
+  {
+    const json = { "Content-Type": "application/json" };
+    const login = await get(`${base}/api/v1/auth/login`, {
+      method: "POST", headers: json, body: JSON.stringify(admin),
+    });
+    if (!check("POST /api/v1/auth/login -> 200 with an access token",
+               login.status === 200 && login.json && typeof login.json.access_token === "string",
+               describe(login))) return;
+    const key = await get(`${base}/api/v1/me/api-keys`, {
+      method: "POST", headers: { ...json, Authorization: `Bearer ${login.json.access_token}` },
+      body: JSON.stringify({ name: "browser test" }),
+    });
+    if (!check("POST /api/v1/me/api-keys -> 201 with a kk_ key",
+               key.status === 201 && key.json && /^kk_/.test(key.json.key || ""), describe(key))) return;
+    auth = { Authorization: `Bearer ${key.json.key}` };
+  }
+
   // Upload, then poll until ready.
   let media;
   {
     const form = new FormData();
     form.append("title", "browser test clip");
+    form.append("visibility", "private");
     form.append("file", new Blob([fs.readFileSync(clip)], { type: "video/mp4" }), "clip.mp4");
     let r;
     try {
       const resp = await fetch(`${base}/api/v1/upload`, {
-        method: "POST", body: form, signal: AbortSignal.timeout(120000),
+        method: "POST", body: form, headers: auth, signal: AbortSignal.timeout(120000),
       });
       const text = await resp.text();
       r = { status: resp.status, text, json: (() => { try { return JSON.parse(text); } catch { return null; } })() };
     } catch (e) {
       r = { status: 0, text: String(e), json: null };
     }
-    if (!check("POST /api/v1/upload (multipart, field file) -> 201 with an id",
-               r.status === 201 && r.json && typeof r.json.id === "string", describe(r))) return;
+    if (!check("POST /api/v1/upload (multipart, field file, visibility private) -> 201 with an id",
+               r.status === 201 && r.json && typeof r.json.id === "string" &&
+               r.json.visibility === "private", describe(r))) return;
     media = r.json;
   }
   const id = media.id;
@@ -431,7 +473,7 @@ async function main() {
     while (Date.now() < deadline) {
       let r;
       try {
-        r = await get(`${base}/api/v1/media/${id}`);
+        r = await get(`${base}/api/v1/media/${id}`, { headers: auth });
       } catch (e) {
         last = { error: String(e) };
         await sleep(500);
@@ -453,10 +495,11 @@ async function main() {
   let hlsUrl;
   let dashUrl;
   {
-    const r = await get(`${base}/api/v1/media/${id}/playback`);
+    const r = await get(`${base}/api/v1/media/${id}/playback`, { headers: auth });
     hlsUrl = r.json && r.json.hls;
-    if (!check("GET /api/v1/media/{id}/playback -> 200 {hls: url}",
-               r.status === 200 && typeof hlsUrl === "string" && hlsUrl.startsWith(base + "/"),
+    if (!check("GET /api/v1/media/{id}/playback -> 200 {hls: url under /play/<token>/}",
+               r.status === 200 && typeof hlsUrl === "string" && hlsUrl.startsWith(base + "/play/") &&
+               /\/master\.m3u8$/.test(hlsUrl),
                describe(r))) return;
     info(`hls: ${hlsUrl}`);
     dashUrl = r.json && r.json.dash;
@@ -467,6 +510,12 @@ async function main() {
     } else {
       dashUrl = null;
     }
+  }
+
+  // The media is private: its plain URL is refused, so the players below get everything through the token.
+  {
+    const r = await get(`${base}/media/${id}/master.m3u8`);
+    check("private media: the plain /media/<id>/master.m3u8 -> 404", r.status === 404, describe(r));
   }
 
   // The page's origin: another loopback port.
