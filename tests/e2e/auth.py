@@ -581,6 +581,46 @@ def check_details(w):
         R.check("GET %s (out of the token's media) is refused" % path, r.status in (400, 403, 404),
                 "HTTP %s %r" % (r.status, r.body[:80]))
 
+    # Visibility is changed by PATCH and takes effect at once; a playback token stays good
+    # (it binds the media, not its visibility).
+    pub, owner = w.media["public"], w.cred["owner"]
+    r = call(w.base, "PATCH", "/api/v1/media/%s" % pub, owner, {"visibility": "private"})
+    R.check("owner PATCH {visibility: private} on the public clip -> 200 visibility private",
+            (jbody(r, 200) or {}).get("visibility") == "private", r.describe())
+    got = [call(w.base, "GET", path, cred).status for path, cred in (
+        ("/api/v1/media/%s" % pub, None), ("/api/v1/media/%s" % pub, viewer),
+        ("/media/%s/master.m3u8" % pub, None), ("/play/%s/master.m3u8" % w.play["public"], None))]
+    R.check("then: anonymous and viewer GET -> 404, plain URL -> 404, its /play/ URL -> 200",
+            got == [404, 404, 404, 200], str(got))
+    r = call(w.base, "PATCH", "/api/v1/media/%s" % pub, owner, {"visibility": "secret"})
+    e2e.check_problem("PATCH {visibility: secret}", r, 400)
+    r = call(w.base, "PATCH", "/api/v1/media/%s" % pub, owner, {"visibility": "public"})
+    got = [r.status, call(w.base, "GET", "/api/v1/media/%s" % pub).status,
+           call(w.base, "GET", "/media/%s/master.m3u8" % pub).status]
+    R.check("PATCH back to public -> 200; anonymous GET and plain URL -> 200 again",
+            got == [200, 200, 200], str(got))
+
+    # Uploads: public by default, owned by the uploader; a failed private upload is still 404
+    # to others (not 409: that would say it exists).
+    r = upload(w.base, w.cred["other"], "notvideo.mp4", NOT_MEDIA, "default visibility")
+    j = jbody(r, 201)
+    R.check("upload without visibility -> 201 {visibility: public, owner_id: the uploader}",
+            j is not None and j.get("visibility") == "public" and
+            j.get("owner_id") == w.user["other"].get("id"), r.describe())
+    r = upload(w.base, owner, "notvideo.mp4", NOT_MEDIA, "broken and private", "private")
+    bad = (jbody(r, 201) or {}).get("id")
+    deadline, st = time.monotonic() + 30, None
+    while bad and time.monotonic() < deadline:
+        st = (jbody(call(w.base, "GET", "/api/v1/media/%s" % bad, owner), 200) or {}).get("status")
+        if st in ("ready", "failed"):
+            break
+        time.sleep(0.1)
+    if R.check("a private upload of a text file fails", st == "failed", "status %r" % st):
+        got = [call(w.base, "GET", "/api/v1/media/%s/playback" % bad, cred).status
+               for cred in (owner, viewer, None)]
+        R.check("GET playback of it: owner 409 (not playable), viewer and anonymous 404",
+                got == [409, 404, 404], str(got))
+
     # Admin endpoints: the answers other than the matrix's.
     admin = w.cred["admin"]
     r = call(w.base, "GET", "/api/v1/users?limit=100", admin)
@@ -589,6 +629,24 @@ def check_details(w):
     R.check("admin GET /api/v1/users -> 200 {items: [user...], next_cursor}, every account",
             j is not None and "next_cursor" in j and all(set(u) == USER_FIELDS for u in items) and
             {u.get("email") for u in items} >= set(w.email.values()), r.describe())
+    ids, cursor, pages = [], None, 0
+    while pages < 20:
+        r = call(w.base, "GET", "/api/v1/users?limit=1" + (
+            "&cursor=" + urllib.parse.quote(cursor, safe="") if cursor else ""), admin)
+        j = jbody(r, 200)
+        if j is None:
+            break
+        pages += 1
+        ids += [u.get("id") for u in j.get("items") or []]
+        cursor = j.get("next_cursor")
+        if not cursor:
+            break
+    R.check("admin GET /api/v1/users?limit=1 following next_cursor: every account once",
+            sorted(ids) == sorted(u.get("id") for u in items) and len(ids) == len(set(ids)) > 1,
+            "%s vs %s" % (ids, [u.get("id") for u in items]))
+    for bad in ("0", "101"):
+        e2e.check_problem("admin GET /api/v1/users?limit=%s" % bad,
+                          call(w.base, "GET", "/api/v1/users?limit=%s" % bad, admin), 400)
     for name, body, want in (("admin changing their own role", {"role": "creator"}, 409),
                              ("admin disabling themselves", {"disabled": True}, 409)):
         r = call(w.base, "PATCH", "/api/v1/users/%s" % w.user["admin"].get("id"), admin, body)
@@ -840,8 +898,10 @@ def check_login_failures(w):
             a.status == 401 and "the email or password is wrong" in
             str((a.json() or {}).get("detail")), a.describe())
     for what, r in (("unknown email", b), ("disabled account with its right password", c)):
-        R.check("%s answers exactly as a wrong password (status, body but ids)" % what,
-                r.status == a.status and problem_without_ids(r) == problem_without_ids(a),
+        R.check("%s answers exactly as a wrong password (status, WWW-Authenticate, body but "
+                "ids)" % what, r.status == a.status and
+                r.header("WWW-Authenticate") == a.header("WWW-Authenticate") and
+                problem_without_ids(r) == problem_without_ids(a),
                 "wrong password: %s\n%s: %s" % (a.describe(), what, r.describe()))
     r = call(base, "POST", "/api/v1/auth/register",
              body={"email": w.email["owner"].upper(), "password": "another-long-pw"})
@@ -1020,6 +1080,29 @@ def scenario_main(kino_bin, tmp, clip):
         srv.stop("server")
 
 
+def scenario_registration_role(kino_bin, tmp):
+    R.section("registration-role viewer")
+    srv = Server(kino_bin, os.path.join(tmp, "data-viewers"),
+                 os.path.join(tmp, "server-viewers.log"),
+                 ["--workers", "0", "--registration-role", "viewer"])
+    try:
+        if not srv.start("viewers server"):
+            return
+        password = "pw-newcomer-%s" % os.urandom(6).hex()
+        PASSWORDS.add(password)
+        r = call(srv.base, "POST", "/api/v1/auth/register",
+                 body={"email": "newcomer@example.com", "password": password})
+        j = jbody(r, 201)
+        check_user("register with registration-role viewer", j and j.get("user"),
+                   "newcomer@example.com", "viewer")
+        token = (jbody(login(srv.base, "newcomer@example.com", password), 200) or {}).get(
+            "access_token")
+        r = upload(srv.base, token, "notvideo.mp4", NOT_MEDIA, "by a viewer")
+        R.check("the new viewer's upload -> 403", token and r.status == 403, r.describe())
+    finally:
+        srv.stop("viewers server")
+
+
 def run_all(tmp):
     kino_bin = os.environ.get("KINO_BIN", os.path.join(e2e.REPO, "build", "kino"))
     if not R.check("KINO_BIN %s is executable" % kino_bin, os.access(kino_bin, os.X_OK), ""):
@@ -1032,11 +1115,13 @@ def run_all(tmp):
     limits, login = scenario_limits(kino_bin, tmp)
     try:
         scenario_main(kino_bin, tmp, clip)
+        scenario_registration_role(kino_bin, tmp)
         if login:
             check_expiry(limits, login)
     finally:
         limits.stop("limits server")
-    check_no_passwords([os.path.join(tmp, "server.log"), os.path.join(tmp, "server-limits.log")])
+    check_no_passwords([os.path.join(tmp, name) for name in
+                        ("server.log", "server-limits.log", "server-viewers.log")])
 
 
 def main():
