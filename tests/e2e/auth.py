@@ -42,6 +42,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.parse
@@ -871,6 +872,25 @@ def check_refresh(w):
     e2e.check_problem("an unknown refresh token", call(
         base, "POST", "/api/v1/auth/refresh",
         body={"refresh_token": "kr_" + "A" * 43}), 401)
+
+    # Two refreshes with one token at once: one wins, the other is a reuse that ends the
+    # family, so the winner's new refresh token is refused too.
+    log_in(w, "other")
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(call(
+        base, "POST", "/api/v1/auth/refresh", body={"refresh_token": w.refresh["other"]})))
+        for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    got = sorted(r.status for r in answers)
+    won = [r for r in answers if r.status == 200]
+    after = call(base, "POST", "/api/v1/auth/refresh",
+                 body={"refresh_token": (won[0].json() or {}).get("refresh_token")}) if won else None
+    R.check("two concurrent refreshes with one token -> one 200 and one 401; the winner's new "
+            "refresh token -> 401", got == [200, 401] and after is not None and
+            after.status == 401, "%s; then %s" % (got, after.describe() if after else "-"))
 
     log_in(w, "other")
     r3 = w.refresh["other"]
