@@ -50,9 +50,19 @@ int api_caller_get(struct http_request *req, struct api_caller *ret)
         answer_401(req, 1, "send credentials as 'Authorization: Bearer <access token or API key>'");
         return KINO_EINVAL;
     }
-    const char *cred = h + 7;
-    while (*cred == ' ')
-        cred++;
+    /* Spaces or tabs around the credential are not part of it (RFC 9110 §5.5). */
+    const char *start = h + 7, *end;
+    while (*start == ' ' || *start == '\t')
+        start++;
+    for (end = start + strlen(start); end > start && (end[-1] == ' ' || end[-1] == '\t'); end--)
+        ;
+    char cred[AUTH_TOKEN_MAX + 1];
+    if ((size_t)(end - start) > AUTH_TOKEN_MAX) {
+        answer_401(req, 1, "the credential is longer than any token or key this server issues");
+        return KINO_EINVAL;
+    }
+    memcpy(cred, start, (size_t)(end - start));
+    cred[end - start] = '\0';
 
     struct kino_err err = { 0 };
     int rc;

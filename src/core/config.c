@@ -67,7 +67,7 @@ static const struct setting settings[] = {
       "login attempts allowed per client address per minute (20)", NULL },
     { "login-limit-account", T_UINT, UINT(login_limit_account), 1, 1000000,
       "failed logins allowed per account per 15 minutes; a good login clears them (5)", NULL },
-    { "access-token-seconds", T_UINT, UINT(access_token_seconds), 60, 86400,
+    { "access-token-seconds", T_UINT, UINT(access_token_seconds), 5, 86400,
       "lifetime of an access token (900)", NULL },
     { "refresh-token-days", T_UINT, UINT(refresh_token_days), 1, 3650,
       "lifetime of a refresh token, i.e. how long a login lasts without a password (30)", NULL },

@@ -345,6 +345,10 @@ def setup_callers(w):
     r = call(w.base, "GET", "/api/v1/me", w.cred["admin"])
     j = jbody(r, 200)
     check_user("GET /api/v1/me as the admin", j and j.get("user"), w.email["admin"], "admin")
+    r = call(w.base, "GET", "/api/v1/me", None,
+             headers={"Authorization": "Bearer  %s \t" % w.cred["admin"]})
+    R.check("spaces and a tab around the credential are not part of it -> 200", r.status == 200,
+            r.describe())
     w.user["admin"] = (j or {}).get("user") or {}
 
     # The viewer keeps the token issued while they were a creator: the matrix then shows that
@@ -937,12 +941,12 @@ def check_login_failures(w):
     PASSWORDS.add("long-enough-pw")
 
 
-ACCESS_TTL = 60  # the shortest access-token-seconds kino serve accepts
+ACCESS_TTL = 5  # the shortest access-token-seconds kino serve accepts
 
 
 def scenario_limits(kino_bin, tmp):
     """A second server: small login limits, registration off, access tokens that live a
-    minute. Each limit is tried from its own loopback address. Returns the server, still
+    few seconds. Each limit is tried from its own loopback address. Returns the server, still
     running, and a login whose access token check_expiry tries once it has expired (meanwhile
     the main scenario runs)."""
     R.section("login limits, registration off")
@@ -1025,7 +1029,7 @@ def scenario_limits(kino_bin, tmp):
 
 
 def check_expiry(srv, login):
-    """The access token from scenario_limits, once its minute is over."""
+    """The access token from scenario_limits, once its life is over."""
     R.section("an access token that expired")
     t_login, token, refresh = login
     wait = t_login + ACCESS_TTL + 2 - time.monotonic()
