@@ -31,6 +31,13 @@ int access_can_change(const struct api_caller *c, const char *owner_id)
     return c->role == AUTH_ROLE_ADMIN || is_owner(c, owner_id);
 }
 
+unsigned access_change_status(const struct api_caller *c, const char *owner_id)
+{
+    if (access_can_change(c, owner_id))
+        return 0;
+    return c->role == AUTH_ROLE_NONE ? 401 : 403;
+}
+
 unsigned access_upload_status(const struct api_caller *c)
 {
     if (c->role == AUTH_ROLE_NONE)

@@ -56,6 +56,9 @@ int api_caller_get(struct http_request *req, struct api_caller *ret);
 /* api_caller_get, then 401 (returns < 0) when the caller is anonymous. */
 int api_caller_require(struct http_request *req, struct api_caller *ret);
 
+/* Answer 401 "log in first" with the Bearer challenge, for an anonymous caller. */
+void api_answer_login_required(struct http_request *req);
+
 /*
  * The authorisation rules, as pure functions of the caller and the media's
  * owner (NULL or "" when it has none) and visibility (MEDIA_PUBLIC,
@@ -72,6 +75,12 @@ int access_can_change(const struct api_caller *c, const char *owner_id);
 
 /* 0 when the caller may upload (creators and admins); else the status to answer: 401 or 403. */
 unsigned access_upload_status(const struct api_caller *c);
+
+/*
+ * For media the caller may view: 0 when they may also change it; else 401 for
+ * an anonymous caller (logging in may help) or 403 (it would not).
+ */
+unsigned access_change_status(const struct api_caller *c, const char *owner_id);
 
 /* ---- small JSON bodies (body.c) ---- */
 

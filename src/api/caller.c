@@ -113,9 +113,14 @@ int api_caller_require(struct http_request *req, struct api_caller *ret)
     if (rc < 0)
         return rc;
     if (ret->role == AUTH_ROLE_NONE) {
-        answer_401(req, 0, "log in first: send 'Authorization: Bearer <token>' with an access "
-                           "token from POST /api/v1/auth/login or an API key");
+        api_answer_login_required(req);
         return KINO_EINVAL;
     }
     return 0;
+}
+
+void api_answer_login_required(struct http_request *req)
+{
+    answer_401(req, 0, "log in first: send 'Authorization: Bearer <token>' with an access "
+                       "token from POST /api/v1/auth/login or an API key");
 }

@@ -96,20 +96,25 @@ static int load_visible_media(struct http_request *req, struct api_caller *calle
     return rc;
 }
 
-/* load_visible_media, then 403 unless the caller may change the media (its owner, admins). */
+/*
+ * load_visible_media, then unless the caller may change the media (its owner,
+ * admins): 401 for an anonymous caller, whom logging in may help, else 403.
+ */
 static int load_changeable_media(struct http_request *req, struct media_row *ret)
 {
     struct api_caller caller;
     int rc = load_visible_media(req, &caller, ret);
     if (rc < 0)
         return rc;
-    if (!access_can_change(&caller, ret->owner_id)) {
-        media_row_release(ret);
-        http_respond_problem(req, 403,
-                             "only the media's owner or an admin may change or delete it");
-        return KINO_EINVAL;
-    }
-    return 0;
+    unsigned status = access_change_status(&caller, ret->owner_id);
+    if (status == 0)
+        return 0;
+    media_row_release(ret);
+    if (status == 401)
+        api_answer_login_required(req);
+    else
+        http_respond_problem(req, 403, "only the media's owner or an admin may change or delete it");
+    return KINO_EINVAL;
 }
 
 void api_media_get(struct http_request *req)

@@ -67,6 +67,8 @@ VISIBILITIES = ("public", "unlisted", "private")
 #   admin         an admin's access token
 #   disabled      an access token of a user an admin disabled after it was issued
 #   disabled-key  that disabled user's API key
+# Anonymous callers are told to log in (401) where logging in could help: uploads, and changes
+# to media they can see; media they cannot see is 404 for them as for anyone.
 # A value is the HTTP status expected, or for the listings "in" / "out": the media is / is not
 # in the items (following next_cursor) of a 200 answer.
 # Streaming paths (/media/..., /play/...) authorise by visibility or by the token in the path
@@ -77,8 +79,8 @@ MATRIX = [
     ("GET /api/v1/media/{id}",           "public",   (200,  200,  200,  200,  200,  401,  401)),
     ("GET /api/v1/media/{id}",           "unlisted", (200,  200,  200,  200,  200,  401,  401)),
     ("GET /api/v1/media/{id}",           "private",  (404,  404,  404,  200,  200,  401,  401)),
-    ("PATCH /api/v1/media/{id}",         "public",   (403,  403,  403,  200,  200,  401,  401)),
-    ("PATCH /api/v1/media/{id}",         "unlisted", (403,  403,  403,  200,  200,  401,  401)),
+    ("PATCH /api/v1/media/{id}",         "public",   (401,  403,  403,  200,  200,  401,  401)),
+    ("PATCH /api/v1/media/{id}",         "unlisted", (401,  403,  403,  200,  200,  401,  401)),
     ("PATCH /api/v1/media/{id}",         "private",  (404,  404,  404,  200,  200,  401,  401)),
     ("GET /api/v1/media/{id}/playback",  "public",   (200,  200,  200,  200,  200,  401,  401)),
     ("GET /api/v1/media/{id}/playback",  "unlisted", (200,  200,  200,  200,  200,  401,  401)),
@@ -102,8 +104,8 @@ MATRIX = [
     ("GET /api/v1/me/api-keys",          "-",        (401,  200,  200,  200,  200,  401,  401)),
     ("POST /api/v1/upload",              "-",        (401,  403,  201,  201,  201,  401,  401)),
     # Last: each cell deletes a throwaway media of its own, uploaded by the owner just before.
-    ("DELETE /api/v1/media/{id}",        "public",   (403,  403,  403,  204,  204,  401,  401)),
-    ("DELETE /api/v1/media/{id}",        "unlisted", (403,  403,  403,  204,  204,  401,  401)),
+    ("DELETE /api/v1/media/{id}",        "public",   (401,  403,  403,  204,  204,  401,  401)),
+    ("DELETE /api/v1/media/{id}",        "unlisted", (401,  403,  403,  204,  204,  401,  401)),
     ("DELETE /api/v1/media/{id}",        "private",  (404,  404,  404,  204,  204,  401,  401)),
 ]
 

@@ -121,6 +121,22 @@ Test(access, creators_and_admins_upload)
     cr_expect_eq(access_upload_status(&admin), 0);
 }
 
+Test(access, who_may_not_change_is_told_401_when_anonymous_else_403)
+{
+    struct api_caller anon = caller(AUTH_ROLE_NONE, NULL);
+    struct api_caller viewer = caller(AUTH_ROLE_VIEWER, OTHER);
+    struct api_caller other = caller(AUTH_ROLE_CREATOR, OTHER);
+    struct api_caller owner = caller(AUTH_ROLE_CREATOR, OWNER);
+    struct api_caller admin = caller(AUTH_ROLE_ADMIN, OTHER);
+    cr_expect_eq(access_change_status(&anon, OWNER), 401);
+    cr_expect_eq(access_change_status(&viewer, OWNER), 403);
+    cr_expect_eq(access_change_status(&other, OWNER), 403);
+    cr_expect_eq(access_change_status(&owner, OWNER), 0);
+    cr_expect_eq(access_change_status(&admin, OWNER), 0);
+    cr_expect_eq(access_change_status(&anon, NULL), 401);
+    cr_expect_eq(access_change_status(&other, NULL), 403);
+}
+
 /* ---- the list query agrees with access_is_listed ---------------------------- */
 
 static struct db *db;
