@@ -103,14 +103,14 @@ int auth_play_verify(const struct auth_keys *keys, const char *token, const char
     if (!key)
         return kino_err_set(
             err, KINO_EINVAL,
-            "the playback token's key is unknown (rotated out?); ask for a new link");
+            "the playback token's key is unknown (rotated out?)");
     play_mac(key, token, (size_t)(mac - 1 - token), want);
     if (crypto_verify_32(want, got) != 0)
         return kino_err_set(err, KINO_EINVAL, "the playback token has been tampered with");
     if (media_id && (strlen(media_id) != media_len || memcmp(media_id, media, media_len) != 0))
         return kino_err_set(err, KINO_EINVAL, "the playback token is for another media");
     if (now >= expires_at)
-        return kino_err_set(err, KINO_EINVAL, "the playback token has expired; ask for a new link");
+        return kino_err_set(err, KINO_EINVAL, "the playback token has expired");
     if (ret_media_id) {
         memcpy(ret_media_id, media, media_len);
         ret_media_id[media_len] = '\0';

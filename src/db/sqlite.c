@@ -66,8 +66,8 @@ static const char *const migrations[] = {
     "CREATE INDEX jobs_media ON jobs (media_id);",
     /* 2: a media can be watched before its ladder is finished */
     "ALTER TABLE media ADD COLUMN playable INTEGER NOT NULL DEFAULT 0;",
-    /* 3: accounts (docs/internals/auth.md); media get an owner and a visibility, which the API
-     * does not use yet. Secrets are stored only as SHA-256 hex digests (auth_secret_hash). */
+    /* 3: accounts (docs/internals/auth.md); media get an owner and a visibility (public for
+     * media uploaded before accounts existed: they were open to all then). Secrets are stored only as SHA-256 hex digests (auth_secret_hash). */
     "CREATE TABLE users ("
     "  id TEXT PRIMARY KEY,"
     "  email TEXT NOT NULL UNIQUE,"             /* lower-cased by model/users.c */
