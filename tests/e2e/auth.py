@@ -853,6 +853,59 @@ def check_signed_with_the_key(w):
 
 
 
+def write_key_file(data, lines):
+    """Replace <data>/auth.key with `lines` ("<kid> <secret>", the first signs), mode 0600 as
+    kino requires, the way an operator rotating keys would."""
+    path = os.path.join(data, "auth.key")
+    fd = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("# rotated by e2e-auth\n" + "".join(l + "\n" for l in lines))
+    os.replace(path + ".new", path)
+
+
+def check_key_rotation(w, srv):
+    """docs/operations.md, "Rotating the signing key": a new key on top of auth.key signs from
+    the next start while links signed with the old one keep working; once the old key is
+    removed they stop."""
+    R.section("signing key rotation")
+    old_kid, old_secret = read_signing_key(w.data)
+    old_access, old_play = w.cred["owner"], w.play["private"]
+    new_line = "rotated-2 " + b64e(os.urandom(32))
+    old_line = "%s %s" % (old_kid, b64e(old_secret))
+
+    srv.stop("server (to add a key)")
+    write_key_file(w.data, [new_line, old_line])
+    if not srv.start("server with a new key on top"):
+        return
+    w.base = srv.base
+    r = call(w.base, "GET", "/api/v1/me", old_access)
+    R.check("an access token signed with the old key still works -> 200", r.status == 200,
+            r.describe())
+    r = call(w.base, "GET", "/play/%s/master.m3u8" % old_play)
+    R.check("a playback URL signed with the old key still plays -> 200", r.status == 200,
+            r.describe())
+    new_access = log_in(w, "owner")
+    header = jwt_parts(new_access)[0] if new_access else {}
+    R.check("a new login is signed with the new key (kid rotated-2)",
+            header.get("kid") == "rotated-2", str(header))
+    j = jbody(call(w.base, "GET", "/api/v1/media/%s/playback" % w.media["private"], new_access),
+              200) or {}
+    R.check("new playback URLs are signed with the new key",
+            "/play/rotated-2." in str(j.get("hls")), str(j))
+
+    srv.stop("server (to remove the old key)")
+    write_key_file(w.data, [new_line])
+    if not srv.start("server without the old key"):
+        return
+    w.base = srv.base
+    r = call(w.base, "GET", "/api/v1/me", old_access)
+    e2e.check_problem("an access token signed with the removed key", r, 401)
+    r = call(w.base, "GET", "/play/%s/master.m3u8" % old_play)
+    e2e.check_problem("a playback URL signed with the removed key", r, 403)
+    r = call(w.base, "GET", "/api/v1/me", new_access)
+    R.check("an access token signed with the new key -> 200", r.status == 200, r.describe())
+
+
 def check_refresh(w):
     R.section("refresh tokens")
     base = w.base
@@ -1102,6 +1155,7 @@ def scenario_main(kino_bin, tmp, clip):
         check_signed_with_the_key(w)
         check_refresh(w)
         check_login_failures(w)
+        check_key_rotation(w, srv)  # last: it restarts the server
     finally:
         srv.stop("server")
 
