@@ -149,6 +149,15 @@ int auth_keys_add(struct auth_keys *keys, const char *kid,
 int auth_keys_add_encoded(struct auth_keys *keys, const char *kid, const char *secret_b64,
                           struct kino_err *err);
 
+/*
+ * Add the keys of a configuration value: "<kid>:<secret>[,<kid>:<secret>...]",
+ * secrets as in auth_keys_add_encoded, spaces around items allowed. The
+ * first key of the list becomes current when the set had no key. On any
+ * error (KINO_ECONFIG, with the item's position and what is wrong, never the
+ * secret) nothing is added.
+ */
+int auth_keys_add_list(struct auth_keys *keys, const char *list, struct kino_err *err);
+
 /* Make `kid` the signing key. KINO_ENOTFOUND when there is no such key. */
 int auth_keys_set_current(struct auth_keys *keys, const char *kid, struct kino_err *err);
 

@@ -130,6 +130,59 @@ int auth_keys_add_encoded(struct auth_keys *keys, const char *kid, const char *s
     return rc;
 }
 
+/* Parse one "<kid>:<secret>" item of [start, end) and add it. */
+static int add_list_item(struct auth_keys *keys, const char *start, const char *end, int position,
+                         struct kino_err *err)
+{
+    while (start < end && (*start == ' ' || *start == '\t'))
+        start++;
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    const char *colon = memchr(start, ':', (size_t)(end - start));
+    char kid[AUTH_KID_MAX + 1], secret[64];
+    if (!colon || colon == start || (size_t)(colon - start) > AUTH_KID_MAX ||
+        (size_t)(end - colon - 1) >= sizeof(secret))
+        return kino_err_set(err, KINO_ECONFIG,
+                            "signing key %d is not <key id>:<secret> (a key id of at most %d "
+                            "characters, a 43-character base64url secret)",
+                            position, AUTH_KID_MAX);
+    memcpy(kid, start, (size_t)(colon - start));
+    kid[colon - start] = '\0';
+    memcpy(secret, colon + 1, (size_t)(end - colon - 1));
+    secret[end - colon - 1] = '\0';
+    struct kino_err inner = { 0 };
+    int rc = auth_keys_add_encoded(keys, kid, secret, &inner);
+    sodium_memzero(secret, sizeof(secret));
+    if (rc < 0)
+        return kino_err_set(err, KINO_ECONFIG, "signing key %d: %s", position, inner.msg);
+    return 0;
+}
+
+int auth_keys_add_list(struct auth_keys *keys, const char *list, struct kino_err *err)
+{
+    size_t before = keys->count;
+    const char *p = list ? list : "";
+    int position = 1, rc = 0;
+    for (;; position++) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        if ((rc = add_list_item(keys, p, end, position, err)) < 0)
+            break;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    if (rc < 0) { /* all or nothing: a half-read list would sign with keys nobody meant */
+        while (keys->count > before) {
+            keys->count--;
+            sodium_memzero(&keys->slots[keys->count], sizeof(keys->slots[0]));
+        }
+        if (before == 0)
+            keys->current = 0;
+    }
+    return rc;
+}
+
 static size_t index_of(const struct auth_keys *keys, const char *kid)
 {
     const struct auth_key *k = kid ? auth_keys_find(keys, kid, strlen(kid)) : NULL;

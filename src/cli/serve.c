@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -102,16 +103,23 @@ int cmd_serve(int argc, char **argv)
     if ((rc = blob_open(k.cfg.data_dir, &k.blob, &err)) < 0)
         goto fail;
 
-    /* Access tokens and playback tokens are signed with the keys in <data>/auth.key, made
-     * once: every process sharing the data directory signs and verifies alike. */
-    int key_created = 0;
-    snprintf(path, sizeof(path), "%s/auth.key", k.cfg.data_dir);
+    /* Access tokens and playback tokens are signed with the configured keys (auth-keys: a
+     * secret store can hand them to every node) or else with the keys in <data>/auth.key,
+     * made once: every process sharing the data directory signs and verifies alike. */
     k.keys = auth_keys_new();
-    if ((rc = auth_keys_load_or_create(k.keys, path, &key_created, &err)) < 0)
-        goto fail;
-    if (key_created)
-        log_msg(LOG_INFO, NULL, "created the signing key file %s (mode 0600); keep it secret, "
-                "and share it with every kino process of this installation", path);
+    if (k.cfg.auth_keys[0]) {
+        if ((rc = auth_keys_add_list(k.keys, k.cfg.auth_keys, &err)) < 0)
+            goto fail;
+        sodium_memzero(k.cfg.auth_keys, sizeof(k.cfg.auth_keys));
+    } else {
+        int key_created = 0;
+        snprintf(path, sizeof(path), "%s/auth.key", k.cfg.data_dir);
+        if ((rc = auth_keys_load_or_create(k.keys, path, &key_created, &err)) < 0)
+            goto fail;
+        if (key_created)
+            log_msg(LOG_INFO, NULL, "created the signing key file %s (mode 0600); keep it "
+                    "secret, and share it with every kino process of this installation", path);
+    }
     struct auth_config ac;
     auth_config_default(&ac);
     if ((rc = auth_passwords_new(&ac, &k.passwords, &err)) < 0)

@@ -71,6 +71,9 @@ static const struct setting settings[] = {
       "lifetime of an access token (900)", NULL },
     { "refresh-token-days", T_UINT, UINT(refresh_token_days), 1, 3650,
       "lifetime of a refresh token, i.e. how long a login lasts without a password (30)", NULL },
+    { "auth-keys", T_STRING, STR(auth_keys), 0, 0,
+      "keys that sign tokens and playback URLs, KID:SECRET[,KID:SECRET...], the first signs; "
+      "give every node the same (DATA/auth.key, made at first start)", NULL },
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))

@@ -31,6 +31,7 @@ struct kino_config {
     char log_level[8];          /* "info" */
     unsigned max_pixels;        /* refuse video with more pixels (width x height) (8192x4608) */
     unsigned max_duration_s;    /* refuse media longer than this (86400) */
+    char auth_keys[1024];       /* "kid:secret,...": signing keys; "" = <data>/auth.key */
     char registration[4];       /* "on": anyone may register; "off": admins add accounts */
     char registration_role[8];  /* role of registered accounts: "creator" or "viewer" */
     unsigned login_limit_address;  /* login attempts per client address per minute (20) */

@@ -1161,10 +1161,12 @@ def scenario_main(kino_bin, tmp, clip):
 
 
 def scenario_registration_role(kino_bin, tmp):
-    R.section("registration-role viewer")
-    srv = Server(kino_bin, os.path.join(tmp, "data-viewers"),
-                 os.path.join(tmp, "server-viewers.log"),
-                 ["--workers", "0", "--registration-role", "viewer"])
+    """A third server: newcomers are viewers, and the signing keys come from configuration."""
+    R.section("registration-role viewer, signing keys from configuration")
+    data = os.path.join(tmp, "data-viewers")
+    keys = "cfg-new:%s,cfg-old:%s" % (b64e(os.urandom(32)), b64e(os.urandom(32)))
+    srv = Server(kino_bin, data, os.path.join(tmp, "server-viewers.log"),
+                 ["--workers", "0", "--registration-role", "viewer", "--auth-keys", keys])
     try:
         if not srv.start("viewers server"):
             return
@@ -1179,6 +1181,11 @@ def scenario_registration_role(kino_bin, tmp):
             "access_token")
         r = upload(srv.base, token, "notvideo.mp4", NOT_MEDIA, "by a viewer")
         R.check("the new viewer's upload -> 403", token and r.status == 403, r.describe())
+        R.check("with --auth-keys the first configured key signs (kid cfg-new)",
+                token and jwt_parts(token)[0].get("kid") == "cfg-new",
+                str(token and jwt_parts(token)[0]))
+        R.check("with --auth-keys no auth.key file is made in the data directory",
+                not os.path.exists(os.path.join(data, "auth.key")), "")
     finally:
         srv.stop("viewers server")
 

@@ -230,3 +230,52 @@ Test(keys, missing_directory_is_an_error)
     cr_assert(strstr(err.msg, "auth.key"), "%s", err.msg);
     auth_keys_free(k);
 }
+
+/* Two valid 43-character secrets (32 bytes each, unpadded base64url). */
+#define SECRET_A "jwViPwmYpRGl973Eh6BRxH4Smz61NFV1BxhW6AOOHpY"
+#define SECRET_B "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+
+Test(keys, keys_from_configuration_the_first_signs)
+{
+    struct auth_keys *k = auth_keys_new();
+    struct kino_err err = { 0 };
+    cr_assert_eq(auth_keys_add_list(k, " new:" SECRET_A " , old:" SECRET_B, &err), 0, "%s",
+                 err.msg);
+    cr_assert_eq(auth_keys_count(k), 2);
+    cr_assert_str_eq(auth_keys_current(k), "new");
+
+    /* A token signed with the second key of the list verifies: it is there for rotation. */
+    struct auth_keys *old_only = auth_keys_new();
+    cr_assert_eq(auth_keys_add_list(old_only, "old:" SECRET_B, NULL), 0);
+    struct buf tok = BUF_INIT(AUTH_TOKEN_MAX);
+    struct auth_claims claims;
+    cr_assert_eq(auth_token_issue(old_only, "user1", AUTH_ROLE_VIEWER, NOW, 900, &tok, NULL), 0);
+    cr_assert_eq(auth_token_verify(k, tok.ptr, NOW + 1, &claims, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(claims.kid, "old");
+    buf_release(&tok);
+    auth_keys_free(old_only);
+    auth_keys_free(k);
+}
+
+Test(keys, a_bad_configured_list_adds_nothing_and_says_which_item)
+{
+    const char *bad[] = {
+        "",                                   /* empty */
+        "new:" SECRET_A ",",                  /* an empty item */
+        "new:" SECRET_A ",old",               /* no colon */
+        "new:" SECRET_A ",:" SECRET_B,        /* no key id */
+        "new:" SECRET_A ",old:short",         /* a secret of the wrong size */
+        "new:" SECRET_A ",new:" SECRET_B,     /* the same key id twice */
+        "b@d:" SECRET_A,                      /* a key id with other characters */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct auth_keys *k = auth_keys_new();
+        struct kino_err err = { 0 };
+        int rc = auth_keys_add_list(k, bad[i], &err);
+        cr_expect_eq(rc, KINO_ECONFIG, "'%s' -> %d", bad[i], rc);
+        cr_expect_eq(auth_keys_count(k), 0, "'%s' left %zu key(s)", bad[i], auth_keys_count(k));
+        cr_expect(strstr(err.msg, "signing key"), "'%s': %s", bad[i], err.msg);
+        cr_expect_null(strstr(err.msg, SECRET_B), "the message shows a secret: %s", err.msg);
+        auth_keys_free(k);
+    }
+}
