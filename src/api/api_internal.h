@@ -22,6 +22,15 @@ json_t *api_media_json(const struct media_row *m);
 /* Answer `status` with `obj` as JSON; steals the reference. */
 void api_respond_json(struct http_request *req, unsigned status, json_t *obj);
 
+/*
+ * List cursors: the position of the last item shown, "<created_at>.<id>" in
+ * unpadded base64url — opaque to clients, stable while items are added, and
+ * a cheap seek on a (created_at, id) index. Encode into `out` (at least 96
+ * bytes); decode gives KINO_EINVAL for anything this server did not make.
+ */
+void api_cursor_encode(int64_t created_at, const char *id, char *out, size_t outsz);
+int api_cursor_decode(const char *cursor, int64_t *ret_created_at, char ret_id[KINO_ID_LEN + 1]);
+
 /* "a, b,,c" → ["a","b","c"] as JSON text (caller frees); KINO_EINVAL with a message past the limits. */
 int api_tags_from_csv(const char *csv, char **ret_json, struct kino_err *err);
 

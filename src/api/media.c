@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* /api/v1/media: list, read, edit, delete, and the playback URLs of one media. */
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,35 +126,6 @@ void api_media_get(struct http_request *req)
     media_row_release(&m);
 }
 
-/* The cursor is the position of the last item shown, "<created_at>.<id>", base64url-encoded:
- * opaque to clients, stable under inserts, and cheap to seek with the (created_at, id) index. */
-static void cursor_encode(const struct media_row *last, char *out, size_t outsz)
-{
-    char raw[64];
-    int n = snprintf(raw, sizeof(raw), "%lld.%s", (long long)last->created_at, last->id);
-    sodium_bin2base64(out, outsz, (const unsigned char *)raw, (size_t)n,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-}
-
-static int cursor_decode(const char *cursor, int64_t *ret_created, char ret_id[KINO_ID_LEN + 1])
-{
-    unsigned char raw[64];
-    size_t n;
-    if (strlen(cursor) > 80 ||
-        sodium_base642bin(raw, sizeof(raw) - 1, cursor, strlen(cursor), NULL, &n, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
-        return KINO_EINVAL;
-    raw[n] = '\0';
-    char *dot = strchr((char *)raw, '.');
-    if (!dot)
-        return KINO_EINVAL;
-    *dot = '\0';
-    if (parse_int64((char *)raw, 0, INT64_MAX, ret_created) < 0 || !id_valid(dot + 1))
-        return KINO_EINVAL;
-    snprintf(ret_id, KINO_ID_LEN + 1, "%s", dot + 1);
-    return 0;
-}
-
 /*
  * Which media the caller's list holds: ?owner=me only their own; otherwise
  * what access_is_listed allows, as a query (filtering rows after the LIMIT
@@ -201,7 +171,7 @@ void api_media_list(struct http_request *req)
         http_respond_problem(req, 400, "limit must be a whole number from 1 to 100");
         return;
     }
-    if (cursor && *cursor && cursor_decode(cursor, &after_created, after_id) < 0) {
+    if (cursor && *cursor && api_cursor_decode(cursor, &after_created, after_id) < 0) {
         http_respond_problem(req, 400, "the cursor is not one this server issued; use the "
                                        "next_cursor of the previous page, or omit it to start over");
         return;
@@ -225,7 +195,7 @@ void api_media_list(struct http_request *req)
     json_t *next = json_null();
     if (n > shown) {
         char buf[128];
-        cursor_encode(&rows[shown - 1], buf, sizeof(buf));
+        api_cursor_encode(rows[shown - 1].created_at, rows[shown - 1].id, buf, sizeof(buf));
         next = json_string(buf);
     }
     model_media_rows_free(rows, n);

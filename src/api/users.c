@@ -3,7 +3,6 @@
  * The user object, and the admin's account management: GET /api/v1/users (a
  * cursor-paged list) and PATCH /api/v1/users/{id} (role, disabled).
  */
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,35 +37,6 @@ static int require_admin(struct http_request *req, struct api_caller *ret)
     return 0;
 }
 
-/* The cursor is the last account shown, "<created_at>.<id>" in base64url: opaque, and a
- * seek on the (created_at, id) order that stays right while accounts are added. */
-static void cursor_encode(const struct user_row *last, char *out, size_t outsz)
-{
-    char raw[64];
-    int n = snprintf(raw, sizeof(raw), "%lld.%s", (long long)last->created_at, last->id);
-    sodium_bin2base64(out, outsz, (const unsigned char *)raw, (size_t)n,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-}
-
-static int cursor_decode(const char *cursor, int64_t *ret_created, char ret_id[KINO_ID_LEN + 1])
-{
-    unsigned char raw[64];
-    size_t n;
-    if (strlen(cursor) > 80 ||
-        sodium_base642bin(raw, sizeof(raw) - 1, cursor, strlen(cursor), NULL, &n, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
-        return KINO_EINVAL;
-    raw[n] = '\0';
-    char *dot = strchr((char *)raw, '.');
-    if (!dot)
-        return KINO_EINVAL;
-    *dot = '\0';
-    if (parse_int64((char *)raw, 0, INT64_MAX, ret_created) < 0 || !id_valid(dot + 1))
-        return KINO_EINVAL;
-    snprintf(ret_id, KINO_ID_LEN + 1, "%s", dot + 1);
-    return 0;
-}
-
 void api_users_list(struct http_request *req)
 {
     struct kino *k = api_kino(req);
@@ -82,7 +52,7 @@ void api_users_list(struct http_request *req)
         return;
     }
     int seek = cursor && *cursor;
-    if (seek && cursor_decode(cursor, &after_created, after_id) < 0) {
+    if (seek && api_cursor_decode(cursor, &after_created, after_id) < 0) {
         http_respond_problem(req, 400, "the cursor is not one this server issued; use the "
                                        "next_cursor of the previous page, or omit it to start over");
         return;
@@ -106,7 +76,7 @@ void api_users_list(struct http_request *req)
     json_t *next = json_null();
     if (n > shown) {
         char buf[128];
-        cursor_encode(&rows[shown - 1], buf, sizeof(buf));
+        api_cursor_encode(rows[shown - 1].created_at, rows[shown - 1].id, buf, sizeof(buf));
         next = json_string(buf);
     }
     free(rows);
