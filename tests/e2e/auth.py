@@ -103,6 +103,15 @@ MATRIX = [
     ("POST /api/v1/me/api-keys",         "-",        (401,  201,  201,  201,  201,  401,  401)),
     ("GET /api/v1/me/api-keys",          "-",        (401,  200,  200,  200,  200,  401,  401)),
     ("POST /api/v1/upload",              "-",        (401,  403,  201,  201,  201,  401,  401)),
+    # An API key of the owner's, made for the cell: only its owner revokes it.
+    ("DELETE /api/v1/me/api-keys/{id}",  "-",        (401,  404,  404,  204,  404,  401,  401)),
+    # The account endpoints authenticate by their body (an email and password, or a refresh
+    # token), not by the Authorization header, which they do not read: every caller alike.
+    ("POST /api/v1/auth/register",       "-",        (201,  201,  201,  201,  201,  201,  201)),
+    ("POST /api/v1/auth/login",          "-",        (200,  200,  200,  200,  200,  200,  200)),
+    ("POST /api/v1/auth/refresh",        "-",        (200,  200,  200,  200,  200,  200,  200)),
+    ("POST /api/v1/auth/logout",         "-",        (204,  204,  204,  204,  204,  204,  204)),
+    ("GET /health",                      "-",        (200,  200,  200,  200,  200,  200,  200)),
     # Last: each cell deletes a throwaway media of its own, uploaded by the owner just before.
     ("DELETE /api/v1/media/{id}",        "public",   (401,  403,  403,  204,  204,  401,  401)),
     ("DELETE /api/v1/media/{id}",        "unlisted", (401,  403,  403,  204,  204,  401,  401)),
@@ -483,6 +492,29 @@ def do_cell(w, endpoint, v, caller):
     elif endpoint == "POST /api/v1/upload":
         r = upload(w.base, cred, "notvideo.mp4", NOT_MEDIA, "upload by %s" % caller)
         return r.status, "POST /api/v1/upload (multipart, a small file)", r
+    elif endpoint == "DELETE /api/v1/me/api-keys/{id}":
+        r = call(w.base, "POST", "/api/v1/me/api-keys", w.cred["owner"],
+                 {"name": "to revoke by %s" % caller})
+        j = jbody(r, 201)
+        if not j or not j.get("id"):
+            return "setup failed", "owner makes an API key", r
+        method, path = "DELETE", "/api/v1/me/api-keys/%s" % j["id"]
+    elif endpoint == "POST /api/v1/auth/register":
+        password = "pw-matrix-%s" % os.urandom(6).hex()
+        PASSWORDS.add(password)
+        method, path, body = "POST", "/api/v1/auth/register", \
+            {"email": "matrix-%s@example.com" % caller, "password": password}
+    elif endpoint == "POST /api/v1/auth/login":
+        method, path, body = "POST", "/api/v1/auth/login", \
+            {"email": w.email["owner"], "password": w.password["owner"]}
+    elif endpoint in ("POST /api/v1/auth/refresh", "POST /api/v1/auth/logout"):
+        j = jbody(login(w.base, w.email["owner"], w.password["owner"]), 200)
+        if not j:
+            return "setup failed", "owner logs in for a refresh token", None
+        method, path = endpoint.split()
+        body = {"refresh_token": j["refresh_token"]}
+    elif endpoint == "GET /health":
+        method, path = "GET", "/health"
     elif endpoint == "DELETE /api/v1/media/{id}":
         r = upload(w.base, w.cred["owner"], "notvideo.mp4", NOT_MEDIA, "to delete", v)
         j = jbody(r, 201)
