@@ -12,7 +12,7 @@ set -eu
 PACKAGES="
 gcc libc6-dev make pkg-config meson ninja-build
 libmicrohttpd-dev
-libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev
+libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libzimg-dev
 libsqlite3-dev libjansson-dev libsodium-dev libjwt-dev libinih-dev
 ca-certificates
 "

@@ -28,7 +28,9 @@
 struct rung_out {
     struct ladder_entry le;
     AVCodecContext *enc;
-    struct SwsContext *sws;
+    struct SwsContext *sws;      /* any size and pixel format to the rung's */
+    struct media_resizer *resizer; /* the common case, 4:2:0 to 4:2:0, faster (resize.h) */
+    int resizer_src_w, resizer_src_h; /* the source size it was made for (also if it failed) */
     AVFrame *frame; /* scaled picture, reused; the encoder copies it (libx264) */
     AVFrame *pass;  /* reference to the decoded frame when no scaling is needed */
     struct cmaf_writer w;

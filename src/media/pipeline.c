@@ -36,6 +36,7 @@
 #include "media/cmaf.h"
 #include "media/hls.h"
 #include "media/ladder.h"
+#include "media/resize.h"
 #include "media/thumbs.h"
 #include "core/buf.h"
 #include "core/mem.h"
@@ -529,7 +530,25 @@ static int drain_video(struct job *j, struct rung_out *r)
     }
 }
 
-/* Scale `src` to the rung and encode it. */
+/*
+ * Make the rung's zimg resizer for `src`'s size (again if the size changed).
+ * When zimg refuses, the rung keeps scaling with swscale: < 0, nothing lost.
+ */
+static int prepare_resizer(struct rung_out *r, const AVFrame *src)
+{
+    if (r->resizer_src_w != src->width || r->resizer_src_h != src->height) {
+        media_resizer_free(r->resizer);
+        r->resizer = NULL;
+        r->resizer_src_w = src->width;
+        r->resizer_src_h = src->height;
+        struct kino_err ignored = { 0 };
+        (void)media_resizer_new(src->width, src->height, r->le.width, r->le.height, &r->resizer,
+                                &ignored);
+    }
+    return r->resizer ? 0 : -1;
+}
+
+/* Scale `src` to the rung (zimg for 4:2:0, swscale for the rest) and encode it. */
 static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, int64_t idx)
 {
     AVFrame *f;
@@ -541,6 +560,13 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
         if ((rc = av_frame_ref(r->pass, src)) < 0)
             return ff_err(j, -ENOMEM, "out of memory", rc);
         f = r->pass;
+    } else if ((rc = av_frame_make_writable(r->frame)) < 0) {
+        return ff_err(j, -ENOMEM, "out of memory", rc);
+    } else if (src->format == AV_PIX_FMT_YUV420P && prepare_resizer(r, src) == 0 &&
+               media_resizer_can(r->resizer, src, r->frame)) {
+        if ((rc = media_resizer_run(r->resizer, src, r->frame, j->err)) < 0)
+            return rc;
+        f = r->frame;
     } else {
         r->sws = sws_getCachedContext(r->sws, src->width, src->height, src->format, r->le.width,
                                       r->le.height, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL,
@@ -549,8 +575,6 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
             return kino_err_set(j->err, KINO_EMEDIA,
                                 "cannot convert the video's pixel format (%s)",
                                 av_get_pix_fmt_name(src->format));
-        if ((rc = av_frame_make_writable(r->frame)) < 0)
-            return ff_err(j, -ENOMEM, "out of memory", rc);
         sws_scale(r->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
                   r->frame->data, r->frame->linesize);
         f = r->frame;
@@ -1209,6 +1233,7 @@ static void job_release(struct job *j)
         struct rung_out *r = &j->rungs[i];
         avcodec_free_context(&r->enc);
         sws_freeContext(r->sws);
+        media_resizer_free(r->resizer);
         av_frame_free(&r->frame);
         av_frame_free(&r->pass);
         cmaf_release(&r->w);

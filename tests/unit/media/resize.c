@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The zimg resizer against swscale's SWS_BICUBIC, which it stands in for: on
+ * a picture with detail in both luma and chroma the two must agree to well
+ * above what an encoder keeps (>= 50 dB per plane), and what the resizer does
+ * not handle (other formats, other sizes, misaligned buffers, odd 4:2:0
+ * sizes) must be refused so the pipeline falls back to swscale.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+
+#include <libavutil/frame.h>
+#include <libavutil/pixfmt.h>
+#include <libswscale/swscale.h>
+
+#include "media/resize.h"
+
+static AVFrame *frame(int w, int h, enum AVPixelFormat fmt)
+{
+    AVFrame *f = av_frame_alloc();
+    cr_assert_not_null(f);
+    f->width = w;
+    f->height = h;
+    f->format = fmt;
+    cr_assert_eq(av_frame_get_buffer(f, 0), 0);
+    return f;
+}
+
+/* Gradients, edges and a fixed pseudo-random grain, different in each plane. */
+static void paint(AVFrame *f)
+{
+    uint32_t seed = 12345;
+    for (int p = 0; p < 3; p++) {
+        int w = p ? f->width / 2 : f->width, h = p ? f->height / 2 : f->height;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                seed = seed * 1664525u + 1013904223u;
+                int v = (x * (p + 1) + y * (3 - p)) % 200 + 16 + (int)(seed >> 28) +
+                        ((x / 37 + y / 23) % 2) * 20;
+                f->data[p][y * f->linesize[p] + x] = (uint8_t)(v > 235 ? 235 : v);
+            }
+    }
+}
+
+static double psnr(const AVFrame *a, const AVFrame *b, int p)
+{
+    int w = p ? a->width / 2 : a->width, h = p ? a->height / 2 : a->height;
+    double se = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int d = a->data[p][y * a->linesize[p] + x] - b->data[p][y * b->linesize[p] + x];
+            se += d * d;
+        }
+    return se == 0 ? INFINITY : 10 * log10(255.0 * 255.0 / (se / (w * h)));
+}
+
+Test(resize, matches_swscale_bicubic_on_every_plane)
+{
+    const int sizes[][2] = { { 1280, 720 }, { 854, 480 }, { 640, 360 } };
+    AVFrame *src = frame(1920, 1080, AV_PIX_FMT_YUV420P);
+    paint(src);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        int w = sizes[i][0], h = sizes[i][1];
+        AVFrame *z = frame(w, h, AV_PIX_FMT_YUV420P), *s = frame(w, h, AV_PIX_FMT_YUV420P);
+        struct media_resizer *r = NULL;
+        struct kino_err err = { 0 };
+        cr_assert_eq(media_resizer_new(1920, 1080, w, h, &r, &err), 0, "%s", err.msg);
+        cr_assert(media_resizer_can(r, src, z));
+        cr_assert_eq(media_resizer_run(r, src, z, &err), 0, "%s", err.msg);
+        struct SwsContext *sws = sws_getContext(1920, 1080, AV_PIX_FMT_YUV420P, w, h,
+                                                AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
+        cr_assert_not_null(sws);
+        sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, 1080, s->data,
+                  s->linesize);
+        for (int p = 0; p < 3; p++)
+            cr_expect_geq(psnr(z, s, p), 50.0, "%dx%d plane %d: %.2f dB", w, h, p,
+                          psnr(z, s, p));
+        sws_freeContext(sws);
+        media_resizer_free(r);
+        av_frame_free(&z);
+        av_frame_free(&s);
+    }
+    av_frame_free(&src);
+}
+
+Test(resize, refuses_what_it_does_not_handle)
+{
+    struct media_resizer *r = NULL;
+    cr_assert_eq(media_resizer_new(1920, 1080, 640, 360, &r, NULL), 0);
+    AVFrame *src = frame(1920, 1080, AV_PIX_FMT_YUV420P), *dst = frame(640, 360, AV_PIX_FMT_YUV420P);
+    AVFrame *ten = frame(1920, 1080, AV_PIX_FMT_YUV420P10LE);
+    AVFrame *other = frame(1280, 720, AV_PIX_FMT_YUV420P);
+    cr_expect(media_resizer_can(r, src, dst));
+    cr_expect_not(media_resizer_can(r, ten, dst), "a 10-bit source");
+    cr_expect_not(media_resizer_can(r, other, dst), "a source of another size");
+    cr_expect_not(media_resizer_can(r, src, other), "a destination of another size");
+    /* A plane that does not start on zimg's alignment. */
+    uint8_t *saved = src->data[1];
+    src->data[1] += 1;
+    cr_expect_not(media_resizer_can(r, src, dst), "a misaligned plane");
+    src->data[1] = saved;
+    cr_expect_not(media_resizer_can(NULL, src, dst), "no resizer");
+    av_frame_free(&src);
+    av_frame_free(&dst);
+    av_frame_free(&ten);
+    av_frame_free(&other);
+    media_resizer_free(r);
+
+    /* Odd 4:2:0 sizes have no whole chroma sample: refused, so swscale takes them. */
+    struct kino_err err = { 0 };
+    r = NULL;
+    cr_expect_neq(media_resizer_new(855, 481, 640, 360, &r, &err), 0);
+    cr_expect_null(r);
+    cr_expect(err.msg[0] != '\0', "the refusal says why");
+}
