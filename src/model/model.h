@@ -228,6 +228,10 @@ int model_user_set_disabled(struct db_conn *c, const char *id, int disabled, int
 int model_user_set_password_hash(struct db_conn *c, const char *id, const char *password_hash,
                                  int64_t now, struct kino_err *err);
 
+/* Change the display name ("" allowed). KINO_EINVAL over USER_NAME_MAX bytes; KINO_ENOTFOUND. */
+int model_user_set_display_name(struct db_conn *c, const char *id, const char *display_name,
+                                int64_t now, struct kino_err *err);
+
 /*
  * Refresh tokens, stored as auth_secret_hash digests. A family is one login:
  * each rotation marks the presented token used and adds its successor to the
@@ -279,6 +283,7 @@ int model_refresh_revoke_user(struct db_conn *c, const char *user_id, int64_t no
 /* API keys, stored as auth_secret_hash digests plus the key's first 8 characters for lists. */
 #define API_KEY_NAME_MAX 100
 #define API_KEY_PREFIX_LEN 8
+#define API_KEY_ACTIVE_MAX 100 /* active (not revoked) keys an account may hold */
 
 struct api_key_row {
     char id[KINO_ID_LEN + 1];
@@ -311,6 +316,10 @@ int model_api_key_find(struct db_conn *c, const char *key_hash, int64_t now,
 /* The keys of `user_id`, revoked ones included, newest first. Caller free()s *ret_rows. */
 int model_api_key_list(struct db_conn *c, const char *user_id, struct api_key_row **ret_rows,
                        size_t *ret_n, struct kino_err *err);
+
+/* How many keys of `user_id` are active (not revoked), counted in SQL, into *ret_n. */
+int model_api_key_count_active(struct db_conn *c, const char *user_id, int64_t *ret_n,
+                               struct kino_err *err);
 
 /* Revoke key `id` of `user_id`. KINO_ENOTFOUND when `user_id` has no active key `id`. */
 int model_api_key_revoke(struct db_conn *c, const char *id, const char *user_id, int64_t now,

@@ -214,6 +214,17 @@ int model_user_set_password_hash(struct db_conn *c, const char *id, const char *
     return user_changed(rc, id, err);
 }
 
+int model_user_set_display_name(struct db_conn *c, const char *id, const char *display_name,
+                                int64_t now, struct kino_err *err)
+{
+    if (strlen(display_name) > USER_NAME_MAX)
+        return kino_err_set(err, KINO_EINVAL, "a display name has at most %d bytes",
+                            USER_NAME_MAX);
+    int64_t rc = model_run(c, "UPDATE users SET display_name = $2, updated_at = $3 WHERE id = $1",
+                           err, "tti", id, display_name, now);
+    return user_changed(rc, id, err);
+}
+
 /* ---- refresh tokens ---------------------------------------------------- */
 
 int model_refresh_insert(struct db_conn *c, const char *user_id, const char *family_id,
@@ -466,6 +477,24 @@ int model_api_key_list(struct db_conn *c, const char *user_id, struct api_key_ro
     *ret_rows = rows;
     *ret_n = n;
     return 0;
+}
+
+int model_api_key_count_active(struct db_conn *c, const char *user_id, int64_t *ret_n,
+                               struct kino_err *err)
+{
+    struct db_stmt *st;
+    int rc = model_query(c, &st,
+                         "SELECT COUNT(*) FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL",
+                         err, "t", user_id);
+    if (rc < 0)
+        return rc;
+    rc = db_step(st, err);
+    if (rc == KINO_ROW)
+        *ret_n = db_column_int64(st, 0);
+    db_finalize(st);
+    if (rc < 0)
+        return rc;
+    return rc == KINO_ROW ? 0 : kino_err_set(err, KINO_EINTERNAL, "COUNT(*) gave no row");
 }
 
 int model_api_key_revoke(struct db_conn *c, const char *id, const char *user_id, int64_t now,

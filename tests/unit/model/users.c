@@ -332,6 +332,59 @@ Test(users, api_keys_are_revoked_by_their_owner_only)
     free(rows);
 }
 
+Test(users, active_api_keys_are_counted_per_owner_without_the_revoked)
+{
+    struct user_row u = add_user("a@x.org", AUTH_ROLE_CREATOR, 1000);
+    struct user_row other = add_user("b@x.org", AUTH_ROLE_CREATOR, 1000);
+    int64_t n = -1;
+    cr_assert_eq(model_api_key_count_active(c, u.id, &n, NULL), 0);
+    cr_assert_eq(n, 0, "no keys yet");
+
+    struct api_key_row k[3];
+    for (int i = 0; i < 3; i++) {
+        char key[AUTH_SECRET_SIZE];
+        cr_assert_eq(auth_secret_new(AUTH_SECRET_API_KEY, key, sizeof(key)), 0);
+        cr_assert_eq(model_api_key_insert(c, u.id, "k", key, 1000 + i, &k[i], NULL), 0);
+    }
+    char key[AUTH_SECRET_SIZE];
+    cr_assert_eq(auth_secret_new(AUTH_SECRET_API_KEY, key, sizeof(key)), 0);
+    cr_assert_eq(model_api_key_insert(c, other.id, "k", key, 1000, NULL, NULL), 0);
+
+    cr_assert_eq(model_api_key_count_active(c, u.id, &n, NULL), 0);
+    cr_assert_eq(n, 3, "another account's key is not counted");
+    cr_assert_eq(model_api_key_revoke(c, k[1].id, u.id, 2000, NULL), 0);
+    cr_assert_eq(model_api_key_count_active(c, u.id, &n, NULL), 0);
+    cr_assert_eq(n, 2, "a revoked key is not counted");
+    cr_assert_eq(model_api_key_count_active(c, other.id, &n, NULL), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(model_api_key_count_active(c, "nosuchuser00000", &n, NULL), 0);
+    cr_assert_eq(n, 0);
+}
+
+Test(users, set_display_name)
+{
+    struct user_row u = add_user("a@x.org", AUTH_ROLE_CREATOR, 1000);
+    struct user_row r;
+    cr_assert_eq(model_user_set_display_name(c, u.id, "Ada L.", 2000, NULL), 0);
+    cr_assert_eq(model_user_get(c, u.id, &r, NULL), 0);
+    cr_assert_str_eq(r.display_name, "Ada L.");
+    cr_assert_eq(r.updated_at, 2000);
+
+    char longest[USER_NAME_MAX + 2];
+    memset(longest, 'n', USER_NAME_MAX + 1);
+    longest[USER_NAME_MAX + 1] = '\0';
+    cr_assert_eq(model_user_set_display_name(c, u.id, longest, 3000, NULL), KINO_EINVAL);
+    longest[USER_NAME_MAX] = '\0';
+    cr_assert_eq(model_user_set_display_name(c, u.id, longest, 3000, NULL), 0);
+    cr_assert_eq(model_user_get(c, u.id, &r, NULL), 0);
+    cr_assert_eq(strlen(r.display_name), USER_NAME_MAX);
+    cr_assert_eq(model_user_set_display_name(c, u.id, "", 4000, NULL), 0);
+    cr_assert_eq(model_user_get(c, u.id, &r, NULL), 0);
+    cr_assert_str_eq(r.display_name, "");
+    cr_assert_eq(model_user_set_display_name(c, "nosuchuser00000", "x", 5000, NULL),
+                 KINO_ENOTFOUND);
+}
+
 Test(users, media_get_an_owner_and_a_public_visibility_column)
 {
     struct user_row u = add_user("a@x.org", AUTH_ROLE_CREATOR, 1000);
