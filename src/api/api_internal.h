@@ -131,6 +131,7 @@ void api_auth_login(struct http_request *req);
 void api_auth_refresh(struct http_request *req);
 void api_auth_logout(struct http_request *req);
 void api_me_get(struct http_request *req);
+void api_me_patch(struct http_request *req);
 void api_me_keys_list(struct http_request *req);
 void api_me_keys_create(struct http_request *req);
 void api_me_keys_delete(struct http_request *req);

@@ -19,6 +19,7 @@ static const struct http_route routes[] = {
     { "POST", "/api/v1/auth/refresh", api_auth_refresh, api_small_body },
     { "POST", "/api/v1/auth/logout", api_auth_logout, api_small_body },
     { "GET", "/api/v1/me", api_me_get, NULL },
+    { "PATCH", "/api/v1/me", api_me_patch, api_small_body },
     { "GET", "/api/v1/me/api-keys", api_me_keys_list, NULL },
     { "POST", "/api/v1/me/api-keys", api_me_keys_create, api_small_body },
     { "DELETE", "/api/v1/me/api-keys/{id}", api_me_keys_delete, NULL },
