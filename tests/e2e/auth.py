@@ -21,6 +21,9 @@ temporary data directory, makes one 2 s test clip with the ffmpeg CLI, and:
 5. login: wrong password, unknown email and disabled account answer alike;
    the rate limits answer 429 with Retry-After (a second server with small
    limits and registration off, which also refuses to register);
+   PATCH /api/v1/me (display name; password change with the current password,
+   not by API key, signing out other sessions; wrong current passwords count
+   as failed logins) and the cap of 100 active API keys;
 6. no password used appears in any response body or in the servers' logs.
 
     KINO_BIN=./build/kino python3 tests/e2e/auth.py
@@ -98,6 +101,8 @@ MATRIX = [
     ("in GET /api/v1/media?owner=me",    "unlisted", (401,  "out","out","in", "out",401,  401)),
     ("in GET /api/v1/media?owner=me",    "private",  (401,  "out","out","in", "out",401,  401)),
     ("GET /api/v1/me",                   "-",        (401,  200,  200,  200,  200,  401,  401)),
+    # Each caller sets their display name to the one they have: nothing else sees a change.
+    ("PATCH /api/v1/me",                 "-",        (401,  200,  200,  200,  200,  401,  401)),
     ("GET /api/v1/users",                "-",        (401,  403,  403,  403,  200,  401,  401)),
     ("PATCH /api/v1/users/{id}",         "-",        (401,  403,  403,  403,  200,  401,  401)),
     ("POST /api/v1/me/api-keys",         "-",        (401,  201,  201,  201,  201,  401,  401)),
@@ -480,6 +485,9 @@ def do_cell(w, endpoint, v, caller):
         method, path = "GET", "/play/%s/master.m3u8" % w.play[v]
     elif endpoint == "GET /api/v1/me":
         method, path = "GET", "/api/v1/me"
+    elif endpoint == "PATCH /api/v1/me":
+        method, path = "PATCH", "/api/v1/me"
+        body = {"display_name": (w.user.get(caller) or {}).get("display_name") or ""}
     elif endpoint == "GET /api/v1/users":
         method, path = "GET", "/api/v1/users"
     elif endpoint == "PATCH /api/v1/users/{id}":
@@ -996,6 +1004,130 @@ def check_refresh(w):
 
 
 # --------------------------------------------------------------------------
+# The caller's own account: PATCH /api/v1/me, and the cap on API keys
+
+ACCOUNT_LIMIT = 5  # login-limit-account's default: failed attempts per account in 15 minutes
+
+
+def detail_has(r, status, text):
+    j = r.json() if r.status == status else None
+    return isinstance(j, dict) and text in str(j.get("detail"))
+
+
+def check_me_patch(w):
+    R.section("PATCH /api/v1/me")
+    base = w.base
+    token = register_and_login(w, "changer", "Chris Changer")
+    if not token:
+        return
+    old_pw, old_refresh = w.password["changer"], w.refresh["changer"]
+    new_pw = "pw-changed-%s" % os.urandom(6).hex()
+    wrong = "pw-not-mine-%s" % os.urandom(6).hex()
+    PASSWORDS.update((new_pw, wrong, "short7!"))
+
+    r = call(base, "PATCH", "/api/v1/me", token, {"display_name": "Chris C."})
+    j = jbody(r, 200)
+    check_user("PATCH /api/v1/me {display_name}", j and j.get("user"), w.email["changer"])
+    r = call(base, "GET", "/api/v1/me", token)
+    R.check("the new display name shows in GET /api/v1/me",
+            ((jbody(r, 200) or {}).get("user") or {}).get("display_name") == "Chris C.",
+            r.describe())
+
+    e2e.check_problem("anonymous PATCH /api/v1/me", call(
+        base, "PATCH", "/api/v1/me", None, {"display_name": "x"}), 401)
+    for what, body in (
+            ("an unknown field", {"email": "new@example.com"}),
+            ("a display_name of 201 bytes", {"display_name": "n" * 201}),
+            ("display_name not a string", {"display_name": 7}),
+            ("password without current_password", {"password": new_pw}),
+            ("current_password without password", {"current_password": old_pw}),
+            ("a new password of 7 characters", {"password": "short7!",
+                                                "current_password": old_pw})):
+        e2e.check_problem("PATCH /api/v1/me with %s" % what,
+                          call(base, "PATCH", "/api/v1/me", token, body), 400)
+
+    # A script's key may rename the account but not change its password, even knowing it.
+    r = call(base, "POST", "/api/v1/me/api-keys", token, {"name": "changer's script"})
+    key = (jbody(r, 201) or {}).get("key")
+    if R.check("changer makes an API key -> 201", key, r.describe()):
+        r = call(base, "PATCH", "/api/v1/me", key, {"password": new_pw, "current_password": old_pw})
+        R.check("password change with an API key (and the right current password) -> 403 "
+                "\"... API keys cannot\"", detail_has(r, 403, "API keys cannot"), r.describe())
+        r = call(base, "PATCH", "/api/v1/me", key, {"display_name": "Chris by key"})
+        R.check("display_name change with an API key -> 200",
+                ((jbody(r, 200) or {}).get("user") or {}).get("display_name") == "Chris by key",
+                r.describe())
+
+    r = call(base, "PATCH", "/api/v1/me", token, {"password": new_pw, "current_password": wrong})
+    R.check("a wrong current_password -> 403 \"the current password is wrong\"",
+            detail_has(r, 403, "the current password is wrong"), r.describe())
+    r = login(base, w.email["changer"], old_pw)
+    R.check("after the refused changes the old password still logs in -> 200", r.status == 200,
+            r.describe())
+
+    r = call(base, "PATCH", "/api/v1/me", token, {"password": new_pw, "current_password": old_pw})
+    j = jbody(r, 200)
+    check_user("PATCH /api/v1/me {password, current_password} -> 200", j and j.get("user"),
+               w.email["changer"])
+    e2e.check_problem("then login with the old password", login(base, w.email["changer"], old_pw),
+                      401)
+    r = login(base, w.email["changer"], new_pw)
+    R.check("then login with the new password -> 200", r.status == 200, r.describe())
+    e2e.check_problem("then the refresh token issued before the change (signed out)", call(
+        base, "POST", "/api/v1/auth/refresh", body={"refresh_token": old_refresh}), 401)
+    r = call(base, "GET", "/api/v1/me", token)
+    R.check("the access token that made the change works until it expires -> 200",
+            r.status == 200, r.describe())
+
+    # Wrong current passwords are failed logins of the account: past the limit both /me and
+    # login answer 429, even with the right password (a stolen access token cannot be used to
+    # guess it). Last: it locks the account for the rest of the run.
+    rs = [call(base, "PATCH", "/api/v1/me", token,
+               {"password": "pw-guess-%d-%s" % (i, wrong), "current_password": wrong})
+          for i in range(ACCOUNT_LIMIT + 1)]
+    got = [r.status for r in rs]
+    R.check("%d wrong current passwords -> 403 each, then 429 with Retry-After" % ACCOUNT_LIMIT,
+            got == [403] * ACCOUNT_LIMIT + [429] and
+            (rs[-1].header("Retry-After") or "").isdigit(), str(got))
+    r = call(base, "PATCH", "/api/v1/me", token, {"password": wrong, "current_password": new_pw})
+    PASSWORDS.update("pw-guess-%d-%s" % (i, wrong) for i in range(ACCOUNT_LIMIT + 1))
+    e2e.check_problem("then the right current password on /me too", r, 429)
+    e2e.check_problem("then login with the right password (one limit for both)",
+                      login(base, w.email["changer"], new_pw), 429)
+
+
+def check_api_key_cap(w):
+    R.section("at most 100 active API keys")
+    base = w.base
+    token = register_and_login(w, "keyholder", "Kim Keyholder")
+    if not token:
+        return
+    ids, failed = [], None
+    for i in range(100):
+        r = call(base, "POST", "/api/v1/me/api-keys", token, {"name": "key %d" % i})
+        j = jbody(r, 201)
+        if not j or not j.get("id"):
+            failed = "key %d: %s" % (i, r.describe())
+            break
+        ids.append(j["id"])
+    if not R.check("100 keys -> 201 each", failed is None, failed or ""):
+        return
+    r = call(base, "POST", "/api/v1/me/api-keys", token, {"name": "one too many"})
+    e2e.check_problem("the 101st active key", r, 409)
+    R.check("its detail says how many and how to revoke one",
+            detail_has(r, 409, "100 active API keys") and
+            detail_has(r, 409, "DELETE /api/v1/me/api-keys/"), r.describe())
+    r = call(base, "DELETE", "/api/v1/me/api-keys/%s" % ids[0], token)
+    R.check("revoke one -> 204", r.status == 204, r.describe())
+    r = call(base, "POST", "/api/v1/me/api-keys", token, {"name": "in its place"})
+    R.check("then a new key -> 201 (revoked keys do not count)", r.status == 201, r.describe())
+    e2e.check_problem("and the next one again", call(
+        base, "POST", "/api/v1/me/api-keys", token, {"name": "over again"}), 409)
+    r = call(base, "POST", "/api/v1/me/api-keys", w.cred["owner"], {"name": "owner's own"})
+    R.check("another account is not affected -> 201", r.status == 201, r.describe())
+
+
+# --------------------------------------------------------------------------
 # Login
 
 def check_login_failures(w):
@@ -1187,6 +1319,8 @@ def scenario_main(kino_bin, tmp, clip):
         check_signed_with_the_key(w)
         check_refresh(w)
         check_login_failures(w)
+        check_me_patch(w)
+        check_api_key_cap(w)
         check_key_rotation(w, srv)  # last: it restarts the server
     finally:
         srv.stop("server")
