@@ -65,6 +65,13 @@ int api_caller_get(struct http_request *req, struct api_caller *ret);
 /* api_caller_get, then 401 (returns < 0) when the caller is anonymous. */
 int api_caller_require(struct http_request *req, struct api_caller *ret);
 
+/* Answer `status` (429, 503) with `Retry-After: seconds` and a problem saying `detail`. */
+void api_answer_retry(struct http_request *req, unsigned status, unsigned seconds,
+                      const char *detail);
+
+/* 503 + Retry-After when the login guard's hashing gate stayed full (login_guard.h). */
+void api_answer_hashing_busy(struct http_request *req);
+
 /* Answer 401 "log in first" with the Bearer challenge, for an anonymous caller. */
 void api_answer_login_required(struct http_request *req);
 

@@ -6,7 +6,6 @@
  * one Argon2 verification each, and only once the rate limits allow it.
  * Nothing here logs a request body, a password or a token.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <sodium.h>
@@ -23,37 +22,25 @@
 
 static const char wrong_login[] = "the email or password is wrong";
 
-static void answer_busy(struct http_request *req)
+void api_answer_retry(struct http_request *req, unsigned status, unsigned seconds,
+                      const char *detail)
 {
     char secs[16];
-    snprintf(secs, sizeof(secs), "%d", LOGIN_GUARD_BUSY_RETRY_S);
+    snprintf(secs, sizeof(secs), "%u", seconds);
     http_add_header(req, "Retry-After", secs);
-    http_respond_problem(req, 503, "the server is busy checking other passwords; try again in a "
-                                   "few seconds");
+    http_respond_problem(req, status, detail);
+}
+
+void api_answer_hashing_busy(struct http_request *req)
+{
+    api_answer_retry(req, 503, LOGIN_GUARD_BUSY_RETRY_S,
+                     "the server is busy checking other passwords; try again in a few seconds");
 }
 
 static void answer_401(struct http_request *req, const char *detail)
 {
     http_add_header(req, "WWW-Authenticate", "Bearer realm=\"kino\"");
     http_respond_problem(req, 401, detail);
-}
-
-/*
- * What the per-address limit counts by: the address, except that an IPv6
- * client counts by its /64, since one host commonly holds a whole /64 and
- * could otherwise take a fresh address for every attempt.
- */
-static void address_key(const char *address, char *out, size_t outsz)
-{
-    struct in6_addr a6;
-    if (strchr(address, ':') && inet_pton(AF_INET6, address, &a6) == 1) {
-        memset(&a6.s6_addr[8], 0, 8);
-        char text[INET6_ADDRSTRLEN];
-        inet_ntop(AF_INET6, &a6, text, sizeof(text));
-        snprintf(out, outsz, "%s/64", text);
-    } else {
-        snprintf(out, outsz, "%s", address);
-    }
 }
 
 /* Accounts are counted by their lower-cased email, as they are stored (ASCII only). */
@@ -165,7 +152,7 @@ void api_auth_register(struct http_request *req)
     }
     json_decref(obj);
     if (rc == -EAGAIN)
-        answer_busy(req);
+        api_answer_hashing_busy(req);
     else if (rc < 0)
         http_respond_error(req, rc, &err);
     else
@@ -225,20 +212,18 @@ void api_auth_login(struct http_request *req)
     }
 
     /* The limits come first: a refused attempt costs no verification. */
-    char address[INET6_ADDRSTRLEN + 8], account[USER_EMAIL_MAX + 1];
-    address_key(http_request_client_address(req), address, sizeof(address));
+    char address[LOGIN_GUARD_ADDRESS_KEY_MAX], account[USER_EMAIL_MAX + 1];
+    login_guard_address_key(http_request_client_address(req), address);
     account_key(email, account);
     unsigned wait = login_guard_attempt(k->login_guard, address, account);
     if (wait) {
         json_decref(obj);
-        char secs[16], detail[160];
-        snprintf(secs, sizeof(secs), "%u", wait);
+        char detail[160];
         snprintf(detail, sizeof(detail),
                  "too many login attempts from this address or for this account; try again in "
                  "%u seconds",
                  wait);
-        http_add_header(req, "Retry-After", secs);
-        http_respond_problem(req, 429, detail);
+        api_answer_retry(req, 429, wait, detail);
         return;
     }
 
@@ -274,7 +259,7 @@ void api_auth_login(struct http_request *req)
     } else if (rc == KINO_EINVAL) {
         answer_401(req, wrong_login);
     } else if (rc == -EAGAIN) {
-        answer_busy(req);
+        api_answer_hashing_busy(req);
     } else {
         http_respond_error(req, rc, &err);
     }

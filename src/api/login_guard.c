@@ -8,8 +8,10 @@
  */
 #include "api/login_guard.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <sodium.h>
 #include <string.h>
 #include <time.h>
@@ -285,4 +287,17 @@ void login_guard_hash_leave(struct login_guard *g)
         g->hashing--;
     pthread_cond_signal(&g->gate_freed);
     pthread_mutex_unlock(&g->gate_lock);
+}
+
+void login_guard_address_key(const char *address, char out[LOGIN_GUARD_ADDRESS_KEY_MAX])
+{
+    struct in6_addr a6;
+    if (strchr(address, ':') && inet_pton(AF_INET6, address, &a6) == 1) {
+        memset(&a6.s6_addr[8], 0, 8);
+        char text[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, &a6, text, sizeof(text));
+        snprintf(out, LOGIN_GUARD_ADDRESS_KEY_MAX, "%s/64", text);
+    } else {
+        snprintf(out, LOGIN_GUARD_ADDRESS_KEY_MAX, "%s", address);
+    }
 }

@@ -62,6 +62,18 @@ void login_guard_free(struct login_guard *g);
  */
 unsigned login_guard_attempt(struct login_guard *g, const char *address, const char *account);
 
+/* Room for login_guard_address_key's output. */
+#define LOGIN_GUARD_ADDRESS_KEY_MAX 56
+
+/*
+ * What the per-address limit counts an address by: the address itself, but an
+ * IPv6 client by its /64, since one host commonly holds a whole /64 and could
+ * otherwise take a fresh address for every attempt. Every caller of
+ * login_guard_attempt (login, a password change) uses this, so they share one
+ * budget per client.
+ */
+void login_guard_address_key(const char *address, char out[LOGIN_GUARD_ADDRESS_KEY_MAX]);
+
 /* The password was right: forget the account's failures. */
 void login_guard_succeeded(struct login_guard *g, const char *account);
 

@@ -5,7 +5,6 @@
  * and revoke). A password change is a login attempt for the login guard, and
  * never logs or answers a password.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -82,32 +81,6 @@ static int check_me_change(const struct me_change *ch, struct kino_err *err)
 }
 
 /*
- * What the login guard counts an address by. Kept the same as auth.c's for
- * login (an IPv6 client by its /64), so /me and login share one limit.
- */
-static void guard_address(const char *address, char *out, size_t outsz)
-{
-    struct in6_addr a6;
-    if (strchr(address, ':') && inet_pton(AF_INET6, address, &a6) == 1) {
-        memset(&a6.s6_addr[8], 0, 8);
-        char text[INET6_ADDRSTRLEN];
-        inet_ntop(AF_INET6, &a6, text, sizeof(text));
-        snprintf(out, outsz, "%s/64", text);
-    } else {
-        snprintf(out, outsz, "%s", address);
-    }
-}
-
-static void answer_retry(struct http_request *req, unsigned status, unsigned secs,
-                         const char *detail)
-{
-    char text[16];
-    snprintf(text, sizeof(text), "%u", secs);
-    http_add_header(req, "Retry-After", text);
-    http_respond_problem(req, status, detail);
-}
-
-/*
  * Verify the current password of `u` and hash the new one into `new_hash`.
  * The verification is a login attempt for the login guard (same address and
  * account limits as POST /auth/login), so a stolen access token cannot be used
@@ -118,8 +91,8 @@ static int verify_and_hash(struct http_request *req, const struct user_row *u,
                            const struct me_change *ch, char new_hash[AUTH_HASH_MAX])
 {
     struct kino *k = api_kino(req);
-    char address[INET6_ADDRSTRLEN + 8];
-    guard_address(http_request_client_address(req), address, sizeof(address));
+    char address[LOGIN_GUARD_ADDRESS_KEY_MAX];
+    login_guard_address_key(http_request_client_address(req), address);
     unsigned wait = login_guard_attempt(k->login_guard, address, u->email);
     if (wait) {
         char detail[200];
@@ -127,13 +100,12 @@ static int verify_and_hash(struct http_request *req, const struct user_row *u,
                  "too many password attempts from this address or for this account; try again "
                  "in %u seconds",
                  wait);
-        answer_retry(req, 429, wait, detail);
+        api_answer_retry(req, 429, wait, detail);
         return KINO_EINVAL;
     }
     int rc = login_guard_hash_enter(k->login_guard);
     if (rc < 0) {
-        answer_retry(req, 503, LOGIN_GUARD_BUSY_RETRY_S,
-                     "the server is busy checking other passwords; try again in a few seconds");
+        api_answer_hashing_busy(req);
         return rc;
     }
     struct kino_err err = { 0 };

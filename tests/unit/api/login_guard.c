@@ -176,3 +176,18 @@ Test(login_guard, free_accepts_null)
 {
     login_guard_free(NULL);
 }
+
+Test(address_key, ipv4_as_is_ipv6_by_its_64)
+{
+    char a[LOGIN_GUARD_ADDRESS_KEY_MAX], b[LOGIN_GUARD_ADDRESS_KEY_MAX];
+    login_guard_address_key("203.0.113.7", a);
+    cr_expect_str_eq(a, "203.0.113.7");
+    login_guard_address_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", a);
+    login_guard_address_key("2001:db8:1:2::1", b);
+    cr_expect_str_eq(a, b, "one /64 is one client");
+    cr_expect_str_eq(a, "2001:db8:1:2::/64");
+    login_guard_address_key("2001:db8:1:3::1", b);
+    cr_expect_str_neq(a, b, "another /64 is another client");
+    login_guard_address_key("not an address", a);
+    cr_expect_str_eq(a, "not an address");
+}
