@@ -25,11 +25,18 @@ void api_respond_json(struct http_request *req, unsigned status, json_t *obj);
 /*
  * List cursors: the position of the last item shown, "<created_at>.<id>" in
  * unpadded base64url — opaque to clients, stable while items are added, and
- * a cheap seek on a (created_at, id) index. Encode into `out` (at least 96
- * bytes); decode gives KINO_EINVAL for anything this server did not make.
+ * a cheap seek on a (created_at, id) index. Decoding gives KINO_EINVAL for
+ * anything this server did not make (api_respond_page makes them).
  */
-void api_cursor_encode(int64_t created_at, const char *id, char *out, size_t outsz);
 int api_cursor_decode(const char *cursor, int64_t *ret_created_at, char ret_id[KINO_ID_LEN + 1]);
+
+/*
+ * Answer 200 {"items": items, "next_cursor": ...} (steals `items`). When more
+ * items follow, `last_id` (with `last_created_at`) is the last one shown and
+ * the cursor points after it; NULL: this was the last page, next_cursor null.
+ */
+void api_respond_page(struct http_request *req, json_t *items, int64_t last_created_at,
+                      const char *last_id);
 
 /* "a, b,,c" → ["a","b","c"] as JSON text (caller frees); KINO_EINVAL with a message past the limits. */
 int api_tags_from_csv(const char *csv, char **ret_json, struct kino_err *err);

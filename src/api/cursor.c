@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* List cursors, shared by the media and user lists (see api_internal.h). */
+/* List cursors and pages, shared by the media and user lists (see api_internal.h). */
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include "core/util.h"
 #include "core/banned.h"
 
-void api_cursor_encode(int64_t created_at, const char *id, char *out, size_t outsz)
+static void cursor_encode(int64_t created_at, const char *id, char *out, size_t outsz)
 {
     char raw[64];
     int n = snprintf(raw, sizeof(raw), "%lld.%s", (long long)created_at, id);
@@ -33,4 +33,16 @@ int api_cursor_decode(const char *cursor, int64_t *ret_created_at, char ret_id[K
         return KINO_EINVAL;
     snprintf(ret_id, KINO_ID_LEN + 1, "%s", dot + 1);
     return 0;
+}
+
+void api_respond_page(struct http_request *req, json_t *items, int64_t last_created_at,
+                      const char *last_id)
+{
+    json_t *next = json_null();
+    if (last_id) {
+        char cursor[128];
+        cursor_encode(last_created_at, last_id, cursor, sizeof(cursor));
+        next = json_string(cursor);
+    }
+    api_respond_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }

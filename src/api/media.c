@@ -192,14 +192,11 @@ void api_media_list(struct http_request *req)
     size_t shown = n > (size_t)limit ? (size_t)limit : n;
     for (size_t i = 0; i < shown; i++)
         json_array_append_new(items, api_media_json(&rows[i]));
-    json_t *next = json_null();
-    if (n > shown) {
-        char buf[128];
-        api_cursor_encode(rows[shown - 1].created_at, rows[shown - 1].id, buf, sizeof(buf));
-        next = json_string(buf);
-    }
+    if (n > shown)
+        api_respond_page(req, items, rows[shown - 1].created_at, rows[shown - 1].id);
+    else
+        api_respond_page(req, items, 0, NULL);
     model_media_rows_free(rows, n);
-    api_respond_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
 int api_tags_from_csv(const char *csv, char **ret_json, struct kino_err *err)
