@@ -44,10 +44,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -1378,30 +1376,7 @@ def run_all(tmp):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="kino-e2e-auth-")
-    keep = os.environ.get("KINO_E2E_KEEP") == "1"
-    t0 = time.monotonic()
-    try:
-        run_all(tmp)
-    except Exception:
-        R.check("test ran without an exception", False, traceback.format_exc())
-    finally:
-        if keep or R.failed:
-            print("\ntemporary files kept in %s" % tmp)
-            for name in sorted(os.listdir(tmp)):
-                if name.endswith(".log") and R.failed:
-                    print("\n----- %s (last 60 lines) -----" % name)
-                    with open(os.path.join(tmp, name), "rb") as f:
-                        print("\n".join(f.read().decode("utf-8", "replace").splitlines()[-60:]))
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("\n(%.1f s)" % (time.monotonic() - t0))
-    if R.failures:
-        print("failed checks:")
-        for name, _ in R.failures:
-            print("  - %s" % name)
-    print("%d passed, %d failed" % (R.passed, R.failed))
-    return 1 if R.failed else 0
+    return e2e.run_in_tmp("kino-e2e-auth-", run_all, log_lines=60)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 import urllib.parse
@@ -407,9 +406,8 @@ def scenario(kino_bin, tmp, media_dir):
 
 def main():
     kino_bin = os.environ.get("KINO_BIN", os.path.join(e2e.REPO, "build", "kino"))
-    tmp = tempfile.mkdtemp(prefix="kino-inputs-")
-    keep = os.environ.get("KINO_E2E_KEEP") == "1"
-    try:
+
+    def body(tmp):
         ok = R.check("KINO_BIN %s is executable" % kino_bin, os.access(kino_bin, os.X_OK), "")
         for tool in ("ffmpeg", "ffprobe"):
             ok = ok and R.check("%s is installed" % tool, shutil.which(tool) is not None, "")
@@ -421,25 +419,8 @@ def main():
             if R.check("tests/media/generate.sh DIR inputs makes the clips (%.1fs)" %
                        (time.monotonic() - t0), rc == 0, err):
                 scenario(kino_bin, tmp, media_dir)
-    except Exception:
-        R.check("test ran without an exception", False, traceback.format_exc())
-    finally:
-        if keep or R.failed:
-            print("\ntemporary files kept in %s" % tmp)
-            log = os.path.join(tmp, "server-inputs.log")
-            if R.failed and os.path.exists(log):
-                with open(log, "rb") as f:
-                    lines = f.read().decode("utf-8", "replace").splitlines()
-                print("\n----- server-inputs.log -----\n" + "\n".join(lines[-150:]))
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print()
-    if R.failures:
-        print("failed checks:")
-        for name, _ in R.failures:
-            print("  - %s" % name)
-    print("%d passed, %d failed" % (R.passed, R.failed))
-    return 1 if R.failed else 0
+
+    return e2e.run_in_tmp("kino-inputs-", body, log_lines=150)
 
 
 if __name__ == "__main__":

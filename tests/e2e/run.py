@@ -2453,6 +2453,38 @@ def scenario_ready(kino_bin, tmp):
 
 # --------------------------------------------------------------------------
 
+def run_in_tmp(prefix, body, log_lines=200):
+    """The frame of every e2e runner: make a temporary folder, run body(tmp), count an
+    exception as a failed check; on failure keep the folder and print the tail of each
+    *.log in it (the servers' logs), else remove it; print the failed checks and the
+    summary line. Returns the exit status."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    keep = os.environ.get("KINO_E2E_KEEP") == "1"
+    t0 = time.monotonic()
+    try:
+        body(tmp)
+    except Exception:
+        R.check("test ran without an exception", False, traceback.format_exc())
+    finally:
+        if keep or R.failed:
+            print("\ntemporary files kept in %s" % tmp)
+            for name in sorted(os.listdir(tmp)):
+                if name.endswith(".log") and R.failed:
+                    print("\n----- %s (last %d lines) -----" % (name, log_lines))
+                    with open(os.path.join(tmp, name), "rb") as f:
+                        data = f.read().decode("utf-8", "replace").splitlines()
+                    print("\n".join(data[-log_lines:]))
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("\n(%.1f s)" % (time.monotonic() - t0))
+    if R.failures:
+        print("failed checks:")
+        for name, _ in R.failures:
+            print("  - %s" % name)
+    print("%d passed, %d failed" % (R.passed, R.failed))
+    return 1 if R.failed else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--hls-only", metavar="MASTER_URL",
@@ -2464,34 +2496,14 @@ def main():
                          "progressive")
     args = ap.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="kino-e2e-")
-    keep = os.environ.get("KINO_E2E_KEEP") == "1"
-    try:
+    def body(tmp):
         if args.hls_only:
             sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
             check_hls("hls", args.hls_only, args.duration, sizes, tmp, check_headers=False)
         else:
             run_all(args, tmp)
-    except Exception:
-        R.check("test ran without an exception", False, traceback.format_exc())
-    finally:
-        if keep or R.failed:
-            print("\ntemporary files kept in %s" % tmp)
-            for name in sorted(os.listdir(tmp)):
-                if name.endswith(".log") and R.failed:
-                    print("\n----- %s -----" % name)
-                    with open(os.path.join(tmp, name), "rb") as f:
-                        data = f.read().decode("utf-8", "replace").splitlines()
-                    print("\n".join(data[-200:]))
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print()
-    if R.failures:
-        print("failed checks:")
-        for name, _ in R.failures:
-            print("  - %s" % name)
-    print("%d passed, %d failed" % (R.passed, R.failed))
-    return 1 if R.failed else 0
+
+    return run_in_tmp("kino-e2e-", body)
 
 
 def run_all(args, tmp):
