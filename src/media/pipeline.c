@@ -430,10 +430,7 @@ static int open_video_rung(struct job *j, struct rung_out *r)
     r->pass = av_frame_alloc();
     if (!r->frame || !r->pass)
         return kino_err_set(j->err, -ENOMEM, "out of memory");
-    r->frame->format = AV_PIX_FMT_YUV420P;
-    r->frame->width = c->width;
-    r->frame->height = c->height;
-    rc = av_frame_get_buffer(r->frame, 0);
+    rc = media_resizer_frame_alloc(r->frame, c->width, c->height);
     if (rc < 0)
         return ff_err(j, -ENOMEM, "out of memory", rc);
 

@@ -29,8 +29,16 @@ int media_resizer_new(int src_w, int src_h, int dst_w, int dst_h, struct media_r
 void media_resizer_free(struct media_resizer *r);
 
 /* 1 when `src` -> `dst` can go through `r`: the sizes it was made for, YUV420P on both sides,
- * and every plane address and stride aligned as zimg requires. */
+ * and every plane address and stride aligned as zimg requires (32 bytes; frames aligned to 64
+ * take zimg's faster 512-bit code where the CPU has it). */
 int media_resizer_can(const struct media_resizer *r, const AVFrame *src, const AVFrame *dst);
+
+/*
+ * Allocate `f` (fresh from av_frame_alloc or unreferenced) as a width x height YUV420P frame
+ * whose planes and strides are on 64 bytes, so that scaling into it can take zimg's 512-bit
+ * code. 0, or -ENOMEM with `f` left empty.
+ */
+int media_resizer_frame_alloc(AVFrame *f, int width, int height);
 
 /* Scale `src` into `dst` (allocated, writable, checked with media_resizer_can). KINO_EINTERNAL
  * with zimg's reason if it fails. */

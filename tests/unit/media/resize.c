@@ -4,13 +4,16 @@
  * a picture with detail in both luma and chroma the two must agree to well
  * above what an encoder keeps (>= 50 dB per plane), and what the resizer does
  * not handle (other formats, other sizes, misaligned buffers, odd 4:2:0
- * sizes) must be refused so the pipeline falls back to swscale.
+ * sizes) must be refused so the pipeline falls back to swscale. Frames on
+ * 64 bytes take zimg's 512-bit code where the CPU has it, others its 256-bit
+ * code: both must give the same picture.
  */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdint.h>
 
 #include <libavutil/frame.h>
+#include <libavutil/mem.h>
 #include <libavutil/pixfmt.h>
 #include <libswscale/swscale.h>
 
@@ -80,6 +83,61 @@ Test(resize, matches_swscale_bicubic_on_every_plane)
         media_resizer_free(r);
         av_frame_free(&z);
         av_frame_free(&s);
+    }
+    av_frame_free(&src);
+}
+
+/* A width x height YUV420P frame whose planes start 32 bytes past a 64-byte boundary, with
+ * 64-byte strides: aligned for zimg's 256-bit code, never for its 512-bit code. */
+static AVFrame *frame_on_32_only(int width, int height, uint8_t *mem[3])
+{
+    AVFrame *f = av_frame_alloc();
+    cr_assert_not_null(f);
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = width;
+    f->height = height;
+    for (int p = 0; p < 3; p++) {
+        int w = p ? width / 2 : width, h = p ? height / 2 : height;
+        f->linesize[p] = (w + 63) / 64 * 64;
+        mem[p] = av_malloc((size_t)f->linesize[p] * (size_t)h + 32);
+        cr_assert_not_null(mem[p]);
+        cr_assert_eq((uintptr_t)mem[p] % 64, 0);
+        f->data[p] = mem[p] + 32;
+    }
+    return f;
+}
+
+Test(resize, frames_on_64_or_32_bytes_get_the_same_picture)
+{
+    AVFrame *src = frame(1920, 1080, AV_PIX_FMT_YUV420P);
+    paint(src);
+    const int sizes[][2] = { { 1280, 720 }, { 854, 480 }, { 640, 360 } };
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        int w = sizes[i][0], h = sizes[i][1];
+        struct kino_err err = { 0 };
+        struct media_resizer *r = NULL;
+        cr_assert_eq(media_resizer_new(1920, 1080, w, h, &r, &err), 0, "%s", err.msg);
+        AVFrame *on64 = av_frame_alloc();
+        cr_assert_not_null(on64);
+        cr_assert_eq(media_resizer_frame_alloc(on64, w, h), 0);
+        for (int p = 0; p < 3; p++) {
+            cr_expect_eq((uintptr_t)on64->data[p] % 64, 0, "%dx%d plane %d starts on 64", w, h, p);
+            cr_expect_eq(on64->linesize[p] % 64, 0, "%dx%d plane %d stride", w, h, p);
+        }
+        uint8_t *mem[3];
+        AVFrame *on32 = frame_on_32_only(w, h, mem);
+        cr_assert(media_resizer_can(r, src, on64));
+        cr_assert(media_resizer_can(r, src, on32), "32-byte planes are still zimg's");
+        cr_assert_eq(media_resizer_run(r, src, on64, &err), 0, "%s", err.msg);
+        cr_assert_eq(media_resizer_run(r, src, on32, &err), 0, "%s", err.msg);
+        for (int p = 0; p < 3; p++)
+            cr_expect_geq(psnr(on64, on32, p), 50.0, "%dx%d plane %d: %.2f dB", w, h, p,
+                          psnr(on64, on32, p));
+        for (int p = 0; p < 3; p++)
+            av_free(mem[p]);
+        av_frame_free(&on32);
+        av_frame_free(&on64);
+        media_resizer_free(r);
     }
     av_frame_free(&src);
 }
