@@ -139,6 +139,12 @@ int cmd_serve(int argc, char **argv)
         media_options_init(&jc.media);
         snprintf(jc.media.x264_preset, sizeof(jc.media.x264_preset), "%s", k.cfg.x264_preset);
         jc.media.crf = (int)k.cfg.crf;
+        /* config.c accepts only the names media_rate_control_parse knows. */
+        if (media_rate_control_parse(k.cfg.rate_control, &jc.media.rate_control) < 0) {
+            rc = kino_err_set(&err, KINO_EINVAL, "rate-control: unknown mode '%s'",
+                              k.cfg.rate_control);
+            goto fail;
+        }
         jc.media.max_pixels = k.cfg.max_pixels;
         jc.media.max_duration_s = k.cfg.max_duration_s;
         if ((rc = jobs_pool_start(&jc, k.db, k.blob, &k.jobs, &err)) < 0)

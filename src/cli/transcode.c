@@ -37,6 +37,11 @@ static void usage(FILE *out)
             "options:\n"
             "  --preset NAME   x264 preset, ultrafast..veryslow (default veryfast)\n"
             "  --crf N         quality, 0..51, lower is better (default 23)\n"
+            "  --rate-control MODE\n"
+            "                  capped-crf: quality --crf, never above each rung's bitrate\n"
+            "                  (1080p 5000k, 720p 2800k, 480p 1400k, 360p 800k); crf:\n"
+            "                  quality --crf alone; cbr: each rung at its bitrate, on\n"
+            "                  average and as the cap (default capped-crf)\n"
             "  --threads N     encoder threads per rendition, 0 = automatic (default 0)\n"
             "  -h, --help      show this help\n");
 }
@@ -124,6 +129,13 @@ int cmd_transcode(int argc, char **argv)
         } else if (strcmp(a, "--crf") == 0) {
             if (parse_int("--crf", val, 0, 51, &opt.crf) < 0)
                 return 1;
+            i++;
+        } else if (strcmp(a, "--rate-control") == 0) {
+            if (media_rate_control_parse(val, &opt.rate_control) < 0) {
+                fprintf(stderr,
+                        "kino transcode: --rate-control needs capped-crf, crf or cbr\n");
+                return 1;
+            }
             i++;
         } else if (strcmp(a, "--threads") == 0) {
             if (parse_int("--threads", val, 0, 64, &opt.threads) < 0)

@@ -48,9 +48,15 @@ static const struct setting settings[] = {
       "a transcode that makes no progress for this long fails; 0 = never (120)", NULL },
     { "shutdown-grace", T_UINT, UINT(shutdown_grace_s), 0, 3600,
       "seconds SIGTERM waits for requests in flight (10)", NULL },
-    { "preset", T_STRING, STR(x264_preset), 0, 0, "x264 preset (veryfast)", NULL },
+    { "preset", T_CHOICE, STR(x264_preset), 0, 0,
+      "x264 preset: faster ones encode sooner, slower ones make smaller files (veryfast)",
+      "ultrafast|superfast|veryfast|faster|fast|medium|slow|slower|veryslow|placebo" },
     { "crf", T_UINT, UINT(crf), 0, 51,
-      "x264 constant rate factor, capped by each rung's bitrate (23)", NULL },
+      "x264 constant rate factor, lower is better and bigger (23)", NULL },
+    { "rate-control", T_CHOICE, STR(rate_control), 0, 0,
+      "capped-crf: quality crf, never above each rung's bitrate; crf: quality crf alone; cbr: "
+      "each rung at its bitrate, on average and as the cap (capped-crf)",
+      "capped-crf|crf|cbr" },
     { "log-level", T_LEVEL, STR(log_level), 0, 0, "debug, info, warn or error (info)", NULL },
     { "max-pixels", T_UINT, UINT(max_pixels), 256, 1U << 30,
       "refuse video larger than this many pixels (width x height) (37748736: 8192x4608)", NULL },
@@ -94,6 +100,7 @@ void config_init(struct kino_config *cfg)
     cfg->shutdown_grace_s = 10;
     snprintf(cfg->x264_preset, sizeof(cfg->x264_preset), "veryfast");
     cfg->crf = 23;
+    snprintf(cfg->rate_control, sizeof(cfg->rate_control), "capped-crf");
     snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
     cfg->max_pixels = 8192U * 4608; /* the media pipeline's defaults (media_options_init) */
     cfg->max_duration_s = 24 * 3600;

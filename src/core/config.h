@@ -28,6 +28,7 @@ struct kino_config {
     unsigned shutdown_grace_s;  /* how long SIGTERM waits for requests in flight (10) */
     char x264_preset[16];       /* "veryfast" */
     unsigned crf;               /* 23 */
+    char rate_control[16];      /* "capped-crf", "crf" or "cbr" (media_rate_control_parse) */
     char log_level[8];          /* "info" */
     unsigned max_pixels;        /* refuse video with more pixels (width x height) (8192x4608) */
     unsigned max_duration_s;    /* refuse media longer than this (86400) */

@@ -29,8 +29,27 @@
 /* One rung of the ladder: its height in lines and target bitrate. */
 struct media_rung {
     int height;       /* e.g. 720; the width follows the display aspect ratio */
-    int bitrate_kbps; /* cap (VBV maxrate) for capped CRF */
+    int bitrate_kbps; /* the cap (VBV maxrate) for capped CRF, the rate for CBR */
 };
+
+/*
+ * How x264 spends bits on every rung (the `rate-control` setting). All three keep the
+ * ladder's closed 2 s GOPs; HLS and DASH declare the measured bitrates whichever is used.
+ */
+enum media_rate_control {
+    /* Quality `crf`, never above the rung's bitrate (VBV maxrate = rung, buffer = 2 x rung):
+     * easy scenes take less than the rung, hard ones the rung. The default. */
+    MEDIA_RC_CAPPED_CRF,
+    /* Quality `crf` alone: bitrates follow the content, rung bitrates are not used. */
+    MEDIA_RC_CRF,
+    /* The rung's bitrate, on average and as the cap (the same VBV; x264 calls it CBR, without
+     * filler, so easy scenes may come in a little under): predictable sizes and delivery
+     * cost, quality varies with the content; `crf` is not used. */
+    MEDIA_RC_CBR,
+};
+
+/* "capped-crf", "crf", "cbr" -> the mode; 0, or -1 for another name. */
+int media_rate_control_parse(const char *name, enum media_rate_control *out);
 
 /* Settings for media_transcode(). media_options_init() fills the defaults of DESIGN.md. */
 struct media_options {
@@ -39,7 +58,8 @@ struct media_options {
     int segment_seconds;  /* 4 */
     int gop_seconds;      /* 2: closed GOP, IDR every gop_seconds on every rung */
     char x264_preset[16]; /* "veryfast" */
-    int crf;              /* 23: capped CRF, maxrate = rung bitrate */
+    int crf;              /* 23 (for the CRF modes) */
+    enum media_rate_control rate_control; /* MEDIA_RC_CAPPED_CRF */
     int audio_bitrate;    /* 128000 */
     int threads;          /* encoder threads per job; 0 = automatic */
     int64_t max_pixels;   /* refuse sources with width*height above this (absurd headers) */

@@ -56,11 +56,30 @@ void media_options_init(struct media_options *opt)
     opt->gop_seconds = 2;
     snprintf(opt->x264_preset, sizeof(opt->x264_preset), "%s", "veryfast");
     opt->crf = 23;
+    opt->rate_control = MEDIA_RC_CAPPED_CRF;
     opt->audio_bitrate = 128000;
     opt->threads = 0;
     /* 8K UHD (7680x4320) with room to spare; beyond that a header is lying or abusive. */
     opt->max_pixels = 8192LL * 4608;
     opt->max_duration_s = 24 * 3600.0;
+}
+
+int media_rate_control_parse(const char *name, enum media_rate_control *out)
+{
+    static const struct {
+        const char *name;
+        enum media_rate_control mode;
+    } modes[] = {
+        { "capped-crf", MEDIA_RC_CAPPED_CRF },
+        { "crf", MEDIA_RC_CRF },
+        { "cbr", MEDIA_RC_CBR },
+    };
+    for (size_t i = 0; name && i < sizeof(modes) / sizeof(modes[0]); i++)
+        if (strcmp(name, modes[i].name) == 0) {
+            *out = modes[i].mode;
+            return 0;
+        }
+    return -1;
 }
 
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;
@@ -401,15 +420,22 @@ static int open_video_rung(struct job *j, struct rung_out *r)
     c->keyint_min = j->gop_frames;
     c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     c->thread_count = j->opt->threads;
-    c->rc_max_rate = (int64_t)r->le.bitrate_kbps * 1000;
-    c->rc_buffer_size = (int)(2 * c->rc_max_rate);
+    if (j->opt->rate_control != MEDIA_RC_CRF) {
+        /* Two rung-seconds of buffer: a hard second may briefly go above the rung, the
+         * segments never do by much (BANDWIDTH is measured in any case). */
+        c->rc_max_rate = (int64_t)r->le.bitrate_kbps * 1000;
+        c->rc_buffer_size = (int)(2 * c->rc_max_rate);
+    }
+    if (j->opt->rate_control == MEDIA_RC_CBR)
+        c->bit_rate = (int64_t)r->le.bitrate_kbps * 1000;
     c->color_primaries = j->vdec->color_primaries;
     c->color_trc = j->vdec->color_trc;
     c->colorspace = j->vdec->colorspace;
     c->color_range = AVCOL_RANGE_MPEG;
     av_opt_set(c->priv_data, "preset", j->opt->x264_preset, 0);
     av_opt_set(c->priv_data, "profile", "high", 0);
-    av_opt_set_double(c->priv_data, "crf", j->opt->crf, 0);
+    if (j->opt->rate_control != MEDIA_RC_CBR)
+        av_opt_set_double(c->priv_data, "crf", j->opt->crf, 0);
     /* forced-idr: our I requests must become IDRs (closed GOP), not open-GOP I frames. */
     av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
     /*

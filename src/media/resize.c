@@ -142,7 +142,8 @@ int media_resizer_can(const struct media_resizer *r, const AVFrame *src, const A
 
 int media_resizer_frame_alloc(AVFrame *f, int width, int height)
 {
-    /* One buffer per plane: av_malloc() starts each on 64 bytes, where av_frame_get_buffer()
+    /* One buffer per plane, each from av_malloc(), which starts it on FFmpeg's widest SIMD
+     * alignment (64 bytes in builds with AVX-512, such as Debian's); av_frame_get_buffer()
      * packs the planes into one buffer and starts the second on 32 only. */
     f->format = AV_PIX_FMT_YUV420P;
     f->width = width;

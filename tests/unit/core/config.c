@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "media/media.h"
 
 static void clear_env(void)
 {
@@ -189,4 +190,48 @@ Test(config, help_lists_the_account_settings)
                   strstr(text, "--access-token-seconds") && strstr(text, "--refresh-token-days"),
               "%s", text);
     free(text);
+}
+
+Test(config, encoder_settings)
+{
+    struct kino_config cfg;
+    struct kino_err err;
+    char *argv[] = { "serve", "--preset", "medium", "--rate-control=cbr", "--crf", "20" };
+    cr_assert_eq(load(&cfg, 1, argv, &err), 0);
+    cr_assert_str_eq(cfg.x264_preset, "veryfast");
+    cr_assert_eq(cfg.crf, 23);
+    cr_assert_str_eq(cfg.rate_control, "capped-crf");
+    cr_assert_eq(load(&cfg, 6, argv, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(cfg.x264_preset, "medium");
+    cr_assert_str_eq(cfg.rate_control, "cbr");
+    cr_assert_eq(cfg.crf, 20);
+
+    /* A misspelt preset or mode is refused at start-up, naming the accepted ones, not by
+     * every transcode later. */
+    config_init(&cfg);
+    kino_err_clear(&err);
+    cr_assert_eq(config_set(&cfg, "preset", "veryfats", &err), KINO_EINVAL);
+    cr_assert(strstr(err.msg, "preset") && strstr(err.msg, "ultrafast|") &&
+                  strstr(err.msg, "|veryslow"),
+              "%s", err.msg);
+    kino_err_clear(&err);
+    cr_assert_eq(config_set(&cfg, "rate-control", "abr", &err), KINO_EINVAL);
+    cr_assert(strstr(err.msg, "rate-control") && strstr(err.msg, "capped-crf|crf|cbr"), "%s",
+              err.msg);
+    cr_assert_str_eq(cfg.x264_preset, "veryfast", "a refused value changes nothing");
+    cr_assert_str_eq(cfg.rate_control, "capped-crf");
+
+    /* Every mode the settings accept is one the pipeline knows (kino serve hands it over). */
+    const char *modes[] = { "capped-crf", "crf", "cbr" };
+    const enum media_rate_control expect[] = { MEDIA_RC_CAPPED_CRF, MEDIA_RC_CRF, MEDIA_RC_CBR };
+    for (size_t i = 0; i < 3; i++) {
+        enum media_rate_control rc = -1;
+        cr_assert_eq(config_set(&cfg, "rate-control", modes[i], NULL), 0, "%s", modes[i]);
+        cr_assert_eq(media_rate_control_parse(cfg.rate_control, &rc), 0, "%s", modes[i]);
+        cr_assert_eq(rc, expect[i], "%s", modes[i]);
+    }
+    enum media_rate_control rc = MEDIA_RC_CBR;
+    cr_assert_eq(media_rate_control_parse("abr", &rc), -1);
+    cr_assert_eq(media_rate_control_parse(NULL, &rc), -1);
+    cr_assert_eq(rc, MEDIA_RC_CBR, "a refused name changes nothing");
 }

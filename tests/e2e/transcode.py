@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end test of `kino transcode IN OUTDIR`, the offline pipeline a user
+runs to try encoder settings (and that bench/transcode times).
+
+Makes one grainy 640x360 clip with sound (hard to compress, so the rate-control
+modes differ visibly), transcodes it with each `--rate-control` mode and checks
+what a user would see: the JSON summary on stdout, the files of the ladder, the
+encoder settings x264 records in the stream, and the bitrate the 360p rung
+really carries (capped CRF stays within what the rung's 800 kbit/s cap and its
+buffer allow, CRF alone goes far above it, CBR lands on it). Bad options exit 1
+and say what is accepted. Then `kino serve --rate-control crf --crf 35`
+transcodes an upload of the same clip with those settings.
+
+    KINO_BIN=./build/kino python3 tests/e2e/transcode.py
+
+Prints one line per check, ends with `N passed, N failed`, exits non-zero when
+a check failed. KINO_E2E_KEEP=1 keeps the temporary directory.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import run as e2e  # noqa: E402  (the main e2e test's helpers)
+
+R = e2e.R
+SECONDS = 8
+RUNG_KBPS = 800  # the ladder's 360p rung (media_options_init)
+
+
+def kino(kino_bin, *args, timeout=300):
+    return subprocess.run([kino_bin, "transcode", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def make_clip(path):
+    """640x360 30 fps with moving patterns and strong grain that changes every frame
+    (CRF 23 wants well above 800 kbit/s for it), stereo tones; stored near-losslessly so
+    the source is not the limit."""
+    return subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=%d" % SECONDS,
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=%d" % SECONDS,
+         "-vf", "noise=alls=30:allf=t+u", "-c:v", "libx264", "-preset", "ultrafast",
+         "-crf", "12", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", "-shortest", path],
+        capture_output=True, text=True, timeout=300)
+
+
+def x264_options(segment_path):
+    """The settings string x264 writes into the stream (an SEI in the first segment)."""
+    with open(segment_path, "rb") as f:
+        return x264_options_in(f.read())
+
+
+def x264_options_in(data):
+    m = re.search(rb"x264 - core \d+.*? options: ([^\x00\x80]*)", data, re.S)
+    return m.group(1).decode("ascii", "replace").split() if m else []
+
+
+def video_kbps(rung_dir):
+    """What the rung's segments carry, kbit/s, measured with ffprobe over the whole stream."""
+    names = sorted((n for n in os.listdir(rung_dir) if n.endswith(".m4s")),
+                   key=lambda n: int(n.split(".")[0]))
+    joined = os.path.join(rung_dir, "joined.mp4")
+    with open(joined, "wb") as out:
+        for n in ["init.mp4"] + names:
+            with open(os.path.join(rung_dir, n), "rb") as f:
+                out.write(f.read())
+    p = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                        "packet=size,duration_time", "-of", "json", joined],
+                       capture_output=True, text=True, timeout=120)
+    packets = json.loads(p.stdout or "{}").get("packets", [])
+    size = sum(int(pk["size"]) for pk in packets)
+    duration = sum(float(pk.get("duration_time", 0)) for pk in packets)
+    return size * 8 / 1000 / duration if duration > 0 else 0
+
+
+def check_mode(kino_bin, tmp, clip, mode, extra=()):
+    out = os.path.join(tmp, "out-" + mode)
+    args = ([] if mode == "default" else ["--rate-control", mode]) + list(extra)
+    p = kino(kino_bin, *args, clip, out)
+    label = "kino transcode %s" % (" ".join(args) or "(defaults)")
+    if not R.check("%s exits 0" % label, p.returncode == 0, p.stderr[-2000:]):
+        return None
+    try:
+        summary = json.loads(p.stdout)
+    except ValueError as e:
+        R.check("%s prints a JSON summary" % label, False, "%s: %s" % (e, p.stdout[-500:]))
+        return None
+    names = [r["name"] for r in summary.get("renditions", [])]
+    R.check("%s: the summary lists the 360p rung and the audio" % label,
+            summary.get("type") == "video" and names == ["360p", "audio"] and
+            summary.get("width") == 640 and summary.get("height") == 360, summary)
+    files = ["master.m3u8", "manifest.mpd", "poster.jpg", "360p/init.mp4", "360p/1.m4s",
+             "360p/index.m3u8", "audio/init.mp4"]
+    missing = [f for f in files if not os.path.exists(os.path.join(out, f))]
+    R.check("%s writes the ladder, HLS, DASH and the poster" % label, not missing,
+            "missing: %s" % missing)
+    opts = x264_options(os.path.join(out, "360p", "1.m4s"))
+    R.check("%s: x264's settings are in the stream" % label, opts, "no x264 SEI in 360p/1.m4s")
+    kbps = video_kbps(os.path.join(out, "360p"))
+    R.note("%s: 360p carries %.0f kbit/s; x264: %s" %
+           (label, kbps, " ".join(o for o in opts if re.match(r"(rc|crf|bitrate|vbv_\w+)=", o))))
+    return opts, kbps
+
+
+def main():
+    kino_bin = os.environ.get("KINO_BIN", os.path.join(e2e.REPO, "build", "kino"))
+
+    def body(tmp):
+        ok = R.check("KINO_BIN %s is executable" % kino_bin, os.access(kino_bin, os.X_OK), "")
+        for tool in ("ffmpeg", "ffprobe"):
+            ok = ok and R.check("%s is installed" % tool, shutil.which(tool) is not None, "")
+        if ok:
+            scenario(kino_bin, tmp)
+
+    return e2e.run_in_tmp("kino-transcode-", body)
+
+
+def scenario(kino_bin, tmp):
+    R.section("help and bad options")
+    p = kino(kino_bin, "--help")
+    R.check("--help exits 0 and lists --preset, --crf and --rate-control with its modes",
+            p.returncode == 0 and all(s in p.stdout for s in
+                                      ("--preset", "--crf", "--rate-control", "capped-crf",
+                                       "cbr")), p.stdout)
+    clip = os.path.join(tmp, "grain.mp4")
+    p = make_clip(clip)
+    if not R.check("ffmpeg makes the grainy test clip", p.returncode == 0, p.stderr):
+        return
+    for args, pattern, what in [
+        (["--rate-control", "abr", clip, tmp + "/x"], r"capped-crf, crf or cbr",
+         "an unknown --rate-control names the modes"),
+        (["--rate-control"], r"capped-crf, crf or cbr", "--rate-control without a value"),
+        (["--crf", "60", clip, tmp + "/x"], r"--crf needs a number from 0 to 51",
+         "--crf out of range"),
+        (["--preset", "veryfats", clip, tmp + "/x"], r'preset "veryfats"',
+         "an unknown --preset is named in the error"),
+        (["--bogus", clip, tmp + "/x"], r"unknown option '--bogus'", "an unknown option"),
+    ]:
+        p = kino(kino_bin, *args)
+        R.check("%s (exit %d)" % (what, p.returncode),
+                p.returncode != 0 and re.search(pattern, p.stderr), p.stderr[-1000:])
+
+    R.section("rate control")
+    default = check_mode(kino_bin, tmp, clip, "default")
+    capped = check_mode(kino_bin, tmp, clip, "capped-crf")
+    crf = check_mode(kino_bin, tmp, clip, "crf")
+    cbr = check_mode(kino_bin, tmp, clip, "cbr")
+    low = check_mode(kino_bin, tmp, clip, "crf", ["--crf", "35"])
+    if not all((default, capped, crf, cbr, low)):
+        return
+    cap = ["vbv_maxrate=%d" % RUNG_KBPS, "vbv_bufsize=%d" % (2 * RUNG_KBPS)]
+    R.check("the default is capped CRF 23 at the rung's bitrate",
+            all(o in default[0] for o in ["rc=crf", "crf=23.0"] + cap), default[0])
+    R.check("capped-crf: CRF 23, VBV maxrate = the rung's 800k, buffer 2x",
+            all(o in capped[0] for o in ["rc=crf", "crf=23.0"] + cap), capped[0])
+    R.check("crf: CRF 23 and no VBV cap",
+            "rc=crf" in crf[0] and "crf=23.0" in crf[0] and
+            not any(o.startswith("vbv_maxrate") for o in crf[0]), crf[0])
+    # x264 names a bitrate equal to its VBV maxrate "cbr".
+    R.check("cbr: bitrate = VBV maxrate = the rung's 800k, no CRF",
+            all(o in cbr[0] for o in ["rc=cbr", "bitrate=%d" % RUNG_KBPS] + cap) and
+            not any(o.startswith("crf=") for o in cbr[0]), cbr[0])
+    R.check("--crf 35 reaches x264", "crf=35.0" in low[0], low[0])
+    # What the modes are for, in the bitrate a viewer downloads. The grain makes CRF 23 want
+    # several times 800 kbit/s. VBV lets a capped stream spend, over its whole length, at most
+    # the cap's rate plus the buffer it starts with (x264 starts it 90 % full): on 8 s,
+    # 800 + 0.9 x 1600 / 8 = 980 kbit/s.
+    vbv_bound = RUNG_KBPS + 0.9 * 2 * RUNG_KBPS / SECONDS
+    R.check("crf alone goes far above the rung on grain (%.0f kbit/s > 2 x 800)" % crf[1],
+            crf[1] > 2 * RUNG_KBPS, crf[1])
+    R.check("capped-crf stays within the cap and its buffer (%.0f <= %.0f kbit/s)" %
+            (capped[1], vbv_bound), 0 < capped[1] <= vbv_bound, capped[1])
+    R.check("cbr lands on the rung (%.0f kbit/s within 10 %% of 800)" % cbr[1],
+            abs(cbr[1] - RUNG_KBPS) <= 0.1 * RUNG_KBPS, cbr[1])
+    R.check("a higher --crf makes a smaller stream (%.0f < %.0f kbit/s)" % (low[1], crf[1]),
+            0 < low[1] < crf[1], (low[1], crf[1]))
+
+    R.section("kino serve --rate-control crf --crf 35")
+    srv = e2e.Server(kino_bin, os.path.join(tmp, "data"), os.path.join(tmp, "server.log"),
+                     workers=1, extra_args=["--rate-control", "crf", "--crf", "35"])
+    if not srv.start("server"):
+        srv.kill()
+        return
+    try:
+        r = e2e.upload(srv.base, clip, "grain")
+        m = r.json() if r.status == 201 else None
+        if not R.check("upload -> 201", isinstance(m, dict) and m.get("id"), r.describe()):
+            return
+        poller = e2e.Poller(srv.base, "grain", m["id"])
+        e2e.wait_all([poller])
+        r = e2e.get_url(srv.base + "/media/%s/360p/1.m4s" % m["id"])
+        opts = x264_options_in(r.body) if r.status == 200 else []
+        R.check("the server's 360p segment was encoded with CRF 35 and no cap",
+                "rc=crf" in opts and "crf=35.0" in opts and
+                not any(o.startswith("vbv_maxrate") for o in opts), r.describe())
+    finally:
+        srv.stop("server")
+        e2e.check_log(srv, "server")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
