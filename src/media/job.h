@@ -68,10 +68,11 @@ struct job {
     int src_w, src_h;
     int rotation;              /* degrees clockwise to turn the coded picture upright */
     int deint;                 /* the source is interlaced: deinterlace before scaling */
-    AVFilterGraph *prep;       /* bwdif and/or transpose; NULL when neither is needed */
+    int hdr;                   /* PQ or HLG: tone-map to SDR BT.709 before scaling */
+    AVFilterGraph *prep;       /* bwdif, tone mapping, transpose; NULL when none is needed */
     AVFilterContext *prep_src, *prep_sink;
     AVFrame *pframe;           /* a frame out of the prep graph */
-    int prep_w, prep_h, prep_fmt, prep_deint; /* what the graph was built for */
+    int prep_w, prep_h, prep_fmt, prep_deint, prep_hdr; /* what the graph was built for */
 
     /* audio */
     AVCodecContext *aenc;

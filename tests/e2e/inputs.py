@@ -51,7 +51,15 @@ VIDEOS = {
                            display=(640, 360)),
     "twotracks.mp4": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
                           language="fra"),
+    "hdr_pq.mp4": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
+                       sdr_of="sdr_chart.mp4"),
+    "hdr_hlg.mov": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
+                        sdr_of="sdr_chart.mp4"),
 }
+# An HDR rung tone-mapped to SDR comes back near its SDR original (26.4 dB for both
+# clips when measured); the same rung kept as PQ or HLG code values shows washed out
+# (14.5 and 17.3 dB).
+HDR_MIN_PSNR = 22.0
 AUDIO = {
     "song.mp3": dict(cover=(300, 300)),
     "song.flac": dict(cover=None),
@@ -124,7 +132,8 @@ def video_facts(path):
     st = j["streams"][0]
     facts = {k: st.get(k) for k in ("codec_name", "profile", "width", "height", "pix_fmt",
                                     "sample_aspect_ratio", "field_order", "avg_frame_rate",
-                                    "r_frame_rate")}
+                                    "r_frame_rate", "color_transfer", "color_primaries",
+                                    "color_space")}
     facts["side_data"] = [sd.get("side_data_type") for sd in st.get("side_data_list", [])]
     pk, perr = e2e.ffprobe_json(["-select_streams", "v:0", "-show_entries",
                                  "packet=duration", path])
@@ -152,10 +161,13 @@ def idet(path):
     return tuple(int(x) for x in m.groups()) if m else None
 
 
-def psnr(a, b):
-    """Average PSNR of `a` against `b` (same size), as ffmpeg's psnr filter says."""
+def psnr(a, b, renumber=False):
+    """Average PSNR of `a` against `b` (same size), as ffmpeg's psnr filter says;
+    renumber=True pairs the n-th pictures of both whatever their timestamps."""
+    graph = ("[0:v]setpts=N/(30*TB)[a];[1:v]setpts=N/(30*TB)[b];[a][b]psnr" if renumber
+             else "[0:v][1:v]psnr")
     rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", a, "-i", b, "-lavfi",
-                     "[0:v][1:v]psnr", "-f", "null", "-"])
+                     graph, "-f", "null", "-"])
     m = re.search(r"average:([0-9.]+|inf)", err)
     return float(m.group(1)) if m else None
 
@@ -253,6 +265,14 @@ def check_video(c, name, exp):
             R.note("%s: idet TFF/BFF/progressive %s" % (vlabel, det))
             R.check("%s: ffmpeg idet sees progressive frames, not woven fields" % vlabel,
                     det is not None and det[2] > 4 * (det[0] + det[1]), repr(det))
+        if exp.get("sdr_of"):
+            R.check("%s: tagged SDR BT.709 (transfer %s, primaries %s, matrix %s)" %
+                    (vlabel, f["color_transfer"], f["color_primaries"], f["color_space"]),
+                    (f["color_transfer"], f["color_primaries"], f["color_space"]) ==
+                    ("bt709", "bt709", "bt709"), repr(f))
+            q = psnr(path, os.path.join(c.media_dir, exp["sdr_of"]), renumber=True)
+            R.check("%s: tone-mapped to look like its SDR original (PSNR %s dB > %.0f)" %
+                    (vlabel, q, HDR_MIN_PSNR), q is not None and q > HDR_MIN_PSNR, "")
         if name == "rotated.mp4":
             # ffmpeg turns the source upright by its display matrix: the same picture.
             q = psnr(path, os.path.join(c.media_dir, name))

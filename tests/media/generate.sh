@@ -34,6 +34,10 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   fps120.mp4       320x180 at 120 fps; fps100.mkv at 100 fps; fps50.mp4 at 50 fps (no audio)
 #   interlaced.mp4   640x360 interlaced H.264 (PAFF, top field first), 29.97 fps, stereo
 #   twotracks.mp4    320x180, audio 1 mono "eng", audio 2 stereo "fra" marked default
+#   hdr_pq.mp4       640x360 HDR10: 10-bit BT.2020, PQ, the chart of sdr_chart.mp4 with
+#                    its white at 203 nits (ITU-R BT.2408), no audio
+#   hdr_hlg.mov      the same as HLG (what phones record)
+#   sdr_chart.mp4    the SDR original of both, lossless (a reference, not an upload)
 #   song.mp3         stereo MP3 with a cover picture (ID3 APIC)
 #   song.flac song.wav song.m4a song.ogg song.opus   audio only, assorted rates/layouts
 #   truncated.mp4    an MP4 cut in half with its index (moov) at the end: no moov
@@ -96,6 +100,16 @@ gen_inputs() {
         -c:a aac -ac:a:0 1 -ac:a:1 2 \
         -metadata:s:a:0 language=eng -metadata:s:a:1 language=fra \
         -disposition:a:0 0 -disposition:a:1 default "$out/twotracks.mp4"
+
+    $FFMPEG $common -f lavfi -i "$v:size=640x360" -c:v libx264 -preset ultrafast -qp 0 \
+        -pix_fmt yuv420p "$out/sdr_chart.mp4"
+    for hdr in smpte2084:hdr_pq.mp4 arib-std-b67:hdr_hlg.mov; do
+        trc=${hdr%%:*}
+        $FFMPEG $common -i "$out/sdr_chart.mp4" \
+            -vf "zscale=tin=bt709:pin=bt709:min=bt709:rin=tv:t=$trc:p=bt2020:m=bt2020nc:r=tv:npl=203,format=yuv420p10le" \
+            -c:v libx264 -preset ultrafast -crf 12 -color_primaries bt2020 -color_trc "$trc" \
+            -colorspace bt2020nc "$out/${hdr#*:}"
+    done
 
     $FFMPEG $common -f lavfi -i "testsrc2=size=300x300:duration=1,trim=end_frame=1" \
         -frames:v 1 "$out/cover.png"
