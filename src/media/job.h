@@ -21,6 +21,7 @@
 #include "media/hls.h"
 #include "media/ladder.h"
 #include "media/media.h"
+#include "media/resize.h"
 #include "media/thumbs.h"
 
 #define AUDIO_RATE 48000
@@ -28,9 +29,10 @@
 struct rung_out {
     struct ladder_entry le;
     AVCodecContext *enc;
-    struct SwsContext *sws;      /* any size and pixel format to the rung's */
+    struct media_sws sws;          /* any size, pixel format and range to the rung's */
     struct media_resizer *resizer; /* the common case, 4:2:0 to 4:2:0, faster (resize.h) */
-    int resizer_src_w, resizer_src_h; /* the source size it was made for (also if it failed) */
+    int resizer_src_w, resizer_src_h, resizer_src_full; /* the source it was made for (also if
+                                                           that failed) */
     AVFrame *frame; /* scaled picture, reused; the encoder copies it (libx264) */
     AVFrame *pass;  /* reference to the decoded frame when no scaling is needed */
     struct cmaf_writer w;

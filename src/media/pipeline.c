@@ -565,46 +565,52 @@ static int drain_video(struct job *j, struct rung_out *r)
  */
 static int prepare_resizer(struct rung_out *r, const AVFrame *src)
 {
-    if (r->resizer_src_w != src->width || r->resizer_src_h != src->height) {
+    int full = media_frame_is_full_range(src);
+    if (r->resizer_src_w != src->width || r->resizer_src_h != src->height ||
+        r->resizer_src_full != full) {
         media_resizer_free(r->resizer);
         r->resizer = NULL;
         r->resizer_src_w = src->width;
         r->resizer_src_h = src->height;
+        r->resizer_src_full = full;
         struct kino_err ignored = { 0 };
-        (void)media_resizer_new(src->width, src->height, r->le.width, r->le.height, &r->resizer,
-                                &ignored);
+        (void)media_resizer_new(src->width, src->height, full, r->le.width, r->le.height,
+                                &r->resizer, &ignored);
     }
     return r->resizer ? 0 : -1;
 }
 
-/* Scale `src` to the rung (zimg for 4:2:0, swscale for the rest) and encode it. */
+/*
+ * Scale `src` to the rung (zimg for 4:2:0, swscale for the rest) and encode it. The rungs are
+ * limited range, as players expect H.264 to be: full-range sources (phones, screen
+ * recorders) are converted on the way.
+ */
 static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, int64_t idx)
 {
     AVFrame *f;
     int rc;
-    if (src->format == AV_PIX_FMT_YUV420P && src->width == r->le.width &&
-        src->height == r->le.height) {
-        /* Same size and format: no copy, the encoder reads the decoded picture. */
+    if (src->format == AV_PIX_FMT_YUV420P && !media_frame_is_full_range(src) &&
+        src->width == r->le.width && src->height == r->le.height) {
+        /* Same size, format and range: no copy, the encoder reads the decoded picture. */
         av_frame_unref(r->pass);
         if ((rc = av_frame_ref(r->pass, src)) < 0)
             return ff_err(j, -ENOMEM, "out of memory", rc);
         f = r->pass;
     } else if ((rc = av_frame_make_writable(r->frame)) < 0) {
         return ff_err(j, -ENOMEM, "out of memory", rc);
-    } else if (src->format == AV_PIX_FMT_YUV420P && prepare_resizer(r, src) == 0 &&
-               media_resizer_can(r->resizer, src, r->frame)) {
+    } else if ((src->format == AV_PIX_FMT_YUV420P || src->format == AV_PIX_FMT_YUVJ420P) &&
+               prepare_resizer(r, src) == 0 && media_resizer_can(r->resizer, src, r->frame)) {
         if ((rc = media_resizer_run(r->resizer, src, r->frame, j->err)) < 0)
             return rc;
         f = r->frame;
     } else {
-        r->sws = sws_getCachedContext(r->sws, src->width, src->height, src->format, r->le.width,
-                                      r->le.height, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL,
-                                      NULL);
-        if (!r->sws)
+        struct SwsContext *sws = media_sws_get(&r->sws, src, r->le.width, r->le.height,
+                                               AV_PIX_FMT_YUV420P, SWS_BICUBIC);
+        if (!sws)
             return kino_err_set(j->err, KINO_EMEDIA,
                                 "cannot convert the video's pixel format (%s)",
                                 av_get_pix_fmt_name(src->format));
-        sws_scale(r->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
+        sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
                   r->frame->data, r->frame->linesize);
         f = r->frame;
     }
@@ -1301,7 +1307,7 @@ static void job_release(struct job *j)
     for (size_t i = 0; i < MEDIA_MAX_RUNGS; i++) {
         struct rung_out *r = &j->rungs[i];
         avcodec_free_context(&r->enc);
-        sws_freeContext(r->sws);
+        media_sws_release(&r->sws);
         media_resizer_free(r->resizer);
         av_frame_free(&r->frame);
         av_frame_free(&r->pass);

@@ -11,6 +11,7 @@
 #include <libavutil/buffer.h>
 #include <libavutil/cpu.h>
 #include <libavutil/macros.h>
+#include <libavutil/opt.h>
 #include <libavutil/pixfmt.h>
 
 #include "core/banned.h"
@@ -26,10 +27,11 @@ struct media_resizer {
     int src_w, src_h, dst_w, dst_h;
     zimg_filter_graph *graph;     /* 256-bit code: planes on 32 bytes */
     zimg_filter_graph *graph_64b; /* 512-bit code, NULL where the CPU has none */
+    int src_full;                 /* the source is full range (the destination never is) */
     void *tmp;                    /* scratch memory for either graph, ZIMG_ALIGN_64B-aligned */
 };
 
-static void describe(zimg_image_format *f, int w, int h)
+static void describe(zimg_image_format *f, int w, int h, int full_range)
 {
     zimg_image_format_default(f, ZIMG_API_VERSION);
     f->width = (unsigned)w;
@@ -38,7 +40,7 @@ static void describe(zimg_image_format *f, int w, int h)
     f->subsample_w = 1;
     f->subsample_h = 1;
     f->color_family = ZIMG_COLOR_YUV;
-    f->pixel_range = ZIMG_RANGE_LIMITED; /* the same on both sides: nothing is converted */
+    f->pixel_range = full_range ? ZIMG_RANGE_FULL : ZIMG_RANGE_LIMITED;
     /* swscale (and so the ffmpeg CLI's scale filter) takes 4:2:0 chroma as centred; doing the
      * same keeps the pictures identical to theirs up to rounding. */
     f->chroma_location = ZIMG_CHROMA_CENTER;
@@ -52,12 +54,12 @@ static int zimg_failure(struct kino_err *err, int code, const char *what)
     return kino_err_set(err, code, "%s: %s", what, msg);
 }
 
-static zimg_filter_graph *build(int src_w, int src_h, int dst_w, int dst_h,
-                                zimg_cpu_type_e cpu, size_t *tmp_size)
+static zimg_filter_graph *build(const struct media_resizer *r, zimg_cpu_type_e cpu,
+                                size_t *tmp_size)
 {
     zimg_image_format in, out;
-    describe(&in, src_w, src_h);
-    describe(&out, dst_w, dst_h);
+    describe(&in, r->src_w, r->src_h, r->src_full);
+    describe(&out, r->dst_w, r->dst_h, 0);
     zimg_graph_builder_params params;
     zimg_graph_builder_params_default(&params, ZIMG_API_VERSION);
     params.resample_filter = ZIMG_RESIZE_BICUBIC;
@@ -84,15 +86,35 @@ static int cpu_has_64b(void)
     return av_cpu_max_align() >= ZIMG_ALIGN_64B;
 }
 
-int media_resizer_new(int src_w, int src_h, int dst_w, int dst_h, struct media_resizer **ret,
-                      struct kino_err *err)
+static int is_full_range_format(int format)
+{
+    switch (format) {
+    case AV_PIX_FMT_YUVJ420P:
+    case AV_PIX_FMT_YUVJ422P:
+    case AV_PIX_FMT_YUVJ444P:
+    case AV_PIX_FMT_YUVJ440P:
+    case AV_PIX_FMT_YUVJ411P:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int media_frame_is_full_range(const AVFrame *f)
+{
+    return is_full_range_format(f->format) || f->color_range == AVCOL_RANGE_JPEG;
+}
+
+int media_resizer_new(int src_w, int src_h, int src_full_range, int dst_w, int dst_h,
+                      struct media_resizer **ret, struct kino_err *err)
 {
     struct media_resizer *r = calloc(1, sizeof(*r));
     if (!r)
         return kino_err_set(err, -ENOMEM, "out of memory");
-    *r = (struct media_resizer){ .src_w = src_w, .src_h = src_h, .dst_w = dst_w, .dst_h = dst_h };
+    *r = (struct media_resizer){ .src_w = src_w, .src_h = src_h, .dst_w = dst_w, .dst_h = dst_h,
+                                  .src_full = !!src_full_range };
     size_t tmp_size = 0;
-    r->graph = build(src_w, src_h, dst_w, dst_h, ZIMG_CPU_AUTO, &tmp_size);
+    r->graph = build(r, ZIMG_CPU_AUTO, &tmp_size);
     if (!r->graph) {
         int rc = zimg_failure(err, KINO_EINVAL, "cannot set up the scaler");
         media_resizer_free(r);
@@ -105,7 +127,7 @@ int media_resizer_new(int src_w, int src_h, int dst_w, int dst_h, struct media_r
      * (a filter's output, say) takes the 256-bit graph.
      */
     if (cpu_has_64b() &&
-        !(r->graph_64b = build(src_w, src_h, dst_w, dst_h, ZIMG_CPU_AUTO_64B, &tmp_size)))
+        !(r->graph_64b = build(r, ZIMG_CPU_AUTO_64B, &tmp_size)))
         zimg_clear_last_error(); /* the 256-bit graph does the work */
     if (posix_memalign(&r->tmp, ZIMG_ALIGN_64B, tmp_size ? tmp_size : ZIMG_ALIGN_64B) != 0) {
         media_resizer_free(r);
@@ -135,7 +157,8 @@ static int aligned(const AVFrame *f, size_t align)
 
 int media_resizer_can(const struct media_resizer *r, const AVFrame *src, const AVFrame *dst)
 {
-    return r && src->format == AV_PIX_FMT_YUV420P && dst->format == AV_PIX_FMT_YUV420P &&
+    return r && (src->format == AV_PIX_FMT_YUV420P || src->format == AV_PIX_FMT_YUVJ420P) &&
+           media_frame_is_full_range(src) == r->src_full && dst->format == AV_PIX_FMT_YUV420P &&
            src->width == r->src_w && src->height == r->src_h && dst->width == r->dst_w &&
            dst->height == r->dst_h && aligned(src, ZIMG_ALIGN) && aligned(dst, ZIMG_ALIGN);
 }
@@ -183,4 +206,42 @@ int media_resizer_run(struct media_resizer *r, const AVFrame *src, AVFrame *dst,
         ZIMG_ERROR_SUCCESS)
         return zimg_failure(err, KINO_EINTERNAL, "scaling a picture failed");
     return 0;
+}
+
+struct SwsContext *media_sws_get(struct media_sws *s, const AVFrame *src, int dst_w, int dst_h,
+                                 enum AVPixelFormat dst_format, int flags)
+{
+    int full = media_frame_is_full_range(src);
+    if (s->sws && s->src_w == src->width && s->src_h == src->height &&
+        s->src_format == src->format && s->src_full == full && s->dst_w == dst_w &&
+        s->dst_h == dst_h && s->dst_format == (int)dst_format && s->flags == flags)
+        return s->sws;
+    media_sws_release(s);
+    /*
+     * The ranges are set before the context is initialised: set afterwards
+     * (sws_setColorspaceDetails), they are ignored where no scaling is needed and swscale
+     * only copies the planes.
+     */
+    struct SwsContext *sws = sws_alloc_context();
+    if (!sws || av_opt_set_int(sws, "srcw", src->width, 0) < 0 ||
+        av_opt_set_int(sws, "srch", src->height, 0) < 0 ||
+        av_opt_set_pixel_fmt(sws, "src_format", src->format, 0) < 0 ||
+        av_opt_set_int(sws, "src_range", full, 0) < 0 ||
+        av_opt_set_int(sws, "dstw", dst_w, 0) < 0 || av_opt_set_int(sws, "dsth", dst_h, 0) < 0 ||
+        av_opt_set_pixel_fmt(sws, "dst_format", dst_format, 0) < 0 ||
+        av_opt_set_int(sws, "dst_range", is_full_range_format(dst_format), 0) < 0 ||
+        av_opt_set_int(sws, "sws_flags", flags, 0) < 0 || sws_init_context(sws, NULL, NULL) < 0) {
+        sws_freeContext(sws);
+        return NULL;
+    }
+    *s = (struct media_sws){ .sws = sws, .src_w = src->width, .src_h = src->height,
+                             .src_format = src->format, .src_full = full, .dst_w = dst_w,
+                             .dst_h = dst_h, .dst_format = dst_format, .flags = flags };
+    return s->sws;
+}
+
+void media_sws_release(struct media_sws *s)
+{
+    sws_freeContext(s->sws);
+    *s = (struct media_sws){ 0 };
 }

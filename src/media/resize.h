@@ -1,36 +1,52 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Downscaling an 8-bit 4:2:0 picture to a rung's size with zimg: the same
- * bicubic kernel as swscale's SWS_BICUBIC (B = 0, C = 0.6, chroma sited at
- * the centre, as swscale takes it), so the pictures match swscale's to
- * about 58 dB, in roughly 60 % of its CPU time — scaling is a tenth of a
- * transcode (bench/README.md, "Where the time goes"). Other pixel formats
- * and misaligned buffers are not handled here: the caller falls back to
- * swscale for those (media_resizer_can).
+ * Scaling pictures. Two tools:
  *
- * Threading: one resizer per thread at a time; different resizers may run at once.
+ * - media_resizer: an 8-bit 4:2:0 picture (limited or full range) to a
+ *   rung's size, limited range, with zimg: the same bicubic kernel as
+ *   swscale's SWS_BICUBIC (B = 0, C = 0.6, chroma sited at the centre, as
+ *   swscale takes it), so the pictures match swscale's to about 58 dB, in
+ *   roughly half its CPU time — scaling is a tenth of a transcode
+ *   (bench/README.md, "Where the time goes"). Other pixel formats and
+ *   misaligned buffers are not handled: the caller falls back to swscale
+ *   (media_resizer_can).
+ * - media_sws: a swscale context kept for one kind of source (size, pixel
+ *   format, range), for everything else. Unlike sws_getCachedContext(), it
+ *   is not rebuilt for every yuvj* frame, and a yuv* frame that says it is
+ *   full range (color_range) is converted as full range.
+ *
+ * A frame is full range when its format is a yuvj* one or its color_range
+ * says AVCOL_RANGE_JPEG (media_frame_is_full_range): decoders use either.
+ *
+ * Threading: one resizer or media_sws per thread at a time; different ones may run at once.
  */
 #ifndef KINO_MEDIA_RESIZE_H
 #define KINO_MEDIA_RESIZE_H
 
 #include <libavutil/frame.h>
+#include <libswscale/swscale.h>
 
 #include "core/err.h"
 
 struct media_resizer;
 
+/* 1 when `f`'s samples use the full 0-255 range (yuvj* formats, or color_range JPEG). */
+int media_frame_is_full_range(const AVFrame *f);
+
 /*
- * A resizer from src_w x src_h to dst_w x dst_h, both AV_PIX_FMT_YUV420P.
+ * A resizer from src_w x src_h 4:2:0 (full range when src_full_range, else limited) to
+ * dst_w x dst_h limited-range AV_PIX_FMT_YUV420P; the same size only converts the range.
  * KINO_EINVAL (with zimg's reason) when zimg refuses the sizes; -ENOMEM.
  * Caller frees with media_resizer_free (accepts NULL).
  */
-int media_resizer_new(int src_w, int src_h, int dst_w, int dst_h, struct media_resizer **ret,
-                      struct kino_err *err);
+int media_resizer_new(int src_w, int src_h, int src_full_range, int dst_w, int dst_h,
+                      struct media_resizer **ret, struct kino_err *err);
 void media_resizer_free(struct media_resizer *r);
 
-/* 1 when `src` -> `dst` can go through `r`: the sizes it was made for, YUV420P on both sides,
- * and every plane address and stride aligned as zimg requires (32 bytes; frames aligned to 64
- * take zimg's faster 512-bit code where the CPU has it). */
+/* 1 when `src` -> `dst` can go through `r`: the sizes and the source range it was made for,
+ * 8-bit 4:2:0 on both sides (yuvj420p accepted as a full-range source), and every plane
+ * address and stride aligned as zimg requires (32 bytes; frames aligned to 64 take zimg's
+ * faster 512-bit code where the CPU has it). */
 int media_resizer_can(const struct media_resizer *r, const AVFrame *src, const AVFrame *dst);
 
 /*
@@ -44,5 +60,22 @@ int media_resizer_frame_alloc(AVFrame *f, int width, int height);
  * with zimg's reason if it fails. */
 int media_resizer_run(struct media_resizer *r, const AVFrame *src, AVFrame *dst,
                       struct kino_err *err);
+
+/* A swscale context and the kind of source and destination it was made for. Zero it first. */
+struct media_sws {
+    struct SwsContext *sws;
+    int src_w, src_h, src_format, src_full;
+    int dst_w, dst_h, dst_format, flags;
+};
+
+/*
+ * The context that scales `src` to dst_w x dst_h `dst_format` with `flags` (SWS_BICUBIC...),
+ * made again only when one of them or the source's size, format or range changed. A
+ * full-range source is read as full range; the destination's range is its format's (yuvj*:
+ * full, else limited). NULL when swscale cannot do the conversion.
+ */
+struct SwsContext *media_sws_get(struct media_sws *s, const AVFrame *src, int dst_w, int dst_h,
+                                 enum AVPixelFormat dst_format, int flags);
+void media_sws_release(struct media_sws *s);
 
 #endif

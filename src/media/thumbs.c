@@ -270,30 +270,6 @@ static int write_sheet(struct thumbs *t, struct kino_err *err)
  * sources (it stores them as yuv* plus a range flag and then compares
  * unequal), so the source a context was made for is remembered here.
  */
-static struct SwsContext *scaler_get(struct thumbs_scaler *s, const AVFrame *src, int dw, int dh,
-                                     enum AVPixelFormat dfmt, int flags)
-{
-    if (s->sws && s->w == src->width && s->h == src->height && s->format == src->format &&
-        s->range == (int)src->color_range)
-        return s->sws;
-    sws_freeContext(s->sws);
-    s->sws = sws_getContext(src->width, src->height, src->format, dw, dh, dfmt, flags, NULL,
-                            NULL, NULL);
-    if (!s->sws)
-        return NULL;
-    s->w = src->width;
-    s->h = src->height;
-    s->format = src->format;
-    s->range = (int)src->color_range;
-    /* A full-range yuv420p source says so only in color_range; keep its black black. */
-    int *inv, *tab, src_range, dst_range, bri, con, sat;
-    if (src->color_range == AVCOL_RANGE_JPEG &&
-        sws_getColorspaceDetails(s->sws, &inv, &src_range, &tab, &dst_range, &bri, &con,
-                                 &sat) >= 0)
-        sws_setColorspaceDetails(s->sws, inv, 1, tab, dst_range, bri, con, sat);
-    return s->sws;
-}
-
 int thumbs_open(struct thumbs *t, const char *out_dir, int display_w, int display_h,
                 double duration_s, double fps, struct kino_err *err)
 {
@@ -336,8 +312,8 @@ static int offer_poster(struct thumbs *t, const AVFrame *src, struct kino_err *e
      * Scored at poster size in limited-range yuv420p, whatever the source's
      * format: the luma plane is then 8-bit with black at 16 for every input.
      */
-    struct SwsContext *sws = scaler_get(&t->poster_sws, src, t->poster_w, t->poster_h,
-                                        AV_PIX_FMT_YUV420P, SWS_BICUBIC);
+    struct SwsContext *sws = media_sws_get(&t->poster_sws, src, t->poster_w, t->poster_h,
+                                           AV_PIX_FMT_YUV420P, SWS_BICUBIC);
     if (!sws)
         return kino_err_set(err, KINO_EMEDIA, "cannot convert the video for the poster");
     if (av_frame_make_writable(t->scratch) < 0)
@@ -362,8 +338,8 @@ static int offer_poster(struct thumbs *t, const AVFrame *src, struct kino_err *e
 static int take_tile(struct thumbs *t, const AVFrame *src, struct kino_err *err)
 {
     /* SWS_AREA: a 1080p frame shrinks twelvefold; area averaging avoids aliasing. */
-    struct SwsContext *sws = scaler_get(&t->tile_sws, src, t->grid.tile_w, t->grid.tile_h,
-                                        AV_PIX_FMT_YUVJ420P, SWS_AREA);
+    struct SwsContext *sws = media_sws_get(&t->tile_sws, src, t->grid.tile_w, t->grid.tile_h,
+                                           AV_PIX_FMT_YUVJ420P, SWS_AREA);
     if (!sws)
         return kino_err_set(err, KINO_EMEDIA, "cannot convert the video for the storyboard");
     sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
@@ -449,9 +425,8 @@ void thumbs_release(struct thumbs *t)
     av_frame_free(&t->scratch);
     av_frame_free(&t->tile);
     av_frame_free(&t->sheet);
-    sws_freeContext(t->poster_sws.sws);
-    sws_freeContext(t->tile_sws.sws);
-    t->poster_sws.sws = t->tile_sws.sws = NULL;
+    media_sws_release(&t->poster_sws);
+    media_sws_release(&t->tile_sws);
     t->have_best = 0;
     t->n_tiles = 0;
     t->sheet_used = 0;

@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "media/resize.h"
 
 struct AVFrame;
 struct SwsContext;
@@ -93,12 +94,6 @@ int thumbs_vtt_write(struct buf *b, const struct thumbs_grid *g, size_t n_tiles,
 
 /* ---- the frame sink (FFmpeg) ------------------------------------------- */
 
-/* A scaling context and the source it was made for (a frame's size, format and range). */
-struct thumbs_scaler {
-    struct SwsContext *sws;
-    int w, h, format, range;
-};
-
 /*
  * Thumbnail state of one transcode. Zero it (or let thumbs_release() see it
  * zeroed) before thumbs_open(). Memory stays bounded whatever the length: the
@@ -113,11 +108,11 @@ struct thumbs {
     struct AVFrame *best, *scratch; /* yuv420p at poster size */
     double best_score;
     int have_best;
-    struct thumbs_scaler poster_sws;
+    struct media_sws poster_sws;
     /* storyboard */
     struct thumbs_grid grid;
     struct AVFrame *tile, *sheet; /* tile: yuv420p; sheet: yuvj420p for the JPEG encoder */
-    struct thumbs_scaler tile_sws;
+    struct media_sws tile_sws;
     size_t n_tiles;  /* tiles taken so far */
     int sheet_used;  /* tiles on the sheet in memory, not written yet */
 };

@@ -37,7 +37,11 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   hdr_pq.mp4       640x360 HDR10: 10-bit BT.2020, PQ, the chart of sdr_chart.mp4 with
 #                    its white at 203 nits (ITU-R BT.2408), no audio
 #   hdr_hlg.mov      the same as HLG (what phones record)
-#   sdr_chart.mp4    the SDR original of both, lossless (a reference, not an upload)
+#   fullrange.webm   the same chart as VP9 in full range flagged only by color_range (as
+#                    screen recorders write it); fullrange.mp4 as H.264 yuvj420p (as
+#                    Android phones write it)
+#   sdr_chart.mp4    the limited-range SDR original of all four, lossless (a reference,
+#                    not an upload)
 #   song.mp3         stereo MP3 with a cover picture (ID3 APIC)
 #   song.flac song.wav song.m4a song.ogg song.opus   audio only, assorted rates/layouts
 #   truncated.mp4    an MP4 cut in half with its index (moov) at the end: no moov
@@ -110,6 +114,11 @@ gen_inputs() {
             -c:v libx264 -preset ultrafast -crf 12 -color_primaries bt2020 -color_trc "$trc" \
             -colorspace bt2020nc "$out/${hdr#*:}"
     done
+    $FFMPEG $common -i "$out/sdr_chart.mp4" -vf "scale=out_range=full,format=yuv420p" \
+        -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -crf 10 -b:v 0 -color_range pc \
+        "$out/fullrange.webm"
+    $FFMPEG $common -i "$out/sdr_chart.mp4" -vf "scale=out_range=full,format=yuvj420p" \
+        -c:v libx264 -preset ultrafast -crf 12 -color_range pc "$out/fullrange.mp4"
 
     $FFMPEG $common -f lavfi -i "testsrc2=size=300x300:duration=1,trim=end_frame=1" \
         -frames:v 1 "$out/cover.png"

@@ -11,6 +11,8 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <libavutil/frame.h>
 #include <libavutil/mem.h>
@@ -68,7 +70,7 @@ Test(resize, matches_swscale_bicubic_on_every_plane)
         AVFrame *z = frame(w, h, AV_PIX_FMT_YUV420P), *s = frame(w, h, AV_PIX_FMT_YUV420P);
         struct media_resizer *r = NULL;
         struct kino_err err = { 0 };
-        cr_assert_eq(media_resizer_new(1920, 1080, w, h, &r, &err), 0, "%s", err.msg);
+        cr_assert_eq(media_resizer_new(1920, 1080, 0, w, h, &r, &err), 0, "%s", err.msg);
         cr_assert(media_resizer_can(r, src, z));
         cr_assert_eq(media_resizer_run(r, src, z, &err), 0, "%s", err.msg);
         struct SwsContext *sws = sws_getContext(1920, 1080, AV_PIX_FMT_YUV420P, w, h,
@@ -116,7 +118,7 @@ Test(resize, frames_on_64_or_32_bytes_get_the_same_picture)
         int w = sizes[i][0], h = sizes[i][1];
         struct kino_err err = { 0 };
         struct media_resizer *r = NULL;
-        cr_assert_eq(media_resizer_new(1920, 1080, w, h, &r, &err), 0, "%s", err.msg);
+        cr_assert_eq(media_resizer_new(1920, 1080, 0, w, h, &r, &err), 0, "%s", err.msg);
         AVFrame *on64 = av_frame_alloc();
         cr_assert_not_null(on64);
         cr_assert_eq(media_resizer_frame_alloc(on64, w, h), 0);
@@ -145,7 +147,7 @@ Test(resize, frames_on_64_or_32_bytes_get_the_same_picture)
 Test(resize, refuses_what_it_does_not_handle)
 {
     struct media_resizer *r = NULL;
-    cr_assert_eq(media_resizer_new(1920, 1080, 640, 360, &r, NULL), 0);
+    cr_assert_eq(media_resizer_new(1920, 1080, 0, 640, 360, &r, NULL), 0);
     AVFrame *src = frame(1920, 1080, AV_PIX_FMT_YUV420P), *dst = frame(640, 360, AV_PIX_FMT_YUV420P);
     AVFrame *ten = frame(1920, 1080, AV_PIX_FMT_YUV420P10LE);
     AVFrame *other = frame(1280, 720, AV_PIX_FMT_YUV420P);
@@ -168,7 +170,126 @@ Test(resize, refuses_what_it_does_not_handle)
     /* Odd 4:2:0 sizes have no whole chroma sample: refused, so swscale takes them. */
     struct kino_err err = { 0 };
     r = NULL;
-    cr_expect_neq(media_resizer_new(855, 481, 640, 360, &r, &err), 0);
+    cr_expect_neq(media_resizer_new(855, 481, 0, 640, 360, &r, &err), 0);
     cr_expect_null(r);
     cr_expect(err.msg[0] != '\0', "the refusal says why");
+}
+
+/* Every sample of plane p of `f` set to v. */
+static void flat(AVFrame *f, int p, uint8_t v)
+{
+    int w = p ? f->width / 2 : f->width, h = p ? f->height / 2 : f->height;
+    for (int y = 0; y < h; y++)
+        memset(f->data[p] + (ptrdiff_t)y * f->linesize[p], v, (size_t)w);
+}
+
+static int sample(const AVFrame *f, int p, int x, int y)
+{
+    return f->data[p][(ptrdiff_t)y * f->linesize[p] + x];
+}
+
+/*
+ * Phones and screen recorders write full-range video (0-255), flagged either by a yuvj*
+ * format or only by color_range; the rungs are limited range (16-235, chroma 16-240), as
+ * players take H.264. Full black and white must land on 16 and 235 whichever way the source
+ * says it, in zimg and in swscale, or the picture shows with crushed blacks and clipped
+ * whites.
+ */
+Test(resize, full_range_sources_become_limited_range)
+{
+    const int sizes[][2] = { { 640, 360 }, { 320, 180 } }; /* the same size converts only */
+    for (size_t i = 0; i < 2; i++) {
+        int w = sizes[i][0], h = sizes[i][1];
+        AVFrame *src = frame(640, 360, AV_PIX_FMT_YUV420P);
+        src->color_range = AVCOL_RANGE_JPEG;
+        flat(src, 0, 0);
+        flat(src, 1, 0);
+        flat(src, 2, 255);
+        for (int y = 0; y < 180; y++) /* the lower half of the luma plane full white */
+            memset(src->data[0] + (ptrdiff_t)(180 + y) * src->linesize[0], 255, 640);
+        struct kino_err err = { 0 };
+        struct media_resizer *r = NULL;
+        cr_assert_eq(media_resizer_new(640, 360, 1, w, h, &r, &err), 0, "%s", err.msg);
+        AVFrame *z = frame(w, h, AV_PIX_FMT_YUV420P), *s = frame(w, h, AV_PIX_FMT_YUV420P);
+        cr_assert(media_resizer_can(r, src, z));
+        cr_assert_eq(media_resizer_run(r, src, z, &err), 0, "%s", err.msg);
+        struct media_sws ms = { 0 };
+        struct SwsContext *sws = media_sws_get(&ms, src, w, h, AV_PIX_FMT_YUV420P, SWS_BICUBIC);
+        cr_assert_not_null(sws);
+        sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, 360, s->data,
+                  s->linesize);
+        const AVFrame *outs[] = { z, s };
+        const char *who[] = { "zimg", "swscale" };
+        for (int k = 0; k < 2; k++) {
+            const AVFrame *o = outs[k];
+            int tol = k; /* swscale's fixed-point range conversion may be one off */
+            int got[4] = { sample(o, 0, w / 2, h / 8), sample(o, 0, w / 2, h - h / 8),
+                           sample(o, 1, w / 4, h / 4), sample(o, 2, w / 4, h / 4) };
+            const int want[4] = { 16, 235, 16, 240 };
+            const char *what[4] = { "black Y", "white Y", "U", "V" };
+            for (int q = 0; q < 4; q++)
+                cr_expect(abs(got[q] - want[q]) <= tol, "%s %dx%d: %s %d, not %d", who[k], w, h,
+                          what[q], got[q], want[q]);
+        }
+        /* The same picture flagged the other way, as yuvj420p, is the same source. */
+        src->format = AV_PIX_FMT_YUVJ420P;
+        src->color_range = AVCOL_RANGE_UNSPECIFIED;
+        cr_assert(media_resizer_can(r, src, z), "yuvj420p is full range too");
+        media_sws_release(&ms);
+        media_resizer_free(r);
+        av_frame_free(&src);
+        av_frame_free(&z);
+        av_frame_free(&s);
+    }
+}
+
+Test(resize, a_resizer_takes_only_the_range_it_was_made_for)
+{
+    struct media_resizer *limited = NULL, *full = NULL;
+    cr_assert_eq(media_resizer_new(640, 360, 0, 320, 180, &limited, NULL), 0);
+    cr_assert_eq(media_resizer_new(640, 360, 1, 320, 180, &full, NULL), 0);
+    AVFrame *src = frame(640, 360, AV_PIX_FMT_YUV420P), *dst = frame(320, 180, AV_PIX_FMT_YUV420P);
+    cr_expect(media_resizer_can(limited, src, dst));
+    cr_expect_not(media_resizer_can(full, src, dst));
+    src->color_range = AVCOL_RANGE_JPEG;
+    cr_expect_not(media_resizer_can(limited, src, dst), "full range flagged by color_range");
+    cr_expect(media_resizer_can(full, src, dst));
+    src->color_range = AVCOL_RANGE_MPEG;
+    src->format = AV_PIX_FMT_YUVJ420P;
+    cr_expect_not(media_resizer_can(limited, src, dst), "full range flagged by yuvj420p");
+    cr_expect(media_resizer_can(full, src, dst));
+    src->format = AV_PIX_FMT_YUV420P;
+    media_resizer_free(limited);
+    media_resizer_free(full);
+    av_frame_free(&src);
+    av_frame_free(&dst);
+}
+
+/* sws_getCachedContext() made a new context for every yuvj420p frame; media_sws keeps one
+ * while the source stays the same, and makes another when its range or size changes. */
+Test(resize, media_sws_keeps_its_context_while_the_source_is_the_same)
+{
+    struct media_sws ms = { 0 };
+    AVFrame *j = frame(640, 360, AV_PIX_FMT_YUVJ420P);
+    struct SwsContext *first = media_sws_get(&ms, j, 320, 180, AV_PIX_FMT_YUV420P, SWS_BICUBIC);
+    cr_assert_not_null(first);
+    for (int i = 0; i < 3; i++)
+        cr_expect_eq(media_sws_get(&ms, j, 320, 180, AV_PIX_FMT_YUV420P, SWS_BICUBIC), first,
+                     "yuvj420p frame %d", i);
+    cr_expect_eq(ms.src_full, 1);
+    AVFrame *y = frame(640, 360, AV_PIX_FMT_YUV420P);
+    cr_expect_not_null(media_sws_get(&ms, y, 320, 180, AV_PIX_FMT_YUV420P, SWS_BICUBIC));
+    cr_expect_eq(ms.src_full, 0, "a limited-range source gets its own context");
+    y->color_range = AVCOL_RANGE_JPEG;
+    cr_expect_not_null(media_sws_get(&ms, y, 320, 180, AV_PIX_FMT_YUV420P, SWS_BICUBIC));
+    cr_expect_eq(ms.src_full, 1, "so does a yuv420p source flagged full range");
+    AVFrame *big = frame(1280, 720, AV_PIX_FMT_YUV420P);
+    cr_expect_not_null(media_sws_get(&ms, big, 320, 180, AV_PIX_FMT_YUV420P, SWS_BICUBIC));
+    cr_expect_eq(ms.src_w, 1280);
+    media_sws_release(&ms);
+    cr_expect_null(ms.sws);
+    media_sws_release(&ms); /* twice is harmless */
+    av_frame_free(&j);
+    av_frame_free(&y);
+    av_frame_free(&big);
 }
