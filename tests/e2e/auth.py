@@ -40,7 +40,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -1355,10 +1354,8 @@ def scenario_registration_role(kino_bin, tmp):
 
 
 def run_all(tmp):
-    kino_bin = os.environ.get("KINO_BIN", os.path.join(e2e.REPO, "build", "kino"))
-    if not R.check("KINO_BIN %s is executable" % kino_bin, os.access(kino_bin, os.X_OK), ""):
-        return
-    if not R.check("ffmpeg is installed", shutil.which("ffmpeg") is not None, ""):
+    kino_bin = e2e.prerequisites(tools=("ffmpeg",))
+    if not kino_bin:
         return
     clip = os.path.join(tmp, "clip.mp4")
     if not make_clip(clip):

@@ -21,7 +21,6 @@ keeps the temporary directory.
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -433,13 +432,9 @@ def scenario(kino_bin, tmp, media_dir):
 
 
 def main():
-    kino_bin = os.environ.get("KINO_BIN", os.path.join(e2e.REPO, "build", "kino"))
-
     def body(tmp):
-        ok = R.check("KINO_BIN %s is executable" % kino_bin, os.access(kino_bin, os.X_OK), "")
-        for tool in ("ffmpeg", "ffprobe"):
-            ok = ok and R.check("%s is installed" % tool, shutil.which(tool) is not None, "")
-        if ok:
+        kino_bin = e2e.prerequisites()
+        if kino_bin:
             R.section("test media")
             media_dir = os.path.join(tmp, "media")
             t0 = time.monotonic()

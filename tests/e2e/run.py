@@ -2506,13 +2506,20 @@ def main():
     return run_in_tmp("kino-e2e-", body)
 
 
-def run_all(args, tmp):
+def prerequisites(tools=("ffmpeg", "ffprobe")):
+    """The kino binary under test (KINO_BIN, else build/kino) once it and `tools` are
+    checked to be there; None, with the failed check, when one is missing."""
     kino_bin = os.environ.get("KINO_BIN", os.path.join(REPO, "build", "kino"))
-    if not R.check("KINO_BIN %s is executable" % kino_bin, os.access(kino_bin, os.X_OK), ""):
+    ok = R.check("KINO_BIN %s is executable" % kino_bin, os.access(kino_bin, os.X_OK), "")
+    for tool in tools:
+        ok = ok and R.check("%s is installed" % tool, shutil.which(tool) is not None, "")
+    return kino_bin if ok else None
+
+
+def run_all(args, tmp):
+    kino_bin = prerequisites()
+    if not kino_bin:
         return
-    for tool in ("ffmpeg", "ffprobe"):
-        if not R.check("%s is installed" % tool, shutil.which(tool) is not None, ""):
-            return
     R.section("test media")
     media_dir = os.path.join(tmp, "media")
     t0 = time.monotonic()

@@ -21,7 +21,6 @@ a check failed. KINO_E2E_KEEP=1 keeps the temporary directory.
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -111,13 +110,9 @@ def check_mode(kino_bin, tmp, clip, mode, extra=()):
 
 
 def main():
-    kino_bin = os.environ.get("KINO_BIN", os.path.join(e2e.REPO, "build", "kino"))
-
     def body(tmp):
-        ok = R.check("KINO_BIN %s is executable" % kino_bin, os.access(kino_bin, os.X_OK), "")
-        for tool in ("ffmpeg", "ffprobe"):
-            ok = ok and R.check("%s is installed" % tool, shutil.which(tool) is not None, "")
-        if ok:
+        kino_bin = e2e.prerequisites()
+        if kino_bin:
             scenario(kino_bin, tmp)
 
     return e2e.run_in_tmp("kino-transcode-", body)
