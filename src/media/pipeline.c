@@ -722,10 +722,10 @@ static int prep_open(struct job *j, const AVFrame *f)
     const char *steps[3] = { j->deint ? "bwdif=mode=send_frame:parity=auto:deint=interlaced"
                                       : NULL,
                              j->hdr ? hdr_to_sdr : NULL, turn };
-    char desc[320], args[256];
+    char desc[320], args[256]; /* desc: the three steps take about 230 bytes at most */
     size_t len = 0;
     desc[0] = '\0';
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 3 && len < sizeof(desc); i++)
         if (steps[i])
             len += (size_t)snprintf(desc + len, sizeof(desc) - len, "%s%s", len ? "," : "",
                                     steps[i]);
