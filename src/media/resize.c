@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Bicubic 4:2:0 downscaling with zimg (see resize.h). */
+/* Scaling pictures: zimg for 8-bit 4:2:0, a cached swscale context for the rest (resize.h). */
 #include "media/resize.h"
 
 #include <errno.h>
