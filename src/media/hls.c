@@ -54,6 +54,30 @@ int hls_write_media_event(struct buf *out, const struct hls_segment *segs, size_
     return write_media(out, segs, n, target, 0);
 }
 
+size_t hls_start_variant(const struct hls_variant *v, size_t n)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (llabs(v[i].average_bandwidth - HLS_START_AVERAGE_BPS) <
+            llabs(v[best].average_bandwidth - HLS_START_AVERAGE_BPS))
+            best = i;
+    return best;
+}
+
+static int write_variant(struct buf *out, const struct hls_variant *v)
+{
+    int rc = buf_addf(out, "#EXT-X-STREAM-INF:BANDWIDTH=%lld,AVERAGE-BANDWIDTH=%lld,CODECS=\"%s\"",
+                      (long long)v->bandwidth, (long long)v->average_bandwidth, v->codecs);
+    if (rc == 0 && v->width > 0)
+        rc = buf_addf(out, ",RESOLUTION=%dx%d,FRAME-RATE=%.3f", v->width, v->height,
+                      v->frame_rate);
+    if (rc == 0 && v->has_audio_group)
+        rc = buf_adds(out, ",AUDIO=\"audio\"");
+    if (rc == 0)
+        rc = buf_addf(out, "\n%s\n", v->uri);
+    return rc;
+}
+
 int hls_write_master(struct buf *out, const struct hls_variant *v, size_t n,
                      const struct hls_audio *audio)
 {
@@ -63,17 +87,12 @@ int hls_write_master(struct buf *out, const struct hls_variant *v, size_t n,
                       "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"Default\","
                       "LANGUAGE=\"%s\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"%d\",URI=\"%s\"\n",
                       audio->language, audio->channels, audio->uri);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = buf_addf(out, "#EXT-X-STREAM-INF:BANDWIDTH=%lld,AVERAGE-BANDWIDTH=%lld,CODECS=\"%s\"",
-                      (long long)v[i].bandwidth, (long long)v[i].average_bandwidth, v[i].codecs);
-        if (rc == 0 && v[i].width > 0)
-            rc = buf_addf(out, ",RESOLUTION=%dx%d,FRAME-RATE=%.3f", v[i].width, v[i].height,
-                          v[i].frame_rate);
-        if (rc == 0 && v[i].has_audio_group)
-            rc = buf_adds(out, ",AUDIO=\"audio\"");
-        if (rc == 0)
-            rc = buf_addf(out, "\n%s\n", v[i].uri);
-    }
+    size_t first = hls_start_variant(v, n);
+    if (rc == 0 && n > 0)
+        rc = write_variant(out, &v[first]);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (i != first)
+            rc = write_variant(out, &v[i]);
     return rc;
 }
 

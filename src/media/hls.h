@@ -76,8 +76,20 @@ int hls_write_media(struct buf *out, const struct hls_segment *segs, size_t n, i
 int hls_write_media_event(struct buf *out, const struct hls_segment *segs, size_t n, int target);
 
 /*
+ * The variant a player should start with: the one whose average bit rate is
+ * closest to HLS_START_AVERAGE_BPS. Safari and AVPlayer start with the first
+ * variant listed, and so does hls.js until it has measured the network;
+ * Apple's HLS authoring spec asks for about 2 Mbit/s there: a 1080p rung
+ * first makes the first seconds stall on a slow phone, a 360p rung first
+ * makes them blurry on a fast one. 0 when n is 0.
+ */
+#define HLS_START_AVERAGE_BPS 2000000
+size_t hls_start_variant(const struct hls_variant *v, size_t n);
+
+/*
  * Append the multivariant playlist: `audio` (may be NULL) as EXT-X-MEDIA, then
- * the variants in the order given. Returns 0 or KINO_ETOOBIG.
+ * hls_start_variant() first and the other variants in the order given.
+ * Returns 0 or KINO_ETOOBIG.
  */
 int hls_write_master(struct buf *out, const struct hls_variant *v, size_t n,
                      const struct hls_audio *audio);

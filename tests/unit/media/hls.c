@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* HLS text: exact media and multivariant playlists, measured rates, CODECS from SPS bytes. */
 #include <criterion/criterion.h>
+#include <string.h>
 #include <stdint.h>
 
 #include "core/buf.h"
@@ -90,6 +91,35 @@ Test(hls, master_playlist_with_shared_audio_is_exact)
         "#EXT-X-STREAM-INF:BANDWIDTH=928000,AVERAGE-BANDWIDTH=800000,"
         "CODECS=\"avc1.64001e,mp4a.40.2\",RESOLUTION=640x360,FRAME-RATE=29.970,AUDIO=\"audio\"\n"
         "360p/index.m3u8\n");
+    buf_release(&b);
+}
+
+/* Players start with the first variant listed: the rung nearest 2 Mbit/s on average goes
+ * first, the others keep their order. */
+Test(hls, master_lists_the_rung_nearest_2_mbits_first)
+{
+    const struct hls_variant v[] = {
+        { .uri = "1080p/index.m3u8", .bandwidth = 6800000, .average_bandwidth = 5500000,
+          .codecs = "avc1.640028" },
+        { .uri = "720p/index.m3u8", .bandwidth = 1820000, .average_bandwidth = 1780000,
+          .codecs = "avc1.64001f" },
+        { .uri = "480p/index.m3u8", .bandwidth = 800000, .average_bandwidth = 780000,
+          .codecs = "avc1.64001f" },
+        { .uri = "360p/index.m3u8", .bandwidth = 510000, .average_bandwidth = 495000,
+          .codecs = "avc1.64001e" },
+    };
+    cr_assert_eq(hls_start_variant(v, 4), 1);
+    cr_assert_eq(hls_start_variant(v, 1), 0, "one variant: that one");
+    cr_assert_eq(hls_start_variant(&v[2], 2), 0, "all below 2 Mbit/s: the highest");
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    cr_assert_eq(hls_write_master(&b, v, 4, NULL), 0);
+    const char *p1080 = strstr(b.ptr, "1080p/"), *p720 = strstr(b.ptr, "720p/"),
+               *p480 = strstr(b.ptr, "480p/"), *p360 = strstr(b.ptr, "360p/");
+    cr_assert(p1080 && p720 && p480 && p360, "%s", b.ptr);
+    cr_assert(p720 < p1080 && p1080 < p480 && p480 < p360, "%s", b.ptr);
+    cr_assert_eq(strstr(b.ptr, "#EXT-X-STREAM-INF"),
+                 strstr(b.ptr, "#EXT-X-STREAM-INF:BANDWIDTH=1820000"), "%s", b.ptr);
     buf_release(&b);
 }
 
