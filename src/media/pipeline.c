@@ -761,7 +761,7 @@ out:
         return kino_err_set(j->err, KINO_EMEDIA,
                             "cannot %s the %dx%d %s video (%s); re-export it as progressive "
                             "SDR H.264 and upload it again",
-                            j->hdr     ? "convert to SDR"
+                            j->hdr     ? "tone-map"
                             : j->deint ? "deinterlace"
                                        : "turn upright",
                             f->width, f->height,
