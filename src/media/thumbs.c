@@ -263,13 +263,8 @@ static int write_sheet(struct thumbs *t, struct kino_err *err)
     return rc;
 }
 
-/* ---- the frame sink ---------------------------------------------------- */
+/* ---- the frame sink (scaling contexts: media_sws_get, resize.h) ------------ */
 
-/*
- * sws_getCachedContext() would rebuild its context on every call for yuvj*
- * sources (it stores them as yuv* plus a range flag and then compares
- * unequal), so the source a context was made for is remembered here.
- */
 int thumbs_open(struct thumbs *t, const char *out_dir, int display_w, int display_h,
                 double duration_s, double fps, struct kino_err *err)
 {
