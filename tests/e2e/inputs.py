@@ -56,6 +56,9 @@ VIDEOS = {
                        looks_like=("sdr_chart.mp4", 22.0), bt709=True),
     "hdr_hlg.mov": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
                         looks_like=("sdr_chart.mp4", 22.0), bt709=True),
+    "hdr_anamorphic.mp4": dict(sizes=[(640, 480), (480, 360)], fps=25, audio=False,
+                               display=(768, 576), looks_like=("sdr_chart576.mp4", 22.0),
+                               bt709=True),
     # A full-range source made limited range comes back at 42 dB; read as if it were
     # limited, black is crushed and white clipped (28 dB).
     "fullrange.webm": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
@@ -164,11 +167,13 @@ def idet(path):
     return tuple(int(x) for x in m.groups()) if m else None
 
 
-def psnr(a, b, renumber=False):
-    """Average PSNR of `a` against `b` (same size), as ffmpeg's psnr filter says;
-    renumber=True pairs the n-th pictures of both whatever their timestamps."""
-    graph = ("[0:v]setpts=N/(30*TB)[a];[1:v]setpts=N/(30*TB)[b];[a][b]psnr" if renumber
-             else "[0:v][1:v]psnr")
+def psnr(a, b, renumber=False, size=None):
+    """Average PSNR of `a` against `b`, as ffmpeg's psnr filter says; renumber=True pairs
+    the n-th pictures of both whatever their timestamps; size=(w, h) scales `b` to it
+    (bicubic, square pixels) first, else both must be the same size."""
+    scale = "scale=%d:%d:flags=bicubic,setsar=1," % size if size else ""
+    graph = ("[0:v]setpts=N/(30*TB)[a];[1:v]%ssetpts=N/(30*TB)[b];[a][b]psnr" % scale
+             if renumber else "[0:v][1:v]psnr")
     rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", a, "-i", b, "-lavfi",
                      graph, "-f", "null", "-"])
     m = re.search(r"average:([0-9.]+|inf)", err)
@@ -275,7 +280,7 @@ def check_video(c, name, exp):
                     ("bt709", "bt709", "bt709"), repr(f))
         if exp.get("looks_like"):
             ref, least = exp["looks_like"]
-            q = psnr(path, os.path.join(c.media_dir, ref), renumber=True)
+            q = psnr(path, os.path.join(c.media_dir, ref), renumber=True, size=size)
             R.check("%s: looks like its limited-range SDR original %s (PSNR %s dB > %.0f)" %
                     (vlabel, ref, q, least), q is not None and q > least, "")
             R.check("%s: limited range (color_range %s)" % (vlabel, f["color_range"]),

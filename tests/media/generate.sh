@@ -42,6 +42,8 @@ common="-hide_banner -loglevel error -nostdin -y"
 #                    Android phones write it)
 #   sdr_chart.mp4    the limited-range SDR original of all four, lossless (a reference,
 #                    not an upload)
+#   hdr_anamorphic.mp4  HLG 720x576 with SAR 16:15 (more pixels than its top rung, 640x480:
+#                    shrunk before tone mapping), from sdr_chart576.mp4 (a reference)
 #   song.mp3         stereo MP3 with a cover picture (ID3 APIC)
 #   song.flac song.wav song.m4a song.ogg song.opus   audio only, assorted rates/layouts
 #   truncated.mp4    an MP4 cut in half with its index (moov) at the end: no moov
@@ -114,6 +116,12 @@ gen_inputs() {
             -c:v libx264 -preset ultrafast -crf 12 -color_primaries bt2020 -color_trc "$trc" \
             -colorspace bt2020nc "$out/${hdr#*:}"
     done
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=25:duration=3:size=720x576" -c:v libx264 \
+        -preset ultrafast -qp 0 -pix_fmt yuv420p "$out/sdr_chart576.mp4"
+    $FFMPEG $common -i "$out/sdr_chart576.mp4" \
+        -vf "zscale=tin=bt709:pin=bt709:min=bt709:rin=tv:t=arib-std-b67:p=bt2020:m=bt2020nc:r=tv:npl=203,format=yuv420p10le,setsar=16/15" \
+        -c:v libx264 -preset ultrafast -crf 12 -color_primaries bt2020 -color_trc arib-std-b67 \
+        -colorspace bt2020nc "$out/hdr_anamorphic.mp4"
     $FFMPEG $common -i "$out/sdr_chart.mp4" -vf "scale=out_range=full,format=yuv420p" \
         -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -crf 10 -b:v 0 -color_range pc \
         "$out/fullrange.webm"
