@@ -689,13 +689,15 @@ static int video_frame(struct job *j, const AVFrame *f)
  * HDR to SDR: the rungs are 8-bit H.264 that every player shows as BT.709 SDR, so PQ
  * (HDR10, Dolby Vision's base layer) and HLG (phones) sources are tone-mapped, as
  * Cloudflare Stream does; kept as they are, their code values would show washed out and
- * grey. zscale linearises the light (100 nits = 1.0), converts BT.2020 to BT.709 primaries,
- * then tonemap's Möbius curve leaves the SDR range nearly as it is and rolls the highlights
+ * grey. One zscale linearises the light (100 nits = 1.0) and converts BT.2020 to BT.709
+ * primaries in one float pass (two zscales gave the same picture for 4 % more CPU: 5 s of
+ * 1080p PQ took 12.75 s against 12.29, medians of three), then
+ * tonemap's Möbius curve leaves the SDR range nearly as it is and rolls the highlights
  * off (on a test chart mastered at 203 nits it comes back at 26.5 dB against the SDR
  * original, Hable's curve at 19.4 dB, none at 14.5); desat=0 keeps the colours.
  */
 static const char hdr_to_sdr[] =
-    "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,"
+    "zscale=t=linear:npl=100:p=bt709,format=gbrpf32le,"
     "tonemap=tonemap=mobius:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p";
 
 static int is_hdr_transfer(enum AVColorTransferCharacteristic trc)
