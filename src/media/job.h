@@ -11,7 +11,6 @@
 #include <stdint.h>
 
 #include <libavcodec/avcodec.h>
-#include <libavfilter/avfilter.h>
 #include <libavformat/avformat.h>
 #include <libavutil/audio_fifo.h>
 #include <libswresample/swresample.h>
@@ -21,6 +20,7 @@
 #include "media/hls.h"
 #include "media/ladder.h"
 #include "media/media.h"
+#include "media/prep.h"
 #include "media/resize.h"
 #include "media/thumbs.h"
 
@@ -71,10 +71,8 @@ struct job {
     int rotation;              /* degrees clockwise to turn the coded picture upright */
     int deint;                 /* the source is interlaced: deinterlace before scaling */
     int hdr;                   /* PQ or HLG: tone-map to SDR BT.709 before scaling */
-    AVFilterGraph *prep;       /* bwdif, tone mapping, transpose; NULL when none is needed */
-    AVFilterContext *prep_src, *prep_sink;
-    AVFrame *pframe;           /* a frame out of the prep graph */
-    int prep_w, prep_h, prep_fmt, prep_deint, prep_hdr; /* what the graph was built for */
+    struct media_prep *prep;   /* bwdif, tone mapping, turning; NULL when none is needed */
+    AVFrame *pframe;           /* a frame out of the prep */
 
     /* audio */
     AVCodecContext *aenc;

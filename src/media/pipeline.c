@@ -20,9 +20,6 @@
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
-#include <libavfilter/avfilter.h>
-#include <libavfilter/buffersink.h>
-#include <libavfilter/buffersrc.h>
 #include <libavformat/avformat.h>
 #include <libavutil/audio_fifo.h>
 #include <libavutil/display.h>
@@ -36,6 +33,7 @@
 #include "media/cmaf.h"
 #include "media/hls.h"
 #include "media/ladder.h"
+#include "media/prep.h"
 #include "media/resize.h"
 #include "media/thumbs.h"
 #include "core/buf.h"
@@ -428,7 +426,7 @@ static int open_video_rung(struct job *j, struct rung_out *r)
     }
     if (j->opt->rate_control == MEDIA_RC_CBR)
         c->bit_rate = (int64_t)r->le.bitrate_kbps * 1000;
-    if (j->hdr) { /* tone-mapped: prep_open() */
+    if (j->hdr) { /* tone-mapped: prep.c */
         c->color_primaries = AVCOL_PRI_BT709;
         c->color_trc = AVCOL_TRC_BT709;
         c->colorspace = AVCOL_SPC_BT709;
@@ -469,7 +467,7 @@ static int open_video_rung(struct job *j, struct rung_out *r)
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s/%s", j->out_dir, r->le.name);
     /*
-     * No display matrix: the pixels are already turned upright (prep_frame()),
+     * No display matrix: the pixels are already turned upright (prep.c),
      * and not every player honours a matrix; carrying it would turn them twice.
      */
     return cmaf_open(&r->w, dir, c, NULL, NULL, j->err);
@@ -683,131 +681,34 @@ static int video_frame(struct job *j, const AVFrame *f)
     return av_frame_ref(j->last, f) < 0 ? kino_err_set(j->err, -ENOMEM, "out of memory") : 0;
 }
 
-/* ---- upright, progressive pictures ------------------------------------ */
-
-/*
- * HDR to SDR: the rungs are 8-bit H.264 that every player shows as BT.709 SDR, so PQ
- * (HDR10, Dolby Vision's base layer) and HLG (phones) sources are tone-mapped, as
- * Cloudflare Stream does; kept as they are, their code values would show washed out and
- * grey. One zscale linearises the light (100 nits = 1.0) and converts BT.2020 to BT.709
- * primaries in one float pass (two zscales gave the same picture for 4 % more CPU: 5 s of
- * 1080p PQ took 12.75 s against 12.29, medians of three), then
- * tonemap's Möbius curve leaves the SDR range nearly as it is and rolls the highlights
- * off (on a test chart mastered at 203 nits it comes back at 26.5 dB against the SDR
- * original, Hable's curve at 19.4 dB, none at 14.5); desat=0 keeps the colours.
- */
-static const char hdr_to_sdr[] =
-    "zscale=t=linear:npl=100:p=bt709,format=gbrpf32le,"
-    "tonemap=tonemap=mobius:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p";
+/* ---- upright, progressive, SDR pictures (prep.h) --------------------- */
 
 static int is_hdr_transfer(enum AVColorTransferCharacteristic trc)
 {
     return trc == AVCOL_TRC_SMPTE2084 || trc == AVCOL_TRC_ARIB_STD_B67;
 }
 
-/*
- * Phone video is stored sideways with a display matrix, camcorder and broadcast
- * video as interlaced fields, and more and more phone video is HDR; every rung
- * must be upright, progressive and SDR, so such frames go through a small
- * libavfilter graph before scaling: bwdif (one frame out per frame in, only
- * frames flagged interlaced are touched), tone mapping, then transpose or
- * hflip,vflip (after tone mapping, on 8-bit pictures). Other video skips the
- * graph: no copy, no delay.
- */
-static int prep_open(struct job *j, const AVFrame *f)
+static struct media_prep_spec prep_spec(const struct job *j)
 {
-    AVStream *st = j->ic->streams[j->vidx];
-    const char *turn = j->rotation == 90    ? "transpose=clock"
-                       : j->rotation == 180 ? "hflip,vflip"
-                       : j->rotation == 270 ? "transpose=cclock"
-                                            : NULL;
-    /*
-     * Tone mapping works on float pictures: on a 4K phone video it cost 4.5 s of CPU per
-     * second of video. The rungs never exceed the top one, so a larger picture is first
-     * brought down to the top rung's size (before turning: its sides swapped for 90 and
-     * 270 degrees), in 10 bits, and tone-mapped there.
-     */
-    const struct ladder_entry *top = &j->rungs[0].le;
-    int turned = j->rotation == 90 || j->rotation == 270;
-    int top_w = turned ? top->height : top->width, top_h = turned ? top->width : top->height;
-    char hdr[256], shrink[64] = "";
-    if ((int64_t)f->width * f->height > (int64_t)top_w * top_h)
-        snprintf(shrink, sizeof(shrink), "zscale=w=%d:h=%d:f=bicubic:param_a=0:param_b=0.6,",
-                 top_w, top_h); /* the rungs' kernel (resize.c) */
-    snprintf(hdr, sizeof(hdr), "%s%s", shrink, hdr_to_sdr);
-    const char *steps[3] = { j->deint ? "bwdif=mode=send_frame:parity=auto:deint=interlaced"
-                                      : NULL,
-                             j->hdr ? hdr : NULL, turn };
-    char desc[384], args[256]; /* desc: the three steps take about 260 bytes at most */
-    size_t len = 0;
-    desc[0] = '\0';
-    for (size_t i = 0; i < 3 && len < sizeof(desc); i++)
-        if (steps[i])
-            len += (size_t)snprintf(desc + len, sizeof(desc) - len, "%s%s", len ? "," : "",
-                                    steps[i]);
-    AVRational sar = f->sample_aspect_ratio.num > 0 ? f->sample_aspect_ratio : (AVRational){ 1, 1 };
-    snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d",
-             f->width, f->height, f->format, st->time_base.num, st->time_base.den, sar.num,
-             sar.den);
-    AVFilterInOut *outs = avfilter_inout_alloc(), *ins = avfilter_inout_alloc();
-    int rc = -ENOMEM;
-    j->prep = avfilter_graph_alloc();
-    if (!j->prep || !outs || !ins)
-        goto out;
-    rc = avfilter_graph_create_filter(&j->prep_src, avfilter_get_by_name("buffer"), "in", args,
-                                      NULL, j->prep);
-    if (rc >= 0)
-        rc = avfilter_graph_create_filter(&j->prep_sink, avfilter_get_by_name("buffersink"),
-                                          "out", NULL, NULL, j->prep);
-    if (rc < 0)
-        goto out;
-    outs->name = av_strdup("in");
-    outs->filter_ctx = j->prep_src;
-    ins->name = av_strdup("out");
-    ins->filter_ctx = j->prep_sink;
-    rc = -ENOMEM;
-    if (!outs->name || !ins->name)
-        goto out;
-    if ((rc = avfilter_graph_parse_ptr(j->prep, desc, &ins, &outs, NULL)) >= 0)
-        rc = avfilter_graph_config(j->prep, NULL);
-out:
-    avfilter_inout_free(&outs);
-    avfilter_inout_free(&ins);
-    if (rc < 0)
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "cannot %s the %dx%d %s video (%s); re-export it as progressive "
-                            "SDR H.264 and upload it again",
-                            j->hdr     ? "tone-map"
-                            : j->deint ? "deinterlace"
-                                       : "turn upright",
-                            f->width, f->height,
-                            av_get_pix_fmt_name(f->format) ? av_get_pix_fmt_name(f->format) : "?",
-                            av_err2str(rc));
-    j->prep_w = f->width;
-    j->prep_h = f->height;
-    j->prep_fmt = f->format;
-    j->prep_deint = j->deint;
-    j->prep_hdr = j->hdr;
-    return 0;
+    return (struct media_prep_spec){ .deinterlace = j->deint,
+                                     .rotation = j->rotation,
+                                     .hdr = j->hdr,
+                                     .max_w = j->rungs[0].le.width,
+                                     .max_h = j->rungs[0].le.height,
+                                     .time_base = j->ic->streams[j->vidx]->time_base };
 }
 
-static int prep_failed(struct job *j, int rc)
-{
-    return ff_err(j, KINO_EINTERNAL,
-                  "deinterlacing, tone-mapping or turning the video upright failed", rc);
-}
-
-/* Hand every frame the graph has ready to the frame-rate stage, in source time. */
+/* Hand every frame the prep has ready to the frame-rate stage, in source time. */
 static int prep_drain(struct job *j)
 {
     AVRational in_tb = j->ic->streams[j->vidx]->time_base;
-    AVRational out_tb = av_buffersink_get_time_base(j->prep_sink); /* bwdif halves it */
+    AVRational out_tb = media_prep_time_base(j->prep); /* bwdif halves it */
     for (;;) {
-        int rc = av_buffersink_get_frame(j->prep_sink, j->pframe);
+        int rc = media_prep_receive(j->prep, j->pframe, j->err);
         if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
             return 0;
         if (rc < 0)
-            return prep_failed(j, rc);
+            return rc;
         int64_t pts = j->pframe->pts;
         j->pframe->best_effort_timestamp =
             pts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : av_rescale_q(pts, out_tb, in_tb);
@@ -818,21 +719,20 @@ static int prep_drain(struct job *j)
     }
 }
 
-/* End of the video, or a new picture size: let the graph give up what it holds. */
+/* End of the video, or frames of another kind: let the prep give up what it holds. */
 static int prep_flush(struct job *j)
 {
     if (!j->prep)
         return 0;
-    int rc = av_buffersrc_add_frame_flags(j->prep_src, NULL, 0);
-    if (rc < 0)
-        rc = prep_failed(j, rc);
-    else
+    int rc = media_prep_send(j->prep, NULL, j->err);
+    if (rc >= 0)
         rc = prep_drain(j);
-    avfilter_graph_free(&j->prep);
+    media_prep_free(j->prep);
+    j->prep = NULL;
     return rc;
 }
 
-/* A decoded video frame: upright and progressive first when it needs to be. */
+/* A decoded video frame: upright, progressive and SDR first when it needs to be. */
 static int video_in(struct job *j, AVFrame *f)
 {
     int rc;
@@ -841,21 +741,18 @@ static int video_in(struct job *j, AVFrame *f)
         j->deint = 1;
     if (is_hdr_transfer(f->color_trc))
         j->hdr = 1;
-    if (!j->deint && !j->rotation && !j->hdr)
+    struct media_prep_spec spec = prep_spec(j);
+    if (!media_prep_needed(&spec))
         return video_frame(j, f);
     if (!j->pframe && !(j->pframe = av_frame_alloc()))
         return kino_err_set(j->err, -ENOMEM, "out of memory");
-    if (j->prep && (f->width != j->prep_w || f->height != j->prep_h ||
-                    f->format != j->prep_fmt || j->deint != j->prep_deint ||
-                    j->hdr != j->prep_hdr) &&
-        (rc = prep_flush(j)) < 0)
+    if (j->prep && !media_prep_fits(j->prep, &spec, f) && (rc = prep_flush(j)) < 0)
         return rc;
-    if (!j->prep && (rc = prep_open(j, f)) < 0)
+    if (!j->prep && (rc = media_prep_new(&spec, f, &j->prep, j->err)) < 0)
         return rc;
     f->pts = f->best_effort_timestamp;
-    rc = av_buffersrc_add_frame_flags(j->prep_src, f, AV_BUFFERSRC_FLAG_KEEP_REF);
-    if (rc < 0)
-        return prep_failed(j, rc);
+    if ((rc = media_prep_send(j->prep, f, j->err)) < 0)
+        return rc;
     return prep_drain(j);
 }
 
@@ -1341,7 +1238,7 @@ static void job_release(struct job *j)
     avcodec_free_context(&j->adec);
     av_frame_free(&j->dframe);
     av_frame_free(&j->last);
-    avfilter_graph_free(&j->prep);
+    media_prep_free(j->prep);
     av_frame_free(&j->pframe);
     av_packet_free(&j->pkt);
     av_packet_free(&j->opkt);
