@@ -23,6 +23,7 @@
 #include <libavformat/avformat.h>
 #include <libavutil/audio_fifo.h>
 #include <libavutil/display.h>
+#include <libavutil/dovi_meta.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libswresample/swresample.h>
@@ -272,6 +273,26 @@ static int too_many_pixels(struct job *j, int w, int h)
                         w, h, (long long)j->opt->max_pixels);
 }
 
+/*
+ * The Dolby Vision profile of a stream whose base layer is no standard picture, else 0.
+ * Profiles 1, 3 and 5 and 10.0 code IPTPQc2, which only Dolby's reshaping (the RPU metadata)
+ * turns into colours; decoded as plain YUV it shows green and purple. The others have an
+ * HDR10 (7, 8.1), SDR (8.2, 9, 10.2...) or HLG (8.4: iPhones) base layer, which kino uses and
+ * which plays as such.
+ */
+static int dolby_vision_without_base(const AVStream *st)
+{
+    size_t size = 0;
+    const AVDOVIDecoderConfigurationRecord *dv = (const AVDOVIDecoderConfigurationRecord *)
+        av_stream_get_side_data(st, AV_PKT_DATA_DOVI_CONF, &size);
+    if (!dv || size < sizeof(*dv))
+        return 0;
+    int p = dv->dv_profile;
+    if (p == 1 || p == 3 || p == 5 || (p == 10 && dv->dv_bl_signal_compatibility_id == 0))
+        return p;
+    return 0;
+}
+
 static int probe(struct job *j)
 {
     struct stat sb;
@@ -364,8 +385,16 @@ static int probe(struct job *j)
             return too_many_pixels(j, par->width, par->height);
         if (par->width < 16 || par->height < 16)
             return kino_err_set(j->err, KINO_EMEDIA,
-                                "the video is only %dx%d pixels; kino needs at least 16x16",
+                                "the video is only %dx%d pixels; kino needs at least 16 on each "
+                                "side, upload a larger video",
                                 par->width, par->height);
+        int dv_profile = dolby_vision_without_base(j->ic->streams[j->vidx]);
+        if (dv_profile)
+            return kino_err_set(j->err, KINO_EMEDIA,
+                                "the video is Dolby Vision profile %d, whose pictures need Dolby's "
+                                "own processing to show right (kino would make them green and "
+                                "purple); export it as HDR10, HLG or SDR and upload it again",
+                                dv_profile);
         if ((rc = open_decoder(j, j->vidx, &j->vdec)) < 0)
             return rc;
         j->src_w = par->width;

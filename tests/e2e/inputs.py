@@ -59,6 +59,9 @@ VIDEOS = {
     "hdr_anamorphic.mp4": dict(sizes=[(640, 480), (480, 360)], fps=25, audio=False,
                                display=(768, 576), looks_like=("sdr_chart576.mp4", 22.0),
                                bt709=True),
+    # Dolby Vision 8.4 plays from its HLG base layer, tone-mapped like hdr_hlg.mov.
+    "dovi_hlg.mp4": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
+                         looks_like=("sdr_chart.mp4", 22.0), bt709=True),
     # A full-range source made limited range comes back at 42 dB; read as if it were
     # limited, black is crushed and white clipped (28 dB).
     "fullrange.webm": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
@@ -85,6 +88,7 @@ BROKEN = {
     "big.y4m": r"1280x1024.*%d" % MAX_PIXELS,
     "longdur.mp4": r"90 s.*60 s",
     "nodecode.mp4": r"no video frame",
+    "dovi5.mp4": r"Dolby Vision profile 5",
 }
 # ... and one saying what to do
 WHAT_TO_DO = r"upload|re-export|scale it down|cut it"

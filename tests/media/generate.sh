@@ -44,6 +44,9 @@ common="-hide_banner -loglevel error -nostdin -y"
 #                    not an upload)
 #   hdr_anamorphic.mp4  HLG 720x576 with SAR 16:15 (more pixels than its top rung, 640x480:
 #                    shrunk before tone mapping), from sdr_chart576.mp4 (a reference)
+#   dovi_hlg.mp4     Dolby Vision profile 8.4 (as iPhones record): HEVC with an HLG base layer
+#                    (the chart again), its DOVI record in the sample entry
+#   dovi5.mp4        the same marked profile 5, which has no standard base layer (refused)
 #   song.mp3         stereo MP3 with a cover picture (ID3 APIC)
 #   song.flac song.wav song.m4a song.ogg song.opus   audio only, assorted rates/layouts
 #   truncated.mp4    an MP4 cut in half with its index (moov) at the end: no moov
@@ -122,6 +125,48 @@ gen_inputs() {
         -vf "zscale=tin=bt709:pin=bt709:min=bt709:rin=tv:t=arib-std-b67:p=bt2020:m=bt2020nc:r=tv:npl=203,format=yuv420p10le,setsar=16/15" \
         -c:v libx264 -preset ultrafast -crf 12 -color_primaries bt2020 -color_trc arib-std-b67 \
         -colorspace bt2020nc "$out/hdr_anamorphic.mp4"
+    # Dolby Vision as files carry it: a DOVI configuration box in the HEVC sample entry
+    # (dvvC for profiles 8-10, dvcC below), patched into an HLG encode of the chart.
+    $FFMPEG $common -i "$out/sdr_chart.mp4" \
+        -vf "zscale=tin=bt709:pin=bt709:min=bt709:rin=tv:t=arib-std-b67:p=bt2020:m=bt2020nc:r=tv:npl=203,format=yuv420p10le" \
+        -c:v libx265 -preset ultrafast -crf 12 -x265-params log-level=error -tag:v hvc1 \
+        -color_primaries bt2020 -color_trc arib-std-b67 -colorspace bt2020nc "$out/hevc_hlg.mp4"
+    python3 - "$out/hevc_hlg.mp4" "$out" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+
+def with_dovi(profile, compat):
+    """The file with a DOVI record (level 5, RPU and base layer present) in its sample entry;
+    every box around it grows by the record's size. The index (moov) is after the samples, so
+    no chunk offset moves."""
+    out = bytearray(data)
+    starts, off, end = [], 0, len(out)
+    for kind in (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd"):
+        while off + 8 <= end:
+            size, k = struct.unpack(">I4s", out[off:off + 8])
+            if k == kind:
+                break
+            off += size
+        else:
+            raise SystemExit("no %s box" % kind.decode())
+        starts.append(off)
+        end = off + size
+        off += 16 if kind == b"stsd" else 8  # stsd: version, flags and entry count first
+    size, kind = struct.unpack(">I4s", out[off:off + 8])
+    assert kind == b"hvc1", kind
+    starts.append(off)
+    bits = profile << 9 | 5 << 3 | 1 << 2 | 1  # profile(7) level(6) rpu el bl
+    record = bytes([1, 0]) + struct.pack(">H", bits) + bytes([compat << 4]) + bytes(19)
+    box = struct.pack(">I4s", 8 + len(record), b"dvvC" if profile >= 8 else b"dvcC") + record
+    out[off + size:off + size] = box
+    for s in starts:
+        out[s:s + 4] = struct.pack(">I", struct.unpack(">I", out[s:s + 4])[0] + len(box))
+    return out
+
+open(sys.argv[2] + "/dovi_hlg.mp4", "wb").write(with_dovi(8, 4))
+open(sys.argv[2] + "/dovi5.mp4", "wb").write(with_dovi(5, 0))
+PY
+    rm -f "$out/hevc_hlg.mp4"
     $FFMPEG $common -i "$out/sdr_chart.mp4" -vf "scale=out_range=full,format=yuv420p" \
         -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -crf 10 -b:v 0 -color_range pc \
         "$out/fullrange.webm"
