@@ -223,14 +223,36 @@ static AVRational pick_fps(const AVStream *st)
     return fps;
 }
 
+/*
+ * What to call a stream's codec in a message: FFmpeg's name, or when FFmpeg does not know the
+ * codec at all, the four characters the file gives it (an MP4 sample entry, a Matroska id).
+ */
+static const char *codec_label(const AVStream *st, char buf[AV_FOURCC_MAX_STRING_SIZE])
+{
+    if (st->codecpar->codec_id != AV_CODEC_ID_NONE)
+        return avcodec_get_name(st->codecpar->codec_id);
+    if (st->codecpar->codec_tag)
+        return av_fourcc_make_string(buf, st->codecpar->codec_tag);
+    return "unknown";
+}
+
+static int cannot_decode(struct job *j, const AVStream *st)
+{
+    char tag[AV_FOURCC_MAX_STRING_SIZE];
+    int video = st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO;
+    return kino_err_set(j->err, KINO_EMEDIA,
+                        "the file's %s is in the %s codec, which kino cannot decode; re-export "
+                        "it with %s and upload it again",
+                        video ? "video" : "sound", codec_label(st, tag),
+                        video ? "H.264, HEVC, VP9 or AV1 video" : "AAC, MP3, Opus or FLAC sound");
+}
+
 static int open_decoder(struct job *j, int idx, AVCodecContext **ret)
 {
     AVStream *st = j->ic->streams[idx];
     const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
     if (!dec)
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the file uses the %s codec, which kino cannot decode; %s",
-                            avcodec_get_name(st->codecpar->codec_id), upload_hint);
+        return cannot_decode(j, st);
     AVCodecContext *c = avcodec_alloc_context3(dec);
     if (!c)
         return kino_err_set(j->err, -ENOMEM, "out of memory");
@@ -293,6 +315,20 @@ static int dolby_vision_without_base(const AVStream *st)
     return 0;
 }
 
+/* 0 for a picture stream (not cover art), 1 for a sound stream, each with its sizes or rates
+ * known; -1 for anything else. */
+static int usable_stream(const AVStream *st)
+{
+    const AVCodecParameters *par = st->codecpar;
+    if (par->codec_type == AVMEDIA_TYPE_VIDEO && !(st->disposition & AV_DISPOSITION_ATTACHED_PIC) &&
+        par->width > 0)
+        return 0;
+    if (par->codec_type == AVMEDIA_TYPE_AUDIO && par->sample_rate > 0 &&
+        par->ch_layout.nb_channels > 0)
+        return 1;
+    return -1;
+}
+
 static int probe(struct job *j)
 {
     struct stat sb;
@@ -344,26 +380,39 @@ static int probe(struct job *j)
                             "the file is damaged or incomplete (%s); upload the whole file again",
                             av_err2str(rc));
 
+    /*
+     * The first picture and sound streams kino can decode, then the ones FFmpeg would pick
+     * when there are several (the default track first); passing a decoder pointer makes
+     * av_find_best_stream skip streams without a decoder. A stream kino cannot decode is never
+     * picked while another can be: phones add tracks in new codecs (spatial audio) beside a
+     * stereo AAC one. When none can be decoded, the first is kept for the error message.
+     */
     j->vidx = j->aidx = -1;
+    int undecodable[2] = { -1, -1 }; /* video, audio */
     for (unsigned i = 0; i < j->ic->nb_streams; i++) {
-        AVStream *st = j->ic->streams[i];
-        enum AVMediaType t = st->codecpar->codec_type;
-        if (t == AVMEDIA_TYPE_VIDEO && j->vidx < 0 &&
-            !(st->disposition & AV_DISPOSITION_ATTACHED_PIC) && st->codecpar->width > 0)
-            j->vidx = (int)i;
-        if (t == AVMEDIA_TYPE_AUDIO && j->aidx < 0 && st->codecpar->sample_rate > 0 &&
-            st->codecpar->ch_layout.nb_channels > 0)
-            j->aidx = (int)i;
+        const AVStream *st = j->ic->streams[i];
+        int kind = usable_stream(st);
+        if (kind < 0)
+            continue;
+        int *pick = kind == 0 ? &j->vidx : &j->aidx;
+        if (!avcodec_find_decoder(st->codecpar->codec_id)) {
+            if (undecodable[kind] < 0)
+                undecodable[kind] = (int)i;
+        } else if (*pick < 0) {
+            *pick = (int)i;
+        }
     }
-    /* Prefer the streams FFmpeg would pick when there are several. */
-    int best = av_find_best_stream(j->ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (best >= 0 && !(j->ic->streams[best]->disposition & AV_DISPOSITION_ATTACHED_PIC) &&
-        j->ic->streams[best]->codecpar->width > 0)
+    const AVCodec *dec;
+    int best = av_find_best_stream(j->ic, AVMEDIA_TYPE_VIDEO, -1, -1, &dec, 0);
+    if (best >= 0 && usable_stream(j->ic->streams[best]) == 0)
         j->vidx = best;
-    best = av_find_best_stream(j->ic, AVMEDIA_TYPE_AUDIO, -1, j->vidx, NULL, 0);
-    if (best >= 0 && j->ic->streams[best]->codecpar->sample_rate > 0 &&
-        j->ic->streams[best]->codecpar->ch_layout.nb_channels > 0)
+    best = av_find_best_stream(j->ic, AVMEDIA_TYPE_AUDIO, -1, j->vidx, &dec, 0);
+    if (best >= 0 && usable_stream(j->ic->streams[best]) == 1)
         j->aidx = best;
+    if (j->vidx < 0 && undecodable[0] >= 0)
+        return cannot_decode(j, j->ic->streams[undecodable[0]]);
+    if (j->aidx < 0 && undecodable[1] >= 0)
+        return cannot_decode(j, j->ic->streams[undecodable[1]]);
 
     if (j->vidx < 0 && j->aidx < 0)
         return kino_err_set(j->err, KINO_EMEDIA,

@@ -50,6 +50,9 @@ VIDEOS = {
                            display=(640, 360)),
     "twotracks.mp4": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
                           language="fra"),
+    # The default audio track cannot be decoded: the other one is used.
+    "undecodable_track.mov": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
+                                  language="fra"),
     # An HDR rung tone-mapped to SDR comes back near its SDR original (26.2 dB measured for
     # both clips); kept as PQ or HLG code values it shows washed out (14.5 and 17.3 dB).
     "hdr_pq.mp4": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
@@ -89,6 +92,8 @@ BROKEN = {
     "longdur.mp4": r"90 s.*60 s",
     "nodecode.mp4": r"no video frame",
     "dovi5.mp4": r"Dolby Vision profile 5",
+    "undecodable_sound.mov": r"sound is in the qqqa codec, which kino cannot decode",
+    "undecodable_video.mov": r"video is in the qqqv codec, which kino cannot decode",
 }
 # ... and one saying what to do
 WHAT_TO_DO = r"upload|re-export|scale it down|cut it"

@@ -34,6 +34,11 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   fps120.mp4       320x180 at 120 fps; fps100.mkv at 100 fps; fps50.mp4 at 50 fps (no audio)
 #   interlaced.mp4   640x360 interlaced H.264 (PAFF, top field first), 29.97 fps, stereo
 #   twotracks.mp4    320x180, audio 1 mono "eng", audio 2 stereo "fra" marked default
+#   undecodable_track.mov  320x180, audio 1 "eng" (default) in a codec FFmpeg does not know
+#                    (qqqa), audio 2 stereo AAC "fra"
+#   undecodable_sound.mov  its only audio track in that unknown codec (refused)
+#   undecodable_video.mov  its video track in an unknown codec (qqqv), AAC beside it (refused,
+#                    not made an audio-only media)
 #   hdr_pq.mp4       640x360 HDR10: 10-bit BT.2020, PQ, the chart of sdr_chart.mp4 with
 #                    its white at 203 nits (ITU-R BT.2408), no audio
 #   hdr_hlg.mov      the same as HLG (what phones record)
@@ -109,6 +114,36 @@ gen_inputs() {
         -c:a aac -ac:a:0 1 -ac:a:1 2 \
         -metadata:s:a:0 language=eng -metadata:s:a:1 language=fra \
         -disposition:a:0 0 -disposition:a:1 default "$out/twotracks.mp4"
+
+    # Tracks in codecs FFmpeg does not know (as phones add spatial audio beside stereo AAC):
+    # the sample entry's type and its decoder configuration box renamed to unknown ones.
+    $FFMPEG $common -f lavfi -i "$v:size=320x180" -f lavfi -i "$a2" \
+        -f lavfi -i "sine=frequency=880:sample_rate=48000:duration=3" \
+        -map 0:v -map 1:a -map 2:a -c:v libx264 -preset ultrafast -pix_fmt yuv420p \
+        -c:a aac -ac 2 -metadata:s:a:0 language=eng -metadata:s:a:1 language=fra \
+        -disposition:a:0 default -disposition:a:1 0 "$out/two_sounds.mov"
+    $FFMPEG $common -f lavfi -i "$v:size=320x180" -f lavfi -i "$a2" -c:v libx264 \
+        -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 "$out/one_sound.mov"
+    python3 - "$out" <<'PY'
+import sys
+out = sys.argv[1]
+
+def rename(data, entry, config, new_entry, new_config):
+    """The first `entry` sample entry and the `config` box after it, renamed."""
+    data = bytearray(data)
+    i = data.find(entry)
+    j = data.find(config, i)
+    assert i > 0 and j > i, (entry, config)
+    data[i:i + 4], data[j:j + 4] = new_entry, new_config
+    return data
+
+two = open(out + "/two_sounds.mov", "rb").read()
+one = open(out + "/one_sound.mov", "rb").read()
+open(out + "/undecodable_track.mov", "wb").write(rename(two, b"mp4a", b"esds", b"qqqa", b"qqqe"))
+open(out + "/undecodable_sound.mov", "wb").write(rename(one, b"mp4a", b"esds", b"qqqa", b"qqqe"))
+open(out + "/undecodable_video.mov", "wb").write(rename(one, b"avc1", b"avcC", b"qqqv", b"qqqC"))
+PY
+    rm -f "$out/two_sounds.mov" "$out/one_sound.mov"
 
     $FFMPEG $common -f lavfi -i "$v:size=640x360" -c:v libx264 -preset ultrafast -qp 0 \
         -pix_fmt yuv420p "$out/sdr_chart.mp4"
