@@ -62,9 +62,10 @@ VIDEOS = {
     "hdr_anamorphic.mp4": dict(sizes=[(640, 480), (480, 360)], fps=25, audio=False,
                                display=(768, 576), looks_like=("sdr_chart576.mp4", 22.0),
                                bt709=True),
-    # Dolby Vision 8.4 plays from its HLG base layer, tone-mapped like hdr_hlg.mov.
-    "dovi_hlg.mp4": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
-                         looks_like=("sdr_chart.mp4", 22.0), bt709=True),
+    # Dolby Vision 8.4 plays from its HLG base layer, tone-mapped like hdr_hlg.mov, and
+    # turned upright after (an iPhone held upright).
+    "dovi_hlg.mp4": dict(sizes=[(360, 640)], fps=30, audio=False, display=(360, 640),
+                         looks_like=("sdr_chart.mp4", 22.0, "transpose=cclock"), bt709=True),
     # A full-range source made limited range comes back at 42 dB; read as if it were
     # limited, black is crushed and white clipped (28 dB).
     "fullrange.webm": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
@@ -176,11 +177,13 @@ def idet(path):
     return tuple(int(x) for x in m.groups()) if m else None
 
 
-def psnr(a, b, renumber=False, size=None):
+def psnr(a, b, renumber=False, size=None, turn=None):
     """Average PSNR of `a` against `b`, as ffmpeg's psnr filter says; renumber=True pairs
     the n-th pictures of both whatever their timestamps; size=(w, h) scales `b` to it
-    (bicubic, square pixels) first, else both must be the same size."""
+    (bicubic, square pixels) first, else both must be the same size; turn is a filter that
+    turns `b` first (transpose=cclock)."""
     scale = "scale=%d:%d:flags=bicubic,setsar=1," % size if size else ""
+    scale = (turn + "," if turn else "") + scale
     graph = ("[0:v]setpts=N/(30*TB)[a];[1:v]%ssetpts=N/(30*TB)[b];[a][b]psnr" % scale
              if renumber else "[0:v][1:v]psnr")
     rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", a, "-i", b, "-lavfi",
@@ -288,8 +291,8 @@ def check_video(c, name, exp):
                     (f["color_transfer"], f["color_primaries"], f["color_space"]) ==
                     ("bt709", "bt709", "bt709"), repr(f))
         if exp.get("looks_like"):
-            ref, least = exp["looks_like"]
-            q = psnr(path, os.path.join(c.media_dir, ref), renumber=True, size=size)
+            ref, least, turn = (exp["looks_like"] + (None,))[:3]
+            q = psnr(path, os.path.join(c.media_dir, ref), renumber=True, size=size, turn=turn)
             R.check("%s: looks like its limited-range SDR original %s (PSNR %s dB > %.0f)" %
                     (vlabel, ref, q, least), q is not None and q > least, "")
             R.check("%s: limited range (color_range %s)" % (vlabel, f["color_range"]),

@@ -49,8 +49,8 @@ common="-hide_banner -loglevel error -nostdin -y"
 #                    not an upload)
 #   hdr_anamorphic.mp4  HLG 720x576 with SAR 16:15 (more pixels than its top rung, 640x480:
 #                    shrunk before tone mapping), from sdr_chart576.mp4 (a reference)
-#   dovi_hlg.mp4     Dolby Vision profile 8.4 (as iPhones record): HEVC with an HLG base layer
-#                    (the chart again), its DOVI record in the sample entry
+#   dovi_hlg.mp4     Dolby Vision profile 8.4 as iPhones record it: HEVC with an HLG base layer
+#                    (the chart again), its DOVI record in the sample entry, display matrix 90 deg
 #   dovi5.mp4        the same marked profile 5, which has no standard base layer (refused)
 #   song.mp3         stereo MP3 with a cover picture (ID3 APIC)
 #   song.flac song.wav song.m4a song.ogg song.opus   audio only, assorted rates/layouts
@@ -165,7 +165,8 @@ PY
     $FFMPEG $common -i "$out/sdr_chart.mp4" \
         -vf "zscale=tin=bt709:pin=bt709:min=bt709:rin=tv:t=arib-std-b67:p=bt2020:m=bt2020nc:r=tv:npl=203,format=yuv420p10le" \
         -c:v libx265 -preset ultrafast -crf 12 -x265-params log-level=error -tag:v hvc1 \
-        -color_primaries bt2020 -color_trc arib-std-b67 -colorspace bt2020nc "$out/hevc_hlg.mp4"
+        -color_primaries bt2020 -color_trc arib-std-b67 -colorspace bt2020nc "$out/hevc_flat.mp4"
+    $FFMPEG $common -i "$out/hevc_flat.mp4" -c copy -metadata:s:v:0 rotate=90 "$out/hevc_hlg.mp4"
     python3 - "$out/hevc_hlg.mp4" "$out" <<'PY'
 import struct, sys
 data = open(sys.argv[1], "rb").read()
@@ -201,7 +202,7 @@ def with_dovi(profile, compat):
 open(sys.argv[2] + "/dovi_hlg.mp4", "wb").write(with_dovi(8, 4))
 open(sys.argv[2] + "/dovi5.mp4", "wb").write(with_dovi(5, 0))
 PY
-    rm -f "$out/hevc_hlg.mp4"
+    rm -f "$out/hevc_flat.mp4" "$out/hevc_hlg.mp4"
     $FFMPEG $common -i "$out/sdr_chart.mp4" -vf "scale=out_range=full,format=yuv420p" \
         -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -crf 10 -b:v 0 -color_range pc \
         "$out/fullrange.webm"
