@@ -4,14 +4,17 @@
  * zscale conversions of prep.c (PQ or HLG to linear BT.709, then to 8-bit BT.709).
  *
  * The curve is Möbius, as libavfilter's tonemap filter computes it with
- * param 0.3 and desat 0 (the settings kino used through that filter): a pixel's
- * brightest component m is left as it is up to 0.3 (30 nits) and rolled off
- * above, so that the signal's peak lands on 1.0 (SDR white); the three
- * components are scaled by the same factor, which keeps the hue. The filter
- * computes it one pixel at a time through a function pointer in double
- * precision, 20 ms for a 1080p frame here, more than the decoding; this loop is
- * written so that the compiler turns it into vector code (no branches, no calls):
- * under 2 ms.
+ * param 0.3 and desat 0 (the settings kino used through that filter): a
+ * pixel's brightest component m is left as it is up to 0.3 (30 nits) and
+ * rolled off above, so that the signal's peak lands on 1.0 (SDR white); the
+ * three components are scaled by the same factor, which keeps the hue. Möbius
+ * keeps the SDR range nearly as it was: a chart mastered at 203 nits comes
+ * back at 26.5 dB against its SDR original, 24.7 with Reinhard, 19.4 with
+ * Hable, 14.5 without tone mapping.
+ *
+ * The filter works one pixel at a time in scalar code: 20 ms for a 1080p frame
+ * here, more than decoding it. The loop below is written so that the compiler
+ * makes vector code of it (no branch, no call): about 1 ms.
  *
  * Light is in units of 100 nits (zscale's npl=100): 1.0 is SDR white.
  */
