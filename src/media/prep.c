@@ -24,11 +24,11 @@ struct graph {
 
 struct media_prep {
     struct media_prep_spec spec;
-    int w, h, format;     /* the frames it was made for */
-    struct graph first;   /* bwdif, then (HDR) shrink and linearise, else turn */
-    struct graph second;  /* HDR only: back to 8-bit BT.709, then turn */
-    AVFrame *linear;      /* HDR: a float frame on its way from `first` to `second` */
-    int first_ended;      /* HDR: `first` gave its last frame, `second` was told */
+    int w, h, format;    /* the frames it was made for */
+    struct graph first;  /* bwdif, then (HDR) shrink and linearise, else turn */
+    struct graph second; /* HDR only: back to 8-bit BT.709, then turn */
+    AVFrame *linear;     /* HDR: a float frame on its way from `first` to `second` */
+    int first_ended;     /* HDR: `first` gave its last frame, `second` was told */
 };
 
 /*
@@ -107,7 +107,8 @@ int media_prep_new(const struct media_prep_spec *s, const AVFrame *first, struct
     p->w = first->width;
     p->h = first->height;
     p->format = first->format;
-    const char *deint = s->deinterlace ? "bwdif=mode=send_frame:parity=auto:deint=interlaced" : NULL;
+    const char *deint =
+        s->deinterlace ? "bwdif=mode=send_frame:parity=auto:deint=interlaced" : NULL;
     const char *turn = turn_filter(s->rotation);
     char desc[256];
     int rc;

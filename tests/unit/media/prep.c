@@ -19,6 +19,7 @@
 #include <libavutil/pixfmt.h>
 
 #include "media/prep.h"
+#include "psnr.h"
 
 static const AVRational tb = { 1, 30 };
 
@@ -88,18 +89,6 @@ static AVFrame *pq_picture(int width, int height)
     return pq;
 }
 
-static double psnr(const AVFrame *a, const AVFrame *b, int p)
-{
-    int w = p ? a->width / 2 : a->width, h = p ? a->height / 2 : a->height;
-    double se = 0;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            int d = a->data[p][y * a->linesize[p] + x] - b->data[p][y * b->linesize[p] + x];
-            se += d * d;
-        }
-    return se == 0 ? INFINITY : 10 * log10(255.0 * 255.0 / (se / (w * h)));
-}
-
 /* Everything `p` gives for the frames sent so far and the end. */
 static int drain(struct media_prep *p, AVFrame **last)
 {
@@ -141,8 +130,8 @@ static void expect_like(const struct media_prep_spec *spec, AVFrame *in, const c
     cr_expect_eq(got->color_primaries, AVCOL_PRI_BT709);
     AVFrame *want = filter_one(in, reference);
     for (int pl = 0; pl < 3; pl++)
-        cr_expect_geq(psnr(got, want, pl), 50.0, "%s, plane %d: %.2f dB", reference, pl,
-                      psnr(got, want, pl));
+        cr_expect_geq(plane_psnr(got, want, pl), 50.0, "%s, plane %d: %.2f dB", reference, pl,
+                      plane_psnr(got, want, pl));
     av_frame_free(&want);
     av_frame_free(&got);
     media_prep_free(p);

@@ -81,8 +81,9 @@ Test(tonemap, the_peak_comes_from_the_frames_metadata)
     size_t size;
     AVContentLightMetadata *cll = av_content_light_metadata_alloc(&size);
     cr_assert_not_null(cll);
-    AVFrameSideData *sd = av_frame_new_side_data_from_buf(
-        f, AV_FRAME_DATA_CONTENT_LIGHT_LEVEL, av_buffer_create((uint8_t *)cll, size, NULL, NULL, 0));
+    AVFrameSideData *sd =
+        av_frame_new_side_data_from_buf(f, AV_FRAME_DATA_CONTENT_LIGHT_LEVEL,
+                                        av_buffer_create((uint8_t *)cll, size, NULL, NULL, 0));
     cr_assert_not_null(sd);
     cll->MaxCLL = 0; /* unknown: the mastering display still counts */
     cr_expect_float_eq(media_tonemap_peak(f), 40.0, 1e-9);
