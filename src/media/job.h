@@ -70,7 +70,8 @@ struct job {
     int src_w, src_h;
     int rotation;              /* degrees clockwise to turn the coded picture upright */
     int deint;                 /* the source is interlaced: deinterlace before scaling */
-    int hdr;                   /* PQ or HLG: tone-map to SDR BT.709 before scaling */
+    int hdr;                   /* the stream says PQ or HLG: rungs tagged BT.709, and frames
+                                  that say nothing are tone-mapped (video_in) */
     struct media_prep *prep;   /* bwdif, tone mapping, turning; NULL when none is needed */
     AVFrame *pframe;           /* a frame out of the prep */
 

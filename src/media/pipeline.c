@@ -766,11 +766,11 @@ static int is_hdr_transfer(enum AVColorTransferCharacteristic trc)
     return trc == AVCOL_TRC_SMPTE2084 || trc == AVCOL_TRC_ARIB_STD_B67;
 }
 
-static struct media_prep_spec prep_spec(const struct job *j)
+static struct media_prep_spec prep_spec(const struct job *j, int hdr)
 {
     return (struct media_prep_spec){ .deinterlace = j->deint,
                                      .rotation = j->rotation,
-                                     .hdr = j->hdr,
+                                     .hdr = hdr,
                                      .max_w = j->rungs[0].le.width,
                                      .max_h = j->rungs[0].le.height,
                                      .time_base = j->ic->streams[j->vidx]->time_base };
@@ -814,14 +814,20 @@ static int prep_flush(struct job *j)
 static int video_in(struct job *j, AVFrame *f)
 {
     int rc;
-    /* Some files only say so in the frames; once seen, every later frame is checked. */
+    /* Some files only say so in the frames; once seen, every later frame is checked (bwdif
+     * leaves progressive frames as they are). */
     if (f->interlaced_frame)
         j->deint = 1;
-    if (is_hdr_transfer(f->color_trc))
-        j->hdr = 1;
-    struct media_prep_spec spec = prep_spec(j);
-    if (!media_prep_needed(&spec))
+    /* HDR is each frame's own: a file spliced from an HDR and an SDR clip has both kinds, and
+     * SDR frames tone-mapped as if HDR come out dark. Untagged frames follow the stream. */
+    int hdr = f->color_trc == AVCOL_TRC_UNSPECIFIED ? j->hdr : is_hdr_transfer(f->color_trc);
+    struct media_prep_spec spec = prep_spec(j, hdr);
+    if (!media_prep_needed(&spec)) {
+        /* The frames still in a prep come first. */
+        if ((rc = prep_flush(j)) < 0)
+            return rc;
         return video_frame(j, f);
+    }
     if (!j->pframe && !(j->pframe = av_frame_alloc()))
         return kino_err_set(j->err, -ENOMEM, "out of memory");
     if (j->prep && !media_prep_fits(j->prep, &spec, f) && (rc = prep_flush(j)) < 0)

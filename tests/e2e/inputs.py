@@ -66,6 +66,12 @@ VIDEOS = {
     # turned upright after (an iPhone held upright).
     "dovi_hlg.mp4": dict(sizes=[(360, 640)], fps=30, audio=False, display=(360, 640),
                          looks_like=("sdr_chart.mp4", 22.0, "transpose=cclock"), bt709=True),
+    # HDR and then SDR in one stream: each part looks like the chart (SDR frames tone-mapped
+    # as if HDR came out dark: 23.1 dB).
+    "hdr_then_sdr.ts": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
+                            length=6, bt709=True,
+                            parts=[(0, 90, "sdr_chart.mp4", 22.0),
+                                   (90, 90, "sdr_chart.mp4", 35.0)]),
     # A full-range source made limited range comes back at 42 dB; read as if it were
     # limited, black is crushed and white clipped (28 dB).
     "fullrange.webm": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
@@ -177,14 +183,16 @@ def idet(path):
     return tuple(int(x) for x in m.groups()) if m else None
 
 
-def psnr(a, b, renumber=False, size=None, turn=None):
+def psnr(a, b, renumber=False, size=None, turn=None, frames=None):
     """Average PSNR of `a` against `b`, as ffmpeg's psnr filter says; renumber=True pairs
     the n-th pictures of both whatever their timestamps; size=(w, h) scales `b` to it
     (bicubic, square pixels) first, else both must be the same size; turn is a filter that
-    turns `b` first (transpose=cclock)."""
+    turns `b` first (transpose=cclock); frames=(first, count) takes only those of `a`."""
     scale = "scale=%d:%d:flags=bicubic,setsar=1," % size if size else ""
     scale = (turn + "," if turn else "") + scale
-    graph = ("[0:v]setpts=N/(30*TB)[a];[1:v]%ssetpts=N/(30*TB)[b];[a][b]psnr" % scale
+    cut = "trim=start_frame=%d:end_frame=%d," % (frames[0], frames[0] + frames[1]) \
+        if frames else ""
+    graph = ("[0:v]%ssetpts=N/(30*TB)[a];[1:v]%ssetpts=N/(30*TB)[b];[a][b]psnr" % (cut, scale)
              if renumber else "[0:v][1:v]psnr")
     rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", a, "-i", b, "-lavfi",
                      graph, "-f", "null", "-"])
@@ -297,6 +305,12 @@ def check_video(c, name, exp):
                     (vlabel, ref, q, least), q is not None and q > least, "")
             R.check("%s: limited range (color_range %s)" % (vlabel, f["color_range"]),
                     f["color_range"] in (None, "tv", "unknown"), repr(f))
+        for first, count, ref, least in exp.get("parts", []):
+            q = psnr(path, os.path.join(c.media_dir, ref), renumber=True, size=size,
+                     frames=(first, count))
+            R.check("%s: frames %d-%d look like %s (PSNR %s dB > %.0f)" %
+                    (vlabel, first, first + count - 1, ref, q, least),
+                    q is not None and q > least, "")
         if name == "rotated.mp4":
             # ffmpeg turns the source upright by its display matrix: the same picture.
             q = psnr(path, os.path.join(c.media_dir, name))
