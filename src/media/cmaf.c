@@ -331,6 +331,17 @@ int cmaf_open(struct cmaf_writer *w, const char *dir, const AVCodecContext *enc,
     if (avcodec_parameters_from_context(st->codecpar, enc) < 0)
         return kino_err_set(err, -ENOMEM, "out of memory");
     st->time_base = enc->time_base;
+    /*
+     * What the encoder knows of its rate (x264: the VBV cap and buffer) goes with the
+     * stream, so the sample entry gets a bit rate box (btrt), as CMAF validators expect.
+     */
+    for (int i = 0; i < enc->nb_coded_side_data; i++) {
+        const AVPacketSideData *sd = &enc->coded_side_data[i];
+        uint8_t *copy = av_stream_new_side_data(st, sd->type, sd->size);
+        if (!copy)
+            return kino_err_set(err, -ENOMEM, "out of memory");
+        memcpy(copy, sd->data, sd->size);
+    }
     if (language)
         av_dict_set(&st->metadata, "language", language, 0);
     if (display_matrix) {

@@ -26,6 +26,7 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -625,6 +626,19 @@ def fetch(url, dest):
     return r
 
 
+# kino's default rung caps (src/media/ladder.c), bit/s: the btrt box of each video rendition
+# carries its rung's (the VBV cap x264 reports), AAC its 128 kbit/s.
+RUNG_CAPS = {"1080p": 5000000, "720p": 2800000, "480p": 1400000, "360p": 800000}
+
+
+def btrt(init):
+    """(bufferSizeDB, maxBitrate, avgBitrate) of the first bit rate box in `init`, or None."""
+    i = init.find(b"btrt")
+    if i < 4 or len(init) < i + 16:
+        return None
+    return struct.unpack(">III", init[i + 4:i + 16])
+
+
 def check_rendition_download(label, playlist_url, pl, workdir):
     """Download init + segments of one rendition; return (init_bytes, [seg bytes]) or None."""
     init_url = urllib.parse.urljoin(playlist_url, pl["map"] or "")
@@ -744,6 +758,9 @@ def check_hls(label, master_url, duration, expect_sizes, workdir, api_media=None
                                            os.path.join(workdir, "audio"))
             if got:
                 audio_segs = got[1]
+                b = btrt(got[0])
+                R.check("%s audio: init has a bit rate box (btrt), 128 kbit/s" % label,
+                        b is not None and b[2] == 128000, repr(b))
                 st, err = probe_stream(os.path.join(workdir, "audio", "all.mp4"))
                 R.check("%s audio: AAC-LC, 2 channels, 48 kHz" % label,
                         st is not None and st.get("codec_name") == "aac" and
@@ -766,6 +783,12 @@ def check_hls(label, master_url, duration, expect_sizes, workdir, api_media=None
             keyframes[uri] = None
             continue
         init, segs = got
+        rung = uri.split("/")[0]
+        b = btrt(init)
+        R.check("%s: init has a bit rate box (btrt) with the rung's cap %s bit/s" %
+                (vlabel, RUNG_CAPS.get(rung)),
+                b is not None and b[1] == RUNG_CAPS.get(rung) and b[0] == b[1] * 2 // 8,
+                repr(b))
         if "first_segment" not in info:
             info["first_segment"] = urllib.parse.urljoin(purl, pl["segments"][0][1])
             info["init"] = urllib.parse.urljoin(purl, pl["map"])
