@@ -88,6 +88,7 @@ struct job {
     int audio_started;
     int64_t a_next_seg, a_next_frag; /* next boundary numbers */
     int64_t audio_shift;             /* samples of silence ahead of the audio */
+    int64_t audio_zero;              /* fifo position of the file's time 0 (fill_audio_gap) */
     struct cmaf_writer aw;
     char language[8];
 

@@ -38,10 +38,12 @@
 #include "media/resize.h"
 #include "media/thumbs.h"
 #include "core/buf.h"
-#include "core/mem.h"
 #include "core/banned.h"
 
 #define AAC_FRAME 1024
+/* Sound timestamps may wander this far (samples: 0.1 s) from the samples before it counts as
+ * a gap; FFmpeg's aresample takes the same default (min_hard_comp). */
+#define AUDIO_GAP_MIN (AUDIO_RATE / 10)
 
 void media_options_init(struct media_options *opt)
 {
@@ -847,6 +849,24 @@ static int video_in(struct job *j, AVFrame *f)
  */
 static int encode_audio_frames(struct job *j, int flush);
 
+/* `n` samples of silence into the fifo, encoded as they fill AAC frames. */
+static int write_silence(struct job *j, int64_t n)
+{
+    static float zero[AAC_FRAME]; /* only ever read */
+    void *planes[2] = { zero, zero };
+    while (n > 0) {
+        int k = n > AAC_FRAME ? AAC_FRAME : (int)n;
+        if (av_audio_fifo_write(j->fifo, planes, k) < k)
+            return kino_err_set(j->err, -ENOMEM, "out of memory");
+        j->samples_in += k;
+        n -= k;
+        int rc = encode_audio_frames(j, 0);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int equalize(struct job *j)
 {
     if (j->vidx < 0 || !j->aenc || !j->last->buf[0])
@@ -863,24 +883,7 @@ static int equalize(struct job *j)
             j->next_idx++;
         }
     } else if (video > audio) {
-        int64_t pad = video - audio;
-        float *zero = xcalloc(AAC_FRAME, sizeof(float));
-        void *planes[2] = { zero, zero };
-        while (pad > 0) {
-            int n = pad > AAC_FRAME ? AAC_FRAME : (int)pad;
-            if (av_audio_fifo_write(j->fifo, planes, n) < n) {
-                free(zero);
-                return kino_err_set(j->err, -ENOMEM, "out of memory");
-            }
-            j->samples_in += n;
-            pad -= n;
-            int rc = encode_audio_frames(j, 0);
-            if (rc < 0) {
-                free(zero);
-                return rc;
-            }
-        }
-        free(zero);
+        return write_silence(j, video - audio);
     }
     return 0;
 }
@@ -1025,6 +1028,26 @@ static int setup_swr(struct job *j, const AVFrame *f)
     return 0;
 }
 
+/*
+ * Keep the sound where its timestamps put it. A gap in them (a microphone that dropped out,
+ * clips spliced without sound) is filled with silence, as the video timeline fills holes by
+ * repeating pictures; without it every later sound plays early by the gap's length. Up to
+ * AUDIO_GAP_MIN either way is timestamp jitter and left alone; a jump back, or forward by more
+ * than the video would fill (10 s), is a discontinuity: the sound goes on from where it is.
+ * `us`: the frame's time from the start of the file.
+ */
+static int fill_audio_gap(struct job *j, int64_t us)
+{
+    int64_t have = j->samples_in + swr_get_delay(j->swr, AUDIO_RATE);
+    int64_t want = j->audio_zero + av_rescale(us, AUDIO_RATE, AV_TIME_BASE);
+    int64_t gap = want - have;
+    if (gap > AUDIO_GAP_MIN && gap <= 10 * (int64_t)AUDIO_RATE)
+        return write_silence(j, gap);
+    if (gap > AUDIO_GAP_MIN || gap < -AUDIO_GAP_MIN)
+        j->audio_zero -= gap;
+    return 0;
+}
+
 static int audio_frame(struct job *j, const AVFrame *f)
 {
     int rc;
@@ -1032,6 +1055,11 @@ static int audio_frame(struct job *j, const AVFrame *f)
         return 0;
     if ((rc = setup_swr(j, f)) < 0)
         return rc;
+    AVStream *st = j->ic->streams[j->aidx];
+    int64_t us = f->best_effort_timestamp == AV_NOPTS_VALUE
+                     ? AV_NOPTS_VALUE
+                     : av_rescale_q(f->best_effort_timestamp, st->time_base, AV_TIME_BASE_Q) -
+                           j->t0;
     if (!j->audio_started) {
         j->audio_started = 1;
         /*
@@ -1040,22 +1068,14 @@ static int audio_frame(struct job *j, const AVFrame *f)
          * priming the encoder adds itself, plus any late start of the audio.
          */
         int64_t pad = j->audio_shift - j->aenc->initial_padding;
-        AVStream *st = j->ic->streams[j->aidx];
-        if (f->best_effort_timestamp != AV_NOPTS_VALUE && j->vidx >= 0) {
-            int64_t us = av_rescale_q(f->best_effort_timestamp, st->time_base, AV_TIME_BASE_Q) -
-                         j->t0;
-            if (us > 0 && us < 10 * AV_TIME_BASE)
-                pad += av_rescale(us, AUDIO_RATE, AV_TIME_BASE);
-        }
-        if (pad > 0) {
-            if (av_audio_fifo_realloc(j->fifo, av_audio_fifo_size(j->fifo) + (int)pad) < 0)
-                return kino_err_set(j->err, -ENOMEM, "out of memory");
-            float *zero = xcalloc((size_t)pad, sizeof(float));
-            void *planes[2] = { zero, zero };
-            av_audio_fifo_write(j->fifo, planes, (int)pad);
-            free(zero);
-            j->samples_in += pad;
-        }
+        if (us != AV_NOPTS_VALUE && us > 0 && us < 10 * AV_TIME_BASE && j->vidx >= 0)
+            pad += av_rescale(us, AUDIO_RATE, AV_TIME_BASE);
+        if (pad > 0 && (rc = write_silence(j, pad)) < 0)
+            return rc;
+        if (us != AV_NOPTS_VALUE)
+            j->audio_zero = j->samples_in - av_rescale(us, AUDIO_RATE, AV_TIME_BASE);
+    } else if (us != AV_NOPTS_VALUE && j->vidx >= 0 && (rc = fill_audio_gap(j, us)) < 0) {
+        return rc;
     }
     if (j->samples_in > j->max_samples)
         return too_long(j, 0);

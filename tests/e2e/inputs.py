@@ -72,6 +72,10 @@ VIDEOS = {
                             length=6, bt709=True,
                             parts=[(0, 90, "sdr_chart.mp4", 22.0),
                                    (90, 90, "sdr_chart.mp4", 35.0)]),
+    # No sound from 2 s to 3 s (a microphone that dropped out), a beep at 4 s: the gap is
+    # filled with silence and the beep stays at 4 s (it came 1 s early without).
+    "audiogap.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180), length=6,
+                         beep=True),
     # A full-range source made limited range comes back at 42 dB; read as if it were
     # limited, black is crushed and white clipped (28 dB).
     "fullrange.webm": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
@@ -198,6 +202,14 @@ def psnr(a, b, renumber=False, size=None, turn=None, frames=None):
                      graph, "-f", "null", "-"])
     m = re.search(r"average:([0-9.]+|inf)", err)
     return float(m.group(1)) if m else None
+
+
+def first_sound(path):
+    """When the sound of `path` first rises out of silence, in seconds, or None."""
+    rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", path, "-vn", "-af",
+                     "silencedetect=n=-30dB:d=0.05", "-f", "null", "-"])
+    m = re.search(r"silence_end: ([0-9.]+)", err)
+    return float(m.group(1)) if rc == 0 and m else None
 
 
 def plays(label, master_url):
@@ -328,6 +340,13 @@ def check_video(c, name, exp):
             R.check("%s audio: AAC-LC stereo 48000 Hz" % label, f is not None and
                     (f["codec_name"], f["profile"], f["channels"], f["sample_rate"]) ==
                     ("aac", "LC", 2, "48000"), err or repr(f))
+            if exp.get("beep"):
+                # The beep plays when the source plays it (plus the two-frame shift of both
+                # tracks, 0.07 s), not earlier by the gap before it.
+                want, got = first_sound(os.path.join(c.media_dir, name)), first_sound(path)
+                R.check("%s audio: the beep starts at %s s as in the source (%s s)" %
+                        (label, got, want), want is not None and got is not None and
+                        abs(got - want) < 0.15, "")
     plays(label, master)
 
 

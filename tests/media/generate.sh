@@ -34,6 +34,8 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   fps120.mp4       320x180 at 120 fps; fps100.mkv at 100 fps; fps50.mp4 at 50 fps (no audio)
 #   interlaced.mp4   640x360 interlaced H.264 (PAFF, top field first), 29.97 fps, stereo
 #   twotracks.mp4    320x180, audio 1 mono "eng", audio 2 stereo "fra" marked default
+#   audiogap.mkv     320x180, 6 s; its sound (stereo AAC) has no packets from 2 s to 3 s and
+#                    beeps at 4 s
 #   undecodable_track.mov  320x180, audio 1 "eng" (default) in a codec FFmpeg does not know
 #                    (qqqa), audio 2 stereo AAC "fra"
 #   undecodable_sound.mov  its only audio track in that unknown codec (refused)
@@ -116,6 +118,13 @@ gen_inputs() {
         -metadata:s:a:0 language=eng -metadata:s:a:1 language=fra \
         -disposition:a:0 0 -disposition:a:1 default "$out/twotracks.mp4"
 
+    # Sound with a hole in its timestamps from 2 s to 3 s and a beep at 4 s, in Matroska (which
+    # keeps each block's time).
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=6:size=320x180" \
+        -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=6" \
+        -filter_complex "[1:a]volume='if(between(t,4,4.1),1,0)':eval=frame,aselect='not(between(t,2,3))'[a]" \
+        -map 0:v -map "[a]" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 \
+        "$out/audiogap.mkv"
     # Tracks in codecs FFmpeg does not know (as phones add spatial audio beside stereo AAC):
     # the sample entry's type and its decoder configuration box renamed to unknown ones.
     $FFMPEG $common -f lavfi -i "$v:size=320x180" -f lavfi -i "$a2" \
