@@ -768,6 +768,43 @@ static int is_hdr_transfer(enum AVColorTransferCharacteristic trc)
     return trc == AVCOL_TRC_SMPTE2084 || trc == AVCOL_TRC_ARIB_STD_B67;
 }
 
+/* Width over height of a w x h picture with sample aspect `sar`, as shown once turned. */
+static double upright_aspect(int w, int h, AVRational sar, int rotation)
+{
+    double dw = sar.num > 0 && sar.den > 0 ? (double)w * sar.num / sar.den : w;
+    return rotation == 90 || rotation == 270 ? h / dw : dw / h;
+}
+
+/*
+ * The rungs have the shape of the first pictures. A stream whose pictures later change shape
+ * (a call recording that goes from a camera to a portrait screen share) would be stretched to
+ * it; instead such a picture is centred on black of the rungs' shape, as players letterbox.
+ * Sets pad_w, pad_h (upright samples, even) when `f` differs by more than 1 %, and not beyond
+ * max-pixels.
+ */
+static void letterbox(const struct job *j, const AVFrame *f, struct media_prep_spec *spec)
+{
+    AVRational sar = av_guess_sample_aspect_ratio(j->ic, j->ic->streams[j->vidx], (AVFrame *)f);
+    double a = upright_aspect(f->width, f->height, sar, j->rotation);
+    if (fabs(a / j->display_aspect - 1) <= 0.01)
+        return;
+    int turned = j->rotation == 90 || j->rotation == 270;
+    int w = turned ? f->height : f->width, h = turned ? f->width : f->height;
+    double s = sar.num > 0 && sar.den > 0 ? av_q2d(sar) : 1; /* width of a sample, upright: */
+    if (turned)
+        s = 1 / s;
+    double pw = w, ph = h;
+    if (a < j->display_aspect)
+        pw = h * j->display_aspect / s; /* narrower: bars left and right */
+    else
+        ph = w * s / j->display_aspect; /* wider: bars above and below */
+    int64_t even_w = ((int64_t)ceil(pw) + 1) / 2 * 2, even_h = ((int64_t)ceil(ph) + 1) / 2 * 2;
+    if (even_w * even_h > j->opt->max_pixels)
+        return;
+    spec->pad_w = (int)even_w;
+    spec->pad_h = (int)even_h;
+}
+
 static struct media_prep_spec prep_spec(const struct job *j, int hdr)
 {
     return (struct media_prep_spec){ .deinterlace = j->deint,
@@ -824,6 +861,7 @@ static int video_in(struct job *j, AVFrame *f)
      * SDR frames tone-mapped as if HDR come out dark. Untagged frames follow the stream. */
     int hdr = f->color_trc == AVCOL_TRC_UNSPECIFIED ? j->hdr : is_hdr_transfer(f->color_trc);
     struct media_prep_spec spec = prep_spec(j, hdr);
+    letterbox(j, f, &spec);
     if (!media_prep_needed(&spec)) {
         /* The frames still in a prep come first. */
         if ((rc = prep_flush(j)) < 0)
@@ -1293,6 +1331,7 @@ static int setup_video(struct job *j)
     j->hdr = is_hdr_transfer(st->codecpar->color_trc);
     j->n_rungs = ladder_compute(j->opt->ladder, j->opt->n_rungs, j->src_w, j->src_h, sar.num,
                                 sar.den, j->rotation, le);
+    j->display_aspect = upright_aspect(j->src_w, j->src_h, sar, j->rotation);
     if (j->n_rungs == 0)
         return kino_err_set(j->err, KINO_EINVAL, "the ladder is empty");
     for (size_t i = 0; i < j->n_rungs; i++) {

@@ -41,7 +41,7 @@ static const char to_sdr[] = "zscale=t=bt709:m=bt709:r=tv,format=yuv420p";
 
 int media_prep_needed(const struct media_prep_spec *s)
 {
-    return s->deinterlace || s->rotation || s->hdr;
+    return s->deinterlace || s->rotation || s->hdr || s->pad_w;
 }
 
 static const char *turn_filter(int rotation)
@@ -110,7 +110,10 @@ int media_prep_new(const struct media_prep_spec *s, const AVFrame *first, struct
     const char *deint =
         s->deinterlace ? "bwdif=mode=send_frame:parity=auto:deint=interlaced" : NULL;
     const char *turn = turn_filter(s->rotation);
-    char desc[256];
+    char pad[64] = ""; /* centred: pad takes a negative x or y as "the middle" */
+    if (s->pad_w)
+        snprintf(pad, sizeof(pad), "pad=w=%d:h=%d:x=-1:y=-1:color=black", s->pad_w, s->pad_h);
+    char desc[320];
     int rc;
     if (s->hdr) {
         /*
@@ -130,16 +133,16 @@ int media_prep_new(const struct media_prep_spec *s, const AVFrame *first, struct
         p->linear = av_frame_alloc();
         rc = p->linear ? 0 : AVERROR(ENOMEM);
     } else {
-        const char *steps[] = { deint, turn };
-        join(desc, sizeof(desc), steps, 2);
+        const char *steps[] = { deint, turn, pad[0] ? pad : NULL };
+        join(desc, sizeof(desc), steps, 3);
         rc = 0;
     }
     if (rc >= 0)
         rc = graph_open(&p->first, desc, first->width, first->height, first->format, s->time_base,
                         first->sample_aspect_ratio);
     if (rc >= 0 && s->hdr) {
-        const char *steps[] = { to_sdr, turn };
-        join(desc, sizeof(desc), steps, 2);
+        const char *steps[] = { to_sdr, turn, pad[0] ? pad : NULL };
+        join(desc, sizeof(desc), steps, 3);
         rc = graph_open(&p->second, desc, av_buffersink_get_w(p->first.sink),
                         av_buffersink_get_h(p->first.sink), av_buffersink_get_format(p->first.sink),
                         av_buffersink_get_time_base(p->first.sink),
@@ -155,7 +158,8 @@ int media_prep_new(const struct media_prep_spec *s, const AVFrame *first, struct
                             "H.264 and upload it again",
                             s->hdr           ? "tone-map"
                             : s->deinterlace ? "deinterlace"
-                                             : "turn upright",
+                            : s->rotation    ? "turn upright"
+                                             : "letterbox",
                             first->width, first->height, name ? name : "?", av_err2str(rc));
     }
     *ret = p;
@@ -166,7 +170,7 @@ int media_prep_fits(const struct media_prep *p, const struct media_prep_spec *s,
 {
     return f->width == p->w && f->height == p->h && f->format == p->format &&
            s->deinterlace == p->spec.deinterlace && s->rotation == p->spec.rotation &&
-           s->hdr == p->spec.hdr;
+           s->hdr == p->spec.hdr && s->pad_w == p->spec.pad_w && s->pad_h == p->spec.pad_h;
 }
 
 static int failed(struct kino_err *err, int rc)

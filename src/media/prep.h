@@ -12,6 +12,8 @@
  *      10 bits; zscale to linear light and BT.709 primaries (float RGB);
  *      Möbius tone mapping (tonemap.h); zscale to 8-bit BT.709 limited range
  *   -> transpose or hflip,vflip (after tone mapping: on 8-bit pictures)
+ *   -> pad: black bars around a picture whose shape differs from the video's
+ *      (a stream that changes from landscape to portrait: a screen share)
  *
  * The libavfilter steps run in one or two graphs; the tone mapping runs between
  * them, in kino's own vector code (libavfilter's tonemap filter took three
@@ -38,6 +40,7 @@ struct media_prep_spec {
     int rotation;         /* 0, 90, 180 or 270: degrees clockwise to turn the picture */
     int hdr;              /* PQ or HLG: tone-map to SDR BT.709 */
     int max_w, max_h;     /* HDR: the largest upright picture worth tone-mapping (the top rung) */
+    int pad_w, pad_h;     /* when not 0: the upright picture is centred on black this size */
     AVRational time_base; /* of the pts of the frames sent */
 };
 

@@ -72,6 +72,11 @@ VIDEOS = {
                             length=6, bt709=True,
                             parts=[(0, 90, "sdr_chart.mp4", 22.0),
                                    (90, 90, "sdr_chart.mp4", 35.0)]),
+    # Landscape and then portrait in one stream: the portrait part is centred on black at
+    # the rungs' 16:9 (stretched to 16:9 it measured 8.3 dB against that).
+    "shape_change.ts": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
+                            length=6, parts=[(0, 90, "sdr_chart.mp4", 35.0),
+                                             (90, 90, "portrait_boxed.mp4", 35.0)]),
     # No sound from 2 s to 3 s (a microphone that dropped out), a beep at 4 s: the gap is
     # filled with silence and the beep stays at 4 s (it came 1 s early without).
     "audiogap.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180), length=6,

@@ -45,6 +45,8 @@ common="-hide_banner -loglevel error -nostdin -y"
 #                    its white at 203 nits (ITU-R BT.2408), no audio
 #   hdr_hlg.mov      the same as HLG (what phones record)
 #   hdr_then_sdr.ts  hdr_hlg.mov's 3 s and then the chart as SDR BT.709, spliced in MPEG-TS
+#   shape_change.ts  the chart (640x360) and then a 360x640 picture, spliced in MPEG-TS;
+#                    portrait_boxed.mp4 is that picture on black at 16:9 (a reference)
 #   fullrange.webm   the same chart as VP9 in full range flagged only by color_range (as
 #                    screen recorders write it); fullrange.mp4 as H.264 yuvj420p (as
 #                    Android phones write it)
@@ -164,15 +166,23 @@ PY
             -c:v libx264 -preset ultrafast -crf 12 -color_primaries bt2020 -color_trc "$trc" \
             -colorspace bt2020nc "$out/${hdr#*:}"
     done
-    # An HLG clip and then an SDR one in one stream, as splicing clips from different phones
-    # makes them (MPEG-TS: the second part's timestamps start again).
+    # Streams spliced from different clips (MPEG-TS: each part's timestamps start again): an
+    # HLG clip and then an SDR one, as from different phones; a landscape clip and then a
+    # portrait one, as a call recording that switches to a phone's screen share.
     $FFMPEG $common -i "$out/hdr_hlg.mov" -c copy -bsf:v h264_mp4toannexb -f mpegts \
         "$out/part_hlg.ts"
     $FFMPEG $common -i "$out/sdr_chart.mp4" -c:v libx264 -preset ultrafast -crf 12 \
         -pix_fmt yuv420p -color_primaries bt709 -color_trc bt709 -colorspace bt709 \
         -f mpegts "$out/part_sdr.ts"
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=3:size=360x640" -c:v libx264 \
+        -preset ultrafast -qp 0 -pix_fmt yuv420p "$out/portrait_chart.mp4"
+    $FFMPEG $common -i "$out/portrait_chart.mp4" -c:v libx264 -preset ultrafast -crf 12 \
+        -pix_fmt yuv420p -f mpegts "$out/part_portrait.ts"
     cat "$out/part_hlg.ts" "$out/part_sdr.ts" > "$out/hdr_then_sdr.ts"
-    rm -f "$out/part_hlg.ts" "$out/part_sdr.ts"
+    cat "$out/part_sdr.ts" "$out/part_portrait.ts" > "$out/shape_change.ts"
+    $FFMPEG $common -i "$out/portrait_chart.mp4" -vf "pad=1138:640:-1:-1:black" -c:v libx264 \
+        -preset ultrafast -qp 0 -pix_fmt yuv420p "$out/portrait_boxed.mp4"
+    rm -f "$out/part_hlg.ts" "$out/part_sdr.ts" "$out/part_portrait.ts" "$out/portrait_chart.mp4"
     $FFMPEG $common -f lavfi -i "testsrc2=rate=25:duration=3:size=720x576" -c:v libx264 \
         -preset ultrafast -qp 0 -pix_fmt yuv420p "$out/sdr_chart576.mp4"
     $FFMPEG $common -i "$out/sdr_chart576.mp4" \

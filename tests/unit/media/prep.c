@@ -241,3 +241,45 @@ Test(prep, says_when_it_is_needed_and_when_frames_changed)
     media_prep_free(NULL);
     av_frame_free(&in);
 }
+
+Test(prep, pictures_of_another_shape_are_centred_on_black)
+{
+    AVFrame *in = av_frame_alloc();
+    cr_assert_not_null(in);
+    in->width = 180;
+    in->height = 320;
+    in->format = AV_PIX_FMT_YUV420P;
+    cr_assert_eq(av_frame_get_buffer(in, 0), 0);
+    for (int p = 0; p < 3; p++)
+        for (int y = 0; y < (p ? 160 : 320); y++)
+            for (int x = 0; x < (p ? 90 : 180); x++)
+                in->data[p][y * in->linesize[p] + x] = (uint8_t)(60 + (x + 3 * y + 50 * p) % 120);
+    /* A portrait picture in a 16:9 video: 320 high, 570 wide, the picture from x = 194. */
+    struct media_prep_spec spec = { .pad_w = 570, .pad_h = 320, .time_base = tb };
+    cr_expect(media_prep_needed(&spec));
+    struct media_prep *p = NULL;
+    struct kino_err err = { 0 };
+    cr_assert_eq(media_prep_new(&spec, in, &p, &err), 0, "%s", err.msg);
+    cr_assert_eq(media_prep_send(p, in, &err), 0, "%s", err.msg);
+    AVFrame *got = NULL;
+    cr_assert_eq(drain(p, &got), 1);
+    cr_assert_eq(got->width, 570);
+    cr_assert_eq(got->height, 320);
+    int bad_bar = 0, bad_picture = 0;
+    for (int pl = 0; pl < 3; pl++) {
+        int sub = pl ? 1 : 0, left = 194 >> sub, black = pl ? 128 : 16;
+        for (int y = 0; y < 320 >> sub; y++)
+            for (int x = 0; x < 570 >> sub; x++) {
+                int v = got->data[pl][y * got->linesize[pl] + x];
+                if (x < left || x >= left + (180 >> sub))
+                    bad_bar += v != black;
+                else
+                    bad_picture += v != in->data[pl][y * in->linesize[pl] + x - left];
+            }
+    }
+    cr_expect_eq(bad_bar, 0, "%d samples of the bars are not black", bad_bar);
+    cr_expect_eq(bad_picture, 0, "%d samples of the picture changed", bad_picture);
+    av_frame_free(&got);
+    media_prep_free(p);
+    av_frame_free(&in);
+}
