@@ -30,9 +30,9 @@ struct rung_out {
     struct ladder_entry le;
     AVCodecContext *enc;
     struct media_sws sws;          /* any size, pixel format and range to the rung's */
-    struct media_resizer *resizer; /* the common case, 4:2:0 to 4:2:0, faster (resize.h) */
-    int resizer_src_w, resizer_src_h, resizer_src_full; /* the source it was made for (also if
-                                                           that failed) */
+    struct media_resizer *resizer; /* planar YUV to 4:2:0, faster (resize.h) */
+    int resizer_src_w, resizer_src_h, resizer_src_format, resizer_src_full; /* the source it
+                                                           was made for (also if that failed) */
     AVFrame *frame; /* scaled picture, reused; the encoder copies it (libx264) */
     AVFrame *pass;  /* reference to the decoded frame when no scaling is needed */
     struct cmaf_writer w;

@@ -645,21 +645,22 @@ static int prepare_resizer(struct rung_out *r, const AVFrame *src)
 {
     int full = media_frame_is_full_range(src);
     if (r->resizer_src_w != src->width || r->resizer_src_h != src->height ||
-        r->resizer_src_full != full) {
+        r->resizer_src_format != src->format || r->resizer_src_full != full) {
         media_resizer_free(r->resizer);
         r->resizer = NULL;
         r->resizer_src_w = src->width;
         r->resizer_src_h = src->height;
+        r->resizer_src_format = src->format;
         r->resizer_src_full = full;
         struct kino_err ignored = { 0 };
-        (void)media_resizer_new(src->width, src->height, full, r->le.width, r->le.height,
-                                &r->resizer, &ignored);
+        (void)media_resizer_new(src->width, src->height, src->format, full, r->le.width,
+                                r->le.height, &r->resizer, &ignored);
     }
     return r->resizer ? 0 : -1;
 }
 
 /*
- * Scale `src` to the rung (zimg for 4:2:0, swscale for the rest) and encode it. The rungs are
+ * Scale `src` to the rung (zimg for planar YUV, swscale for the rest) and encode it. The rungs are
  * limited range, as players expect H.264 to be: full-range sources (phones, screen
  * recorders) are converted on the way.
  */
@@ -676,8 +677,8 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
         f = r->pass;
     } else if ((rc = av_frame_make_writable(r->frame)) < 0) {
         return ff_err(j, -ENOMEM, "out of memory", rc);
-    } else if ((src->format == AV_PIX_FMT_YUV420P || src->format == AV_PIX_FMT_YUVJ420P) &&
-               prepare_resizer(r, src) == 0 && media_resizer_can(r->resizer, src, r->frame)) {
+    } else if (media_resizer_takes(src->format) && prepare_resizer(r, src) == 0 &&
+               media_resizer_can(r->resizer, src, r->frame)) {
         if ((rc = media_resizer_run(r->resizer, src, r->frame, j->err)) < 0)
             return rc;
         f = r->frame;

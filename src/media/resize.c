@@ -12,6 +12,7 @@
 #include <libavutil/cpu.h>
 #include <libavutil/macros.h>
 #include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
 #include <libavutil/pixfmt.h>
 
 #include "core/banned.h"
@@ -25,20 +26,52 @@
 
 struct media_resizer {
     int src_w, src_h, dst_w, dst_h;
+    enum AVPixelFormat src_format; /* yuvj420p is taken as yuv420p (its range is src_full) */
     zimg_filter_graph *graph;     /* 256-bit code: planes on 32 bytes */
     zimg_filter_graph *graph_64b; /* 512-bit code, NULL where the CPU has none */
     int src_full;                 /* the source is full range (the destination never is) */
     void *tmp;                    /* scratch memory for either graph, ZIMG_ALIGN_64B-aligned */
 };
 
-static void describe(zimg_image_format *f, int w, int h, int full_range)
+static enum AVPixelFormat plain_format(enum AVPixelFormat f)
 {
+    switch (f) {
+    case AV_PIX_FMT_YUVJ420P:
+        return AV_PIX_FMT_YUV420P;
+    case AV_PIX_FMT_YUVJ422P:
+        return AV_PIX_FMT_YUV422P;
+    case AV_PIX_FMT_YUVJ444P:
+        return AV_PIX_FMT_YUV444P;
+    default:
+        return f;
+    }
+}
+
+int media_resizer_takes(enum AVPixelFormat format)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(plain_format(format));
+    /* zimg reads YUV in three planes, 8 to 16 bits in native byte order, one sample per 1 or 2
+     * bytes. */
+    return d && d->nb_components == 3 && (d->flags & AV_PIX_FMT_FLAG_PLANAR) &&
+           d->comp[1].plane == 1 && d->comp[2].plane == 2 && /* not NV12, P010... */
+           !(d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_FLOAT | AV_PIX_FMT_FLAG_BE |
+                         AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_HWACCEL)) &&
+           d->comp[0].depth >= 8 && d->comp[0].depth <= 16 && d->comp[0].shift == 0 &&
+           d->comp[0].step == (d->comp[0].depth > 8 ? 2 : 1) && d->log2_chroma_w <= 1 &&
+           d->log2_chroma_h <= 1;
+}
+
+static void describe(zimg_image_format *f, int w, int h, enum AVPixelFormat format,
+                     int full_range)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(format);
     zimg_image_format_default(f, ZIMG_API_VERSION);
     f->width = (unsigned)w;
     f->height = (unsigned)h;
-    f->pixel_type = ZIMG_PIXEL_BYTE;
-    f->subsample_w = 1;
-    f->subsample_h = 1;
+    f->pixel_type = d->comp[0].depth > 8 ? ZIMG_PIXEL_WORD : ZIMG_PIXEL_BYTE;
+    f->depth = (unsigned)d->comp[0].depth;
+    f->subsample_w = d->log2_chroma_w;
+    f->subsample_h = d->log2_chroma_h;
     f->color_family = ZIMG_COLOR_YUV;
     f->pixel_range = full_range ? ZIMG_RANGE_FULL : ZIMG_RANGE_LIMITED;
     /* swscale (and so the ffmpeg CLI's scale filter) takes 4:2:0 chroma as centred; doing the
@@ -58,8 +91,8 @@ static zimg_filter_graph *build(const struct media_resizer *r, zimg_cpu_type_e c
                                 size_t *tmp_size)
 {
     zimg_image_format in, out;
-    describe(&in, r->src_w, r->src_h, r->src_full);
-    describe(&out, r->dst_w, r->dst_h, 0);
+    describe(&in, r->src_w, r->src_h, r->src_format, r->src_full);
+    describe(&out, r->dst_w, r->dst_h, AV_PIX_FMT_YUV420P, 0);
     zimg_graph_builder_params params;
     zimg_graph_builder_params_default(&params, ZIMG_API_VERSION);
     params.resample_filter = ZIMG_RESIZE_BICUBIC;
@@ -105,13 +138,19 @@ int media_frame_is_full_range(const AVFrame *f)
     return is_full_range_format(f->format) || f->color_range == AVCOL_RANGE_JPEG;
 }
 
-int media_resizer_new(int src_w, int src_h, int src_full_range, int dst_w, int dst_h,
-                      struct media_resizer **ret, struct kino_err *err)
+int media_resizer_new(int src_w, int src_h, enum AVPixelFormat src_format, int src_full_range,
+                      int dst_w, int dst_h, struct media_resizer **ret, struct kino_err *err)
 {
+    if (!media_resizer_takes(src_format))
+        return kino_err_set(err, KINO_EINVAL, "cannot set up the scaler: %s pictures are not "
+                                              "planar YUV of 8 to 16 bits",
+                            av_get_pix_fmt_name(src_format) ? av_get_pix_fmt_name(src_format)
+                                                            : "unknown");
     struct media_resizer *r = calloc(1, sizeof(*r));
     if (!r)
         return kino_err_set(err, -ENOMEM, "out of memory");
     *r = (struct media_resizer){ .src_w = src_w, .src_h = src_h, .dst_w = dst_w, .dst_h = dst_h,
+                                  .src_format = plain_format(src_format),
                                   .src_full = !!src_full_range };
     size_t tmp_size = 0;
     r->graph = build(r, ZIMG_CPU_AUTO, &tmp_size);
@@ -157,7 +196,7 @@ static int aligned(const AVFrame *f, size_t align)
 
 int media_resizer_can(const struct media_resizer *r, const AVFrame *src, const AVFrame *dst)
 {
-    return r && (src->format == AV_PIX_FMT_YUV420P || src->format == AV_PIX_FMT_YUVJ420P) &&
+    return r && plain_format(src->format) == r->src_format &&
            media_frame_is_full_range(src) == r->src_full && dst->format == AV_PIX_FMT_YUV420P &&
            src->width == r->src_w && src->height == r->src_h && dst->width == r->dst_w &&
            dst->height == r->dst_h && aligned(src, ZIMG_ALIGN) && aligned(dst, ZIMG_ALIGN);

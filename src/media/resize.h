@@ -2,14 +2,15 @@
 /*
  * Scaling pictures. Two tools:
  *
- * - media_resizer: an 8-bit 4:2:0 picture (limited or full range) to a
- *   rung's size, limited range, with zimg: the same bicubic kernel as
- *   swscale's SWS_BICUBIC (B = 0, C = 0.6, chroma sited at the centre, as
- *   swscale takes it), so the pictures match swscale's to about 58 dB, in
- *   roughly half its CPU time — scaling is a tenth of a transcode
- *   (bench/README.md, "Where the time goes"). Other pixel formats and
- *   misaligned buffers are not handled: the caller falls back to swscale
- *   (media_resizer_can).
+ * - media_resizer: a planar YUV picture of 8 to 16 bits, 4:2:0, 4:2:2 or
+ *   4:4:4 (limited or full range), to a rung's size, 8-bit 4:2:0 limited
+ *   range, with zimg: the same bicubic kernel as swscale's SWS_BICUBIC
+ *   (B = 0, C = 0.6, chroma sited at the centre, as swscale takes it), so the
+ *   pictures match swscale's to about 58 dB (53 dB from 10 or 12 bits, which
+ *   the two round to 8 a little differently), in roughly half its CPU time —
+ *   scaling is a tenth of a transcode (bench/README.md, "Where the time
+ *   goes"). Other pixel formats and misaligned buffers are not handled: the
+ *   caller falls back to swscale (media_resizer_takes, media_resizer_can).
  * - media_sws: a swscale context kept for one kind of source (size, pixel
  *   format, range), for everything else. Unlike sws_getCachedContext(), it
  *   is not rebuilt for every yuvj* frame, and a yuv* frame that says it is
@@ -33,18 +34,21 @@ struct media_resizer;
 /* 1 when `f`'s samples use the full 0-255 range (yuvj* formats, or color_range JPEG). */
 int media_frame_is_full_range(const AVFrame *f);
 
+/* 1 when pictures of `format` can go through a media_resizer (yuvj* count as yuv*). */
+int media_resizer_takes(enum AVPixelFormat format);
+
 /*
- * A resizer from src_w x src_h 4:2:0 (full range when src_full_range, else limited) to
- * dst_w x dst_h limited-range AV_PIX_FMT_YUV420P; the same size only converts the range.
- * KINO_EINVAL (with zimg's reason) when zimg refuses the sizes; -ENOMEM.
- * Caller frees with media_resizer_free (accepts NULL).
+ * A resizer from src_w x src_h `src_format` (full range when src_full_range, else limited) to
+ * dst_w x dst_h limited-range AV_PIX_FMT_YUV420P; the same size only converts depth,
+ * subsampling and range. KINO_EINVAL (with the reason) when the format is not taken or zimg
+ * refuses the sizes; -ENOMEM. Caller frees with media_resizer_free (accepts NULL).
  */
-int media_resizer_new(int src_w, int src_h, int src_full_range, int dst_w, int dst_h,
-                      struct media_resizer **ret, struct kino_err *err);
+int media_resizer_new(int src_w, int src_h, enum AVPixelFormat src_format, int src_full_range,
+                      int dst_w, int dst_h, struct media_resizer **ret, struct kino_err *err);
 void media_resizer_free(struct media_resizer *r);
 
-/* 1 when `src` -> `dst` can go through `r`: the sizes and the source range it was made for,
- * 8-bit 4:2:0 on both sides (yuvj420p accepted as a full-range source), and every plane
+/* 1 when `src` -> `dst` can go through `r`: the sizes, pixel format and source range it was
+ * made for (yuvj* accepted as the yuv* format, full range), 8-bit 4:2:0 out, and every plane
  * address and stride aligned as zimg requires (32 bytes; frames aligned to 64 take zimg's
  * faster 512-bit code where the CPU has it). */
 int media_resizer_can(const struct media_resizer *r, const AVFrame *src, const AVFrame *dst);
