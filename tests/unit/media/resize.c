@@ -140,7 +140,8 @@ Test(resize, refuses_what_it_does_not_handle)
 {
     struct media_resizer *r = NULL;
     cr_assert_eq(media_resizer_new(1920, 1080, AV_PIX_FMT_YUV420P, 0, 640, 360, &r, NULL), 0);
-    AVFrame *src = frame(1920, 1080, AV_PIX_FMT_YUV420P), *dst = frame(640, 360, AV_PIX_FMT_YUV420P);
+    AVFrame *src = frame(1920, 1080, AV_PIX_FMT_YUV420P);
+    AVFrame *dst = frame(640, 360, AV_PIX_FMT_YUV420P);
     AVFrame *ten = frame(1920, 1080, AV_PIX_FMT_YUV420P10LE);
     AVFrame *other = frame(1280, 720, AV_PIX_FMT_YUV420P);
     cr_expect(media_resizer_can(r, src, dst));
