@@ -783,9 +783,9 @@ static double upright_aspect(int w, int h, AVRational sar, int rotation)
  * Sets pad_w, pad_h (upright samples, even) when `f` differs by more than 1 %, and not beyond
  * max-pixels.
  */
-static void letterbox(const struct job *j, const AVFrame *f, struct media_prep_spec *spec)
+static void letterbox(const struct job *j, AVFrame *f, struct media_prep_spec *spec)
 {
-    AVRational sar = av_guess_sample_aspect_ratio(j->ic, j->ic->streams[j->vidx], (AVFrame *)f);
+    AVRational sar = av_guess_sample_aspect_ratio(j->ic, j->ic->streams[j->vidx], f);
     double a = upright_aspect(f->width, f->height, sar, j->rotation);
     if (fabs(a / j->display_aspect - 1) <= 0.01)
         return;
@@ -799,11 +799,11 @@ static void letterbox(const struct job *j, const AVFrame *f, struct media_prep_s
         pw = h * j->display_aspect / s; /* narrower: bars left and right */
     else
         ph = w * s / j->display_aspect; /* wider: bars above and below */
-    int64_t even_w = ((int64_t)ceil(pw) + 1) / 2 * 2, even_h = ((int64_t)ceil(ph) + 1) / 2 * 2;
-    if (even_w * even_h > j->opt->max_pixels)
+    /* In floating point first: a hostile sample aspect could make the product overflow. */
+    if (!((pw + 2) * (ph + 2) <= (double)j->opt->max_pixels))
         return;
-    spec->pad_w = (int)even_w;
-    spec->pad_h = (int)even_h;
+    spec->pad_w = ((int)ceil(pw) + 1) / 2 * 2;
+    spec->pad_h = ((int)ceil(ph) + 1) / 2 * 2;
 }
 
 static struct media_prep_spec prep_spec(const struct job *j, int hdr)
