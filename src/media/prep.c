@@ -120,12 +120,13 @@ int media_prep_new(const struct media_prep_spec *s, const AVFrame *first, struct
          * The float pictures cost: at 4K, tone mapping took 4.5 s of CPU per second of video.
          * The rungs never exceed the top one, so a larger picture is first brought down to
          * its size (before turning: sides swapped for 90 and 270 degrees), in 10 bits, with
-         * the rungs' bicubic kernel (resize.c).
+         * the rungs' bicubic kernel (resize.c). Not a picture to be letterboxed: it does not
+         * have the top rung's shape (such pictures are rare and tone-mapped at their size).
          */
         int turned = s->rotation == 90 || s->rotation == 270;
         int max_w = turned ? s->max_h : s->max_w, max_h = turned ? s->max_w : s->max_h;
         char shrink[80] = "";
-        if ((int64_t)first->width * first->height > (int64_t)max_w * max_h)
+        if (!s->pad_w && (int64_t)first->width * first->height > (int64_t)max_w * max_h)
             snprintf(shrink, sizeof(shrink), "zscale=w=%d:h=%d:f=bicubic:param_a=0:param_b=0.6",
                      max_w, max_h);
         const char *steps[] = { deint, shrink[0] ? shrink : NULL, to_linear };

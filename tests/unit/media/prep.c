@@ -182,6 +182,18 @@ Test(prep, larger_hdr_pictures_are_shrunk_to_the_top_rung_first)
     av_frame_free(&in);
 }
 
+Test(prep, a_large_hdr_picture_of_another_shape_is_letterboxed_whole)
+{
+    /* Portrait 360x640 in a 320x180 video: not shrunk to the top rung's shape first (that
+     * squashed it into a 320x180 box in the middle), tone-mapped at its size, then boxed. */
+    AVFrame *in = pq_picture(360, 640);
+    struct media_prep_spec spec = {
+        .hdr = 1, .max_w = 320, .max_h = 180, .pad_w = 1138, .pad_h = 640, .time_base = tb
+    };
+    expect_like(&spec, in, TONEMAP_FILTER ",pad=1138:640:-1:-1:black", 1138, 640);
+    av_frame_free(&in);
+}
+
 Test(prep, every_frame_comes_out_in_the_reported_time_base)
 {
     AVFrame *in = pq_picture(320, 180);
