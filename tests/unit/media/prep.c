@@ -19,7 +19,7 @@
 #include <libavutil/pixfmt.h>
 
 #include "media/prep.h"
-#include "psnr.h"
+#include "pictures.h"
 
 static const AVRational tb = { 1, 30 };
 
@@ -60,12 +60,7 @@ static AVFrame *filter_one(const AVFrame *in, const char *desc)
  */
 static AVFrame *pq_picture(int width, int height)
 {
-    AVFrame *sdr = av_frame_alloc();
-    cr_assert_not_null(sdr);
-    sdr->width = width;
-    sdr->height = height;
-    sdr->format = AV_PIX_FMT_YUV420P;
-    cr_assert_eq(av_frame_get_buffer(sdr, 0), 0);
+    AVFrame *sdr = picture_new(width, height, AV_PIX_FMT_YUV420P);
     for (int p = 0; p < 3; p++) {
         int w = p ? width / 2 : width, h = p ? height / 2 : height;
         for (int y = 0; y < h; y++)
@@ -256,12 +251,7 @@ Test(prep, says_when_it_is_needed_and_when_frames_changed)
 
 Test(prep, pictures_of_another_shape_are_centred_on_black)
 {
-    AVFrame *in = av_frame_alloc();
-    cr_assert_not_null(in);
-    in->width = 180;
-    in->height = 320;
-    in->format = AV_PIX_FMT_YUV420P;
-    cr_assert_eq(av_frame_get_buffer(in, 0), 0);
+    AVFrame *in = picture_new(180, 320, AV_PIX_FMT_YUV420P);
     for (int p = 0; p < 3; p++)
         for (int y = 0; y < (p ? 160 : 320); y++)
             for (int x = 0; x < (p ? 90 : 180); x++)

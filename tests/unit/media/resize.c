@@ -21,18 +21,7 @@
 #include <libswscale/swscale.h>
 
 #include "media/resize.h"
-#include "psnr.h"
-
-static AVFrame *frame(int w, int h, enum AVPixelFormat fmt)
-{
-    AVFrame *f = av_frame_alloc();
-    cr_assert_not_null(f);
-    f->width = w;
-    f->height = h;
-    f->format = fmt;
-    cr_assert_eq(av_frame_get_buffer(f, 0), 0);
-    return f;
-}
+#include "pictures.h"
 
 /* Gradients, edges and a fixed pseudo-random grain, different in each plane. */
 static void paint(AVFrame *f)
@@ -53,11 +42,12 @@ static void paint(AVFrame *f)
 Test(resize, matches_swscale_bicubic_on_every_plane)
 {
     const int sizes[][2] = { { 1280, 720 }, { 854, 480 }, { 640, 360 } };
-    AVFrame *src = frame(1920, 1080, AV_PIX_FMT_YUV420P);
+    AVFrame *src = picture_new(1920, 1080, AV_PIX_FMT_YUV420P);
     paint(src);
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         int w = sizes[i][0], h = sizes[i][1];
-        AVFrame *z = frame(w, h, AV_PIX_FMT_YUV420P), *s = frame(w, h, AV_PIX_FMT_YUV420P);
+        AVFrame *z = picture_new(w, h, AV_PIX_FMT_YUV420P);
+        AVFrame *s = picture_new(w, h, AV_PIX_FMT_YUV420P);
         struct media_resizer *r = NULL;
         struct kino_err err = { 0 };
         cr_assert_eq(media_resizer_new(1920, 1080, AV_PIX_FMT_YUV420P, 0, w, h, &r, &err), 0,
@@ -102,7 +92,7 @@ static AVFrame *frame_on_32_only(int width, int height, uint8_t *mem[3])
 
 Test(resize, frames_on_64_or_32_bytes_get_the_same_picture)
 {
-    AVFrame *src = frame(1920, 1080, AV_PIX_FMT_YUV420P);
+    AVFrame *src = picture_new(1920, 1080, AV_PIX_FMT_YUV420P);
     paint(src);
     const int sizes[][2] = { { 1280, 720 }, { 854, 480 }, { 640, 360 } };
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -140,10 +130,10 @@ Test(resize, refuses_what_it_does_not_handle)
 {
     struct media_resizer *r = NULL;
     cr_assert_eq(media_resizer_new(1920, 1080, AV_PIX_FMT_YUV420P, 0, 640, 360, &r, NULL), 0);
-    AVFrame *src = frame(1920, 1080, AV_PIX_FMT_YUV420P);
-    AVFrame *dst = frame(640, 360, AV_PIX_FMT_YUV420P);
-    AVFrame *ten = frame(1920, 1080, AV_PIX_FMT_YUV420P10LE);
-    AVFrame *other = frame(1280, 720, AV_PIX_FMT_YUV420P);
+    AVFrame *src = picture_new(1920, 1080, AV_PIX_FMT_YUV420P);
+    AVFrame *dst = picture_new(640, 360, AV_PIX_FMT_YUV420P);
+    AVFrame *ten = picture_new(1920, 1080, AV_PIX_FMT_YUV420P10LE);
+    AVFrame *other = picture_new(1280, 720, AV_PIX_FMT_YUV420P);
     cr_expect(media_resizer_can(r, src, dst));
     cr_expect_not(media_resizer_can(r, ten, dst), "a 10-bit source");
     cr_expect_not(media_resizer_can(r, other, dst), "a source of another size");
@@ -193,7 +183,7 @@ Test(resize, full_range_sources_become_limited_range)
     const int sizes[][2] = { { 640, 360 }, { 320, 180 } }; /* the same size converts only */
     for (size_t i = 0; i < 2; i++) {
         int w = sizes[i][0], h = sizes[i][1];
-        AVFrame *src = frame(640, 360, AV_PIX_FMT_YUV420P);
+        AVFrame *src = picture_new(640, 360, AV_PIX_FMT_YUV420P);
         src->color_range = AVCOL_RANGE_JPEG;
         flat(src, 0, 0);
         flat(src, 1, 0);
@@ -204,7 +194,8 @@ Test(resize, full_range_sources_become_limited_range)
         struct media_resizer *r = NULL;
         cr_assert_eq(media_resizer_new(640, 360, AV_PIX_FMT_YUV420P, 1, w, h, &r, &err), 0,
                      "%s", err.msg);
-        AVFrame *z = frame(w, h, AV_PIX_FMT_YUV420P), *s = frame(w, h, AV_PIX_FMT_YUV420P);
+        AVFrame *z = picture_new(w, h, AV_PIX_FMT_YUV420P);
+        AVFrame *s = picture_new(w, h, AV_PIX_FMT_YUV420P);
         cr_assert(media_resizer_can(r, src, z));
         cr_assert_eq(media_resizer_run(r, src, z, &err), 0, "%s", err.msg);
         struct media_sws ms = { 0 };
@@ -242,7 +233,8 @@ Test(resize, a_resizer_takes_only_the_range_it_was_made_for)
     struct media_resizer *limited = NULL, *full = NULL;
     cr_assert_eq(media_resizer_new(640, 360, AV_PIX_FMT_YUV420P, 0, 320, 180, &limited, NULL), 0);
     cr_assert_eq(media_resizer_new(640, 360, AV_PIX_FMT_YUV420P, 1, 320, 180, &full, NULL), 0);
-    AVFrame *src = frame(640, 360, AV_PIX_FMT_YUV420P), *dst = frame(320, 180, AV_PIX_FMT_YUV420P);
+    AVFrame *src = picture_new(640, 360, AV_PIX_FMT_YUV420P);
+    AVFrame *dst = picture_new(320, 180, AV_PIX_FMT_YUV420P);
     cr_expect(media_resizer_can(limited, src, dst));
     cr_expect_not(media_resizer_can(full, src, dst));
     src->color_range = AVCOL_RANGE_JPEG;
@@ -264,20 +256,20 @@ Test(resize, a_resizer_takes_only_the_range_it_was_made_for)
 Test(resize, media_sws_keeps_its_context_while_the_source_is_the_same)
 {
     struct media_sws ms = { 0 };
-    AVFrame *j = frame(640, 360, AV_PIX_FMT_YUVJ420P);
+    AVFrame *j = picture_new(640, 360, AV_PIX_FMT_YUVJ420P);
     struct SwsContext *first = media_sws_get(&ms, j, 320, 180, AV_PIX_FMT_YUV420P, SWS_BICUBIC);
     cr_assert_not_null(first);
     for (int i = 0; i < 3; i++)
         cr_expect_eq(media_sws_get(&ms, j, 320, 180, AV_PIX_FMT_YUV420P, SWS_BICUBIC), first,
                      "yuvj420p frame %d", i);
     cr_expect_eq(ms.src_full, 1);
-    AVFrame *y = frame(640, 360, AV_PIX_FMT_YUV420P);
+    AVFrame *y = picture_new(640, 360, AV_PIX_FMT_YUV420P);
     cr_expect_not_null(media_sws_get(&ms, y, 320, 180, AV_PIX_FMT_YUV420P, SWS_BICUBIC));
     cr_expect_eq(ms.src_full, 0, "a limited-range source gets its own context");
     y->color_range = AVCOL_RANGE_JPEG;
     cr_expect_not_null(media_sws_get(&ms, y, 320, 180, AV_PIX_FMT_YUV420P, SWS_BICUBIC));
     cr_expect_eq(ms.src_full, 1, "so does a yuv420p source flagged full range");
-    AVFrame *big = frame(1280, 720, AV_PIX_FMT_YUV420P);
+    AVFrame *big = picture_new(1280, 720, AV_PIX_FMT_YUV420P);
     cr_expect_not_null(media_sws_get(&ms, big, 320, 180, AV_PIX_FMT_YUV420P, SWS_BICUBIC));
     cr_expect_eq(ms.src_w, 1280);
     media_sws_release(&ms);
@@ -291,7 +283,7 @@ Test(resize, media_sws_keeps_its_context_while_the_source_is_the_same)
 /* A copy of `src` (8-bit 4:2:0) in `format`, made by swscale at the same size. */
 static AVFrame *converted(const AVFrame *src, enum AVPixelFormat format)
 {
-    AVFrame *f = frame(src->width, src->height, format);
+    AVFrame *f = picture_new(src->width, src->height, format);
     struct SwsContext *sws = sws_getContext(src->width, src->height, src->format, f->width,
                                             f->height, format, SWS_POINT, NULL, NULL, NULL);
     cr_assert_not_null(sws);
@@ -309,7 +301,7 @@ Test(resize, deeper_and_fuller_chroma_sources_match_swscale_too)
     const enum AVPixelFormat formats[] = { AV_PIX_FMT_YUV420P10LE, AV_PIX_FMT_YUV422P10LE,
                                            AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUV444P12LE,
                                            AV_PIX_FMT_YUV422P };
-    AVFrame *base = frame(1920, 1080, AV_PIX_FMT_YUV420P);
+    AVFrame *base = picture_new(1920, 1080, AV_PIX_FMT_YUV420P);
     paint(base);
     for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
         AVFrame *src = converted(base, formats[i]);
@@ -318,7 +310,8 @@ Test(resize, deeper_and_fuller_chroma_sources_match_swscale_too)
         const int sizes[][2] = { { 1920, 1080 }, { 640, 360 } };
         for (size_t k = 0; k < 2; k++) {
             int w = sizes[k][0], h = sizes[k][1];
-            AVFrame *z = frame(w, h, AV_PIX_FMT_YUV420P), *s = frame(w, h, AV_PIX_FMT_YUV420P);
+            AVFrame *z = picture_new(w, h, AV_PIX_FMT_YUV420P);
+            AVFrame *s = picture_new(w, h, AV_PIX_FMT_YUV420P);
             struct media_resizer *r = NULL;
             struct kino_err err = { 0 };
             cr_assert_eq(media_resizer_new(1920, 1080, formats[i], 0, w, h, &r, &err), 0,

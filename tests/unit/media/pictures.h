@@ -1,11 +1,24 @@
 /* SPDX-License-Identifier: MIT */
-/* Test helper: how alike two 8-bit 4:2:0 pictures of one size are, plane by plane. */
-#ifndef KINO_TESTS_MEDIA_PSNR_H
-#define KINO_TESTS_MEDIA_PSNR_H
+/* Test helpers for pictures: a new frame, and how alike two 8-bit 4:2:0 pictures are. */
+#ifndef KINO_TESTS_MEDIA_PICTURES_H
+#define KINO_TESTS_MEDIA_PICTURES_H
 
+#include <criterion/criterion.h>
 #include <math.h>
 
 #include <libavutil/frame.h>
+
+/* A w x h frame of `format` with its buffers (contents undefined). */
+static inline AVFrame *picture_new(int w, int h, enum AVPixelFormat format)
+{
+    AVFrame *f = av_frame_alloc();
+    cr_assert_not_null(f);
+    f->width = w;
+    f->height = h;
+    f->format = format;
+    cr_assert_eq(av_frame_get_buffer(f, 0), 0);
+    return f;
+}
 
 /* PSNR in dB of plane `p` (0 luma, 1 and 2 chroma at half size) of `a` against `b`;
  * INFINITY when identical. */
