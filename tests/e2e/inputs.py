@@ -108,6 +108,7 @@ BROKEN = {
     "longdur.mp4": r"90 s.*60 s",
     "nodecode.mp4": r"no video frame",
     "dovi5.mp4": r"Dolby Vision profile 5",
+    "tiny.mp4": r"only 8x8 pixels.*at least 16",
     "undecodable_sound.mov": r"sound is in the qqqa codec, which kino cannot decode",
     "undecodable_video.mov": r"video is in the qqqv codec, which kino cannot decode",
 }

@@ -67,6 +67,7 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   absurd.y4m       a YUV4MPEG header declaring 100000x100000 (FFmpeg itself refuses to open it)
 #   big.y4m          a YUV4MPEG header declaring 1280x1024 (over a max-pixels of 1000000 only)
 #   longdur.mp4      a 3 s MP4 whose header (mvhd) claims 90 s (over a max-duration of 60)
+#   tiny.mp4         an 8x8 video (under the 16x16 kino needs)
 #   nodecode.mp4     a video-only MP4 whose sample data are overwritten with zeros
 gen_inputs() {
     v="testsrc2=rate=30:duration=3"
@@ -255,6 +256,8 @@ PY
     $FFMPEG $common -f lavfi -i "sine=frequency=900:sample_rate=48000:duration=3" \
         -ac 2 -c:a libopus "$out/song.opus"
 
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=1:size=8x8" -c:v libx264 \
+        -preset ultrafast -pix_fmt yuv420p "$out/tiny.mp4"
     # The index at the end (no faststart), then cut in half: no moov.
     $FFMPEG $common -f lavfi -i "$v:size=320x180" -c:v libx264 -preset ultrafast \
         -pix_fmt yuv420p "$out/whole.mp4"
