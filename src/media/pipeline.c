@@ -726,6 +726,25 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
 }
 
 /*
+ * How many output frames back a frame may land and still be a late duplicate
+ * to drop; further back is a discontinuity, and the stream goes on from where
+ * it is. Formats whose timestamps may start again mid-file (MPEG-TS, PS, FLV:
+ * AVFMT_TS_DISCONT) carry clips spliced end to end, so there a jump back by
+ * more than a tenth of a second is a splice: the rule the sound follows
+ * (fill_audio_gap) and the one FFmpeg's CLI applies to such formats. Dropping
+ * it instead threw away whole 2 s clips while their sound played on.
+ * Elsewhere timestamps never start again, and up to 2 s back is taken as
+ * broken timestamps.
+ */
+static int64_t late_frames_max(const struct job *j)
+{
+    int64_t second = j->fps.num / j->fps.den + 1;
+    if (j->ic->iformat->flags & AVFMT_TS_DISCONT)
+        return second / 10;
+    return 2 * second - 1;
+}
+
+/*
  * Constant frame rate: each decoded frame lands on the output frame number
  * nearest its timestamp; frames that land on a taken number are dropped and
  * holes are filled by repeating the frame. Large jumps (broken timestamps)
@@ -744,7 +763,7 @@ static int video_frame(struct job *j, const AVFrame *f)
     }
     int64_t second = j->fps.num / j->fps.den + 1;
     if (idx < j->next_idx) {
-        if (j->next_idx - idx < 2 * second)
+        if (j->next_idx - idx <= late_frames_max(j))
             return 0;
         j->idx_offset += j->next_idx - idx;
         idx = j->next_idx;

@@ -77,6 +77,16 @@ VIDEOS = {
     "shape_change.ts": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
                             length=6, parts=[(0, 90, "sdr_chart.mp4", 35.0),
                                              (90, 90, "portrait_boxed.mp4", 35.0)]),
+    # Three 2 s clips whose timestamps start again each time, with their sound: all three
+    # play in turn, each picture one frame later than in the 6 s picture they were cut from
+    # (the sound starts a frame before the pictures). Before, the second and third clips
+    # were dropped as late frames while their sound played on (17 dB against their
+    # pictures); one frame early or late measures 24 dB.
+    "short_parts.ts": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
+                           length=6, beep=True,
+                           parts=[(1, 60, "parts_ref.mp4", 32.0, 0),
+                                  (61, 60, "parts_ref.mp4", 32.0, 60),
+                                  (121, 59, "parts_ref.mp4", 32.0, 120)]),
     # No sound from 2 s to 3 s (a microphone that dropped out), a beep at 4 s: the gap is
     # filled with silence and the beep stays at 4 s (it came 1 s early without).
     "audiogap.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180), length=6,
@@ -193,17 +203,20 @@ def idet(path):
     return tuple(int(x) for x in m.groups()) if m else None
 
 
-def psnr(a, b, renumber=False, size=None, turn=None, frames=None):
+def psnr(a, b, renumber=False, size=None, turn=None, frames=None, ref_first=0):
     """Average PSNR of `a` against `b`, as ffmpeg's psnr filter says; renumber=True pairs
     the n-th pictures of both whatever their timestamps; size=(w, h) scales `b` to it
     (bicubic, square pixels) first, else both must be the same size; turn is a filter that
-    turns `b` first (transpose=cclock); frames=(first, count) takes only those of `a`."""
+    turns `b` first (transpose=cclock); frames=(first, count) takes only those of `a`, and
+    as many of `b`'s from its frame ref_first on."""
     scale = "scale=%d:%d:flags=bicubic,setsar=1," % size if size else ""
     scale = (turn + "," if turn else "") + scale
     cut = "trim=start_frame=%d:end_frame=%d," % (frames[0], frames[0] + frames[1]) \
         if frames else ""
-    graph = ("[0:v]%ssetpts=N/(30*TB)[a];[1:v]%ssetpts=N/(30*TB)[b];[a][b]psnr" % (cut, scale)
-             if renumber else "[0:v][1:v]psnr")
+    ref_cut = "trim=start_frame=%d:end_frame=%d," % (ref_first, ref_first + frames[1]) \
+        if frames else ""
+    graph = ("[0:v]%ssetpts=N/(30*TB)[a];[1:v]%s%ssetpts=N/(30*TB)[b];[a][b]psnr" %
+             (cut, ref_cut, scale) if renumber else "[0:v][1:v]psnr")
     rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", a, "-i", b, "-lavfi",
                      graph, "-f", "null", "-"])
     m = re.search(r"average:([0-9.]+|inf)", err)
@@ -323,12 +336,13 @@ def check_video(c, name, exp):
                     (vlabel, ref, q, least), q is not None and q > least, "")
             R.check("%s: limited range (color_range %s)" % (vlabel, f["color_range"]),
                     f["color_range"] in (None, "tv", "unknown"), repr(f))
-        for first, count, ref, least in exp.get("parts", []):
+        for part in exp.get("parts", []):
+            first, count, ref, least, ref_first = (part + (0,))[:5]
             q = psnr(path, os.path.join(c.media_dir, ref), renumber=True, size=size,
-                     frames=(first, count))
-            R.check("%s: frames %d-%d look like %s (PSNR %s dB > %.0f)" %
-                    (vlabel, first, first + count - 1, ref, q, least),
-                    q is not None and q > least, "")
+                     frames=(first, count), ref_first=ref_first)
+            R.check("%s: frames %d-%d look like %s's %d-%d (PSNR %s dB > %.0f)" %
+                    (vlabel, first, first + count - 1, ref, ref_first, ref_first + count - 1,
+                     q, least), q is not None and q > least, "")
         if name == "rotated.mp4":
             # ffmpeg turns the source upright by its display matrix: the same picture.
             q = psnr(path, os.path.join(c.media_dir, name))

@@ -47,6 +47,9 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   hdr_then_sdr.ts  hdr_hlg.mov's 3 s and then the chart as SDR BT.709, spliced in MPEG-TS
 #   shape_change.ts  the chart (640x360) and then a 360x640 picture, spliced in MPEG-TS;
 #                    portrait_boxed.mp4 is that picture on black at 16:9 (a reference)
+#   short_parts.ts   three 2 s clips with sound spliced in MPEG-TS, each one's timestamps
+#                    starting again, a beep 0.5 s into the third; parts_ref.mp4 is the 6 s
+#                    picture they were cut from, lossless (a reference)
 #   fullrange.webm   the same chart as VP9 in full range flagged only by color_range (as
 #                    screen recorders write it); fullrange.mp4 as H.264 yuvj420p (as
 #                    Android phones write it)
@@ -184,6 +187,19 @@ PY
     $FFMPEG $common -i "$out/portrait_chart.mp4" -vf "pad=1138:640:-1:-1:black" -c:v libx264 \
         -preset ultrafast -qp 0 -pix_fmt yuv420p "$out/portrait_boxed.mp4"
     rm -f "$out/part_hlg.ts" "$out/part_sdr.ts" "$out/part_portrait.ts" "$out/portrait_chart.mp4"
+    # Clips of 2 s spliced the same way, each with its sound (the third beeps 0.5 s in), as
+    # when short recordings or HLS segments of separate encodes are joined with cat.
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=6:size=320x180" -c:v libx264 \
+        -preset ultrafast -qp 0 -pix_fmt yuv420p "$out/parts_ref.mp4"
+    for i in 0 1 2; do
+        beep=0; [ $i -eq 2 ] && beep="between(t,0.5,0.6)"
+        $FFMPEG $common -ss $((2 * i)) -t 2 -i "$out/parts_ref.mp4" \
+            -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=2" \
+            -af "volume='if($beep,1,0)':eval=frame" -c:v libx264 -preset ultrafast -crf 12 \
+            -pix_fmt yuv420p -c:a aac -ac 2 -f mpegts "$out/part$i.ts"
+    done
+    cat "$out/part0.ts" "$out/part1.ts" "$out/part2.ts" > "$out/short_parts.ts"
+    rm -f "$out/part0.ts" "$out/part1.ts" "$out/part2.ts"
     $FFMPEG $common -f lavfi -i "testsrc2=rate=25:duration=3:size=720x576" -c:v libx264 \
         -preset ultrafast -qp 0 -pix_fmt yuv420p "$out/sdr_chart576.mp4"
     $FFMPEG $common -i "$out/sdr_chart576.mp4" \
