@@ -3,9 +3,15 @@
  * kino transcode IN OUTDIR: run the media pipeline on one file offline, with a
  * progress bar on stderr and a JSON summary of the renditions on stdout. Handy
  * for trying settings and for benchmarks; the server runs the same pipeline.
+ *
+ * OUTDIR is new or empty, and holds a whole ladder or nothing: a file that
+ * cannot be used, or Ctrl-C, leaves no partial output behind (the server's job
+ * does the same with its work directory).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "core/err.h"
+#include "core/util.h"
 #include "media/media.h"
 #include "core/banned.h"
 
@@ -36,7 +43,8 @@ static void usage(FILE *out)
             "its rotation, interlaced video deinterlaced, HDR (HDR10, HLG, Dolby Vision\n"
             "with an HDR10 or HLG base layer) tone-mapped to BT.709. Progress goes to\n"
             "stderr, a JSON summary to stdout; a file kino cannot use exits 1 with the\n"
-            "reason.\n"
+            "reason. OUTDIR must be new or empty; when the file cannot be used, or on\n"
+            "Ctrl-C, nothing is left in it.\n"
             "\n"
             "options:\n"
             "  --preset NAME   x264 preset, ultrafast..veryslow (default veryfast)\n"
@@ -50,9 +58,19 @@ static void usage(FILE *out)
             "  -h, --help      show this help\n");
 }
 
+/* Set by SIGINT/SIGTERM; the next progress call cancels the transcode, which then cleans up. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = sig;
+}
+
 static int progress_cb(void *ctx, double fraction)
 {
     struct progress_state *ps = ctx;
+    if (interrupted)
+        return 1;
     if (ps->tty) {
         int step = (int)(fraction * 1000);
         if (step == ps->last)
@@ -87,6 +105,52 @@ static int parse_int(const char *name, const char *s, long lo, long hi, int *out
     }
     *out = (int)v;
     return 0;
+}
+
+/* 1 if `dir` is missing, 0 if it is an empty directory, else -1 with the reason on stderr. */
+static int check_out_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return 1;
+        fprintf(stderr, "kino transcode: cannot use %s as OUTDIR: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    int empty = 1;
+    while (empty && (e = readdir(d)) != NULL)
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    closedir(d);
+    if (!empty) {
+        fprintf(stderr,
+                "kino transcode: %s is not empty; give a new or empty folder as OUTDIR "
+                "(a ladder is written there whole or not at all)\n",
+                dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* Take back what a failed transcode wrote: OUTDIR itself when it was new, else its contents. */
+static void remove_output(const char *dir, int created)
+{
+    if (created) {
+        fs_remove_tree(dir);
+        return;
+    }
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[PATH_MAX];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
+            fs_remove_tree(path);
+    }
+    closedir(d);
 }
 
 static void print_summary(const struct media_result *r, const char *out_dir, double secs)
@@ -161,6 +225,14 @@ int cmd_transcode(int argc, char **argv)
         return 1;
     }
 
+    int created = check_out_dir(pos[1]);
+    if (created < 0)
+        return 1;
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
     struct progress_state ps = { .tty = isatty(STDERR_FILENO), .last = -1 };
     struct media_result res;
     struct kino_err err;
@@ -173,6 +245,11 @@ int cmd_transcode(int argc, char **argv)
     if (ps.tty)
         fputc('\n', stderr);
     if (rc < 0) {
+        remove_output(pos[1], created);
+        if (interrupted) {
+            fprintf(stderr, "kino transcode: interrupted; nothing was kept in %s\n", pos[1]);
+            return 128 + interrupted;
+        }
         fprintf(stderr, "kino transcode: %s\n", kino_err_message(&err, rc));
         return 1;
     }

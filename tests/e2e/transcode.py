@@ -21,6 +21,7 @@ a check failed. KINO_E2E_KEEP=1 keeps the temporary directory.
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -81,7 +82,7 @@ def video_kbps(rung_dir):
 
 
 def check_mode(kino_bin, tmp, clip, mode, extra=()):
-    out = os.path.join(tmp, "out-" + mode)
+    out = os.path.join(tmp, "-".join(["out", mode] + [x.strip("-") for x in extra]))
     args = ([] if mode == "default" else ["--rate-control", mode]) + list(extra)
     p = kino(kino_bin, *args, clip, out)
     label = "kino transcode %s" % (" ".join(args) or "(defaults)")
@@ -118,6 +119,65 @@ def main():
     return e2e.run_in_tmp("kino-transcode-", body)
 
 
+def tree(path):
+    """Every file and folder under `path`, relative to it; None when it does not exist."""
+    if not os.path.isdir(path):
+        return None
+    return sorted(os.path.relpath(os.path.join(d, n), path)
+                  for d, dirs, files in os.walk(path) for n in dirs + files)
+
+
+def check_out_dir(kino_bin, tmp, clip):
+    """OUTDIR holds a whole ladder or nothing: failures and Ctrl-C leave nothing behind."""
+    R.section("OUTDIR: a whole ladder or nothing")
+    # Cut in half with its index in front: kino writes segments for 4 s before it finds out.
+    whole = os.path.join(tmp, "faststart.mp4")
+    p = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", clip,
+                        "-c", "copy", "-movflags", "+faststart", whole],
+                       capture_output=True, text=True, timeout=120)
+    if not R.check("ffmpeg remuxes the clip with its index first", p.returncode == 0, p.stderr):
+        return
+    half = os.path.join(tmp, "half.mp4")
+    with open(whole, "rb") as f, open(half, "wb") as g:
+        g.write(f.read()[:os.path.getsize(whole) // 2])
+
+    out = os.path.join(tmp, "out-half")
+    p = kino(kino_bin, half, out)
+    R.check("a file cut in half fails, saying it is incomplete (exit %d)" % p.returncode,
+            p.returncode == 1 and "incomplete" in p.stderr, p.stderr[-1000:])
+    R.check("... and the OUTDIR it created is gone", tree(out) is None, tree(out))
+
+    os.makedirs(out)
+    p = kino(kino_bin, half, out)
+    R.check("into an empty OUTDIR: it fails (exit %d) and leaves it empty" % p.returncode,
+            p.returncode == 1 and tree(out) == [], tree(out))
+
+    mine = os.path.join(out, "notes.txt")
+    with open(mine, "w") as f:
+        f.write("mine\n")
+    p = kino(kino_bin, whole, out)
+    R.check("a non-empty OUTDIR is refused, saying so (exit %d)" % p.returncode,
+            p.returncode == 1 and "is not empty" in p.stderr and "OUTDIR" in p.stderr,
+            p.stderr[-1000:])
+    with open(mine) as f:
+        kept = f.read()
+    R.check("... and what was in it is untouched, nothing added",
+            tree(out) == ["notes.txt"] and kept == "mine\n", tree(out))
+
+    # Ctrl-C once the transcode is under way (its first progress line).
+    out = os.path.join(tmp, "out-interrupted")
+    proc = subprocess.Popen([kino_bin, "transcode", whole, out], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    first = proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    err = first + proc.stderr.read()
+    proc.stdout.read()
+    rc = proc.wait(timeout=120)
+    R.check("Ctrl-C during a transcode exits 130 and says nothing was kept (exit %d)" % rc,
+            rc == 130 and "interrupted; nothing was kept" in err, err[-1000:])
+    R.check("... and leaves no OUTDIR", tree(out) is None, tree(out))
+
+
 def scenario(kino_bin, tmp):
     R.section("help and bad options")
     p = kino(kino_bin, "--help")
@@ -142,6 +202,8 @@ def scenario(kino_bin, tmp):
         p = kino(kino_bin, *args)
         R.check("%s (exit %d)" % (what, p.returncode),
                 p.returncode != 0 and re.search(pattern, p.stderr), p.stderr[-1000:])
+
+    check_out_dir(kino_bin, tmp, clip)
 
     R.section("rate control")
     default = check_mode(kino_bin, tmp, clip, "default")
