@@ -289,6 +289,32 @@ static int looks_like_mp4(const char *path)
            memcmp(h + 4, "free", 4) == 0;
 }
 
+/*
+ * The container FFmpeg recognises by the first bytes of `path` (not by its name), or NULL.
+ * Used once opening has failed, to tell a damaged file of a known kind ("the file is in the
+ * Ogg format but …") from one that is no media at all.
+ */
+static const AVInputFormat *recognised_format(const char *path)
+{
+    enum { HEAD = 64 * 1024 };
+    unsigned char *buf = av_mallocz(HEAD + AVPROBE_PADDING_SIZE);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (!buf || fd < 0) {
+        av_free(buf);
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    ssize_t n = read(fd, buf, HEAD);
+    close(fd);
+    int score = 0;
+    AVProbeData pd = { .filename = "", .buf = buf, .buf_size = n > 0 ? (int)n : 0 };
+    const AVInputFormat *fmt = n > 0 ? av_probe_input_format3(&pd, 1, &score) : NULL;
+    av_free(buf);
+    /* Above what a file name alone earns, and well above what random bytes happen to score. */
+    return fmt && score > AVPROBE_SCORE_EXTENSION ? fmt : NULL;
+}
+
 static int too_many_pixels(struct job *j, int w, int h)
 {
     return kino_err_set(j->err, KINO_EMEDIA,
@@ -364,6 +390,13 @@ static int probe(struct job *j)
                             "the moov box, is missing or broken); upload the whole file again, "
                             "or re-export it",
                             av_err2str(rc));
+    const AVInputFormat *known = rc < 0 ? recognised_format(j->src_path) : NULL;
+    if (known)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the file is in the %s format but damaged or incomplete (%s); "
+                            "upload the whole file again, or re-export it",
+                            known->long_name ? known->long_name : known->name,
+                            why[0] ? why : av_err2str(rc));
     if (rc < 0)
         return kino_err_set(j->err, KINO_EMEDIA,
                             "the file is not a video or audio file that kino can read (%s); %s",

@@ -111,6 +111,10 @@ BROKEN = {
     "truncated.mp4": r"incomplete|moov",
     "random.mp4": r"not a video or audio file",
     "empty.mp4": r"empty|0 bytes",
+    # A damaged file of a kind FFmpeg knows is said to be one (before: "not a video or audio
+    # file that kino can read").
+    "cut.ogg": r"in the Ogg format but damaged or incomplete",
+    "cut.wav": r"in the WAV / WAVE \(Waveform Audio\) format but damaged or incomplete",
     "image.png": r"image",
     "huge.y4m": r"12000x12000",
     "absurd.y4m": r"100000x100000",

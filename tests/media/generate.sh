@@ -64,6 +64,8 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   song.flac song.wav song.m4a song.ogg song.opus   audio only, assorted rates/layouts
 #   truncated.mp4    an MP4 cut in half with its index (moov) at the end: no moov
 #   random.mp4       64 KiB of pseudo-random bytes
+#   cut.ogg cut.wav  song.ogg's first 100 bytes, song.wav's first 40 (its header without the
+#                    data chunk): files of a known kind, damaged
 #   empty.mp4        0 bytes
 #   image.png        a still picture
 #   huge.y4m         a YUV4MPEG header declaring 12000x12000 pixels (144 Mpx: over the default)
@@ -282,6 +284,8 @@ PY
     python3 -c 'import random, sys; random.seed(3); sys.stdout.buffer.write(random.randbytes(65536))' \
         > "$out/random.mp4"
     : > "$out/empty.mp4"
+    head -c 100 "$out/song.ogg" > "$out/cut.ogg"
+    head -c 40 "$out/song.wav" > "$out/cut.wav"
     cp "$out/cover.png" "$out/image.png"
     { printf 'YUV4MPEG2 W12000 H12000 F25:1 Ip A1:1 C420jpeg\nFRAME\n'; head -c 4096 /dev/zero; } \
         > "$out/huge.y4m"
