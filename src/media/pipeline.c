@@ -44,6 +44,8 @@
 /* Sound timestamps may wander this far (samples: 0.1 s) from the samples before it counts as
  * a gap; FFmpeg's aresample takes the same default (min_hard_comp). */
 #define AUDIO_GAP_MIN (AUDIO_RATE / 10)
+/* The most channels libswresample mixes (its SWR_CH_MAX, which it does not export). */
+#define MIX_CHANNELS_MAX 64
 
 void media_options_init(struct media_options *opt)
 {
@@ -1103,18 +1105,45 @@ static int setup_swr(struct job *j, const AVFrame *f)
         return rc;
     }
     swr_free(&j->swr);
+    if (in.nb_channels > MIX_CHANNELS_MAX) {
+        av_channel_layout_uninit(&in);
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the sound has %d channels, more than the %d kino can mix; export "
+                            "it as stereo or 5.1 and upload it again",
+                            f->ch_layout.nb_channels, MIX_CHANNELS_MAX);
+    }
     AVChannelLayout out = AV_CHANNEL_LAYOUT_STEREO;
     rc = swr_alloc_set_opts2(&j->swr, &out, AV_SAMPLE_FMT_FLTP, AUDIO_RATE, &in, f->format,
                              f->sample_rate, 0, NULL);
     if (rc >= 0)
         rc = swr_init(j->swr);
+    if (rc < 0 && in.nb_channels > 2) {
+        /*
+         * No way to stereo that libswresample knows: the channels have no names (a WAV of
+         * 9 to 15 or 17+ tracks from a multitrack recorder) or names it cannot place. The
+         * first two become left and right and the rest is left out, the usual recipe for an
+         * unknown layout (FFmpeg's "pan=stereo|c0=c0|c1=c1"); refusing the file would lose
+         * all of its sound.
+         */
+        swr_free(&j->swr);
+        rc = swr_alloc_set_opts2(&j->swr, &out, AV_SAMPLE_FMT_FLTP, AUDIO_RATE, &in, f->format,
+                                 f->sample_rate, 0, NULL);
+        double matrix[2 * MIX_CHANNELS_MAX] = { 0 };
+        matrix[0] = 1;                  /* left <- channel 1 */
+        matrix[in.nb_channels + 1] = 1; /* right <- channel 2 */
+        if (rc >= 0)
+            rc = swr_set_matrix(j->swr, matrix, in.nb_channels);
+        if (rc >= 0)
+            rc = swr_init(j->swr);
+    }
     av_channel_layout_uninit(&j->swr_layout);
     j->swr_layout = in;
     j->swr_rate = f->sample_rate;
     j->swr_fmt = f->format;
     if (rc < 0)
         return kino_err_set(j->err, KINO_EMEDIA,
-                            "the audio format (%d Hz, %d channels) cannot be converted: %s",
+                            "the sound (%d Hz, %d channels) cannot be converted to stereo "
+                            "48 kHz (%s); export it as stereo or 5.1 and upload it again",
                             f->sample_rate, in.nb_channels, av_err2str(rc));
     return 0;
 }

@@ -105,6 +105,9 @@ AUDIO = {
     "song.m4a": dict(cover=None),
     "song.ogg": dict(cover=None),
     "song.opus": dict(cover=None),
+    # 12 tracks with no layout (a multitrack recorder): track 1 goes left and track 2 right,
+    # the other ten (loud noise) are left out. Refused before ("cannot be converted").
+    "multitrack.wav": dict(cover=None, levels=(-15.1, -27.1)),
 }
 # name -> a pattern the error must match (what is wrong)
 BROKEN = {
@@ -197,6 +200,15 @@ def audio_facts(path):
     f = {k: st.get(k) for k in ("codec_name", "profile", "channels", "sample_rate")}
     f["duration"] = float(j.get("format", {}).get("duration") or 0)
     return f, ""
+
+
+def channel_levels(path):
+    """The RMS level of each channel of `path`'s sound, in dB, as ffmpeg's astats says."""
+    rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", path, "-af",
+                     "astats=measure_overall=none:measure_perchannel=RMS_level", "-f", "null",
+                     "-"])
+    levels = re.findall(r"RMS level dB: (-?[0-9.]+|-inf)", err)
+    return [float(x) for x in levels] if rc == 0 else None
 
 
 def idet(path):
@@ -400,6 +412,11 @@ def check_audio(c, name, exp):
             R.check("%s: AAC-LC stereo 48000 Hz, ~ 3 s" % label, f is not None and
                     (f["codec_name"], f["profile"], f["channels"], f["sample_rate"]) ==
                     ("aac", "LC", 2, "48000") and abs(f["duration"] - 3) < 0.3, err or repr(f))
+            if exp.get("levels"):
+                got = channel_levels(path)
+                R.check("%s: left and right at %s dB RMS as its tracks 1 and 2 (%s)" %
+                        (label, exp["levels"], got), got is not None and len(got) == 2 and
+                        all(abs(g - w) < 1 for g, w in zip(got, exp["levels"])), "")
     thumb = pb.get("thumbnail")
     if exp["cover"]:
         ok = R.check("%s: playback thumbnail is a URL (the cover art)" % label,
