@@ -24,12 +24,20 @@ static int floor_even(double x)
     return v < 2 ? 2 : (int)v;
 }
 
+int ladder_sar_usable(int num, int den)
+{
+    if (num <= 0 || den <= 0)
+        return 0;
+    double sar = (double)num / den;
+    return sar >= 0.25 && sar <= 4.0;
+}
+
 size_t ladder_compute(const struct media_rung *rungs, size_t n_rungs, int w, int h, int sar_num,
                       int sar_den, int rotation, struct ladder_entry *out)
 {
     if (w <= 0 || h <= 0)
         return 0;
-    double sar = (sar_num > 0 && sar_den > 0) ? (double)sar_num / sar_den : 1.0;
+    double sar = ladder_sar_usable(sar_num, sar_den) ? (double)sar_num / sar_den : 1.0;
     /* Display size: stretch the width by the SAR (FFmpeg's convention). */
     double dw = w * sar, dh = h;
     if (rotation == 90 || rotation == 270) {

@@ -19,9 +19,19 @@ struct ladder_entry {
 };
 
 /*
+ * Whether a sample aspect ratio num:den is honoured: given (both positive) and
+ * within 1:4 to 4:1. Real pixel shapes lie well inside (PAL widescreen 64:45,
+ * HDV 4:3, anamorphic lenses 2:1); a stream claiming 1000:1 is broken, and
+ * honouring it would make rungs a thousand times wider than the source (a
+ * 320000x180 rung from 320x180) or, rounded, zero pixels wide. Any other is
+ * taken as square.
+ */
+int ladder_sar_usable(int num, int den);
+
+/*
  * Fill `out` (room for MEDIA_MAX_RUNGS) with the renditions for a source of
- * coded size `w`x`h` and sample aspect ratio `sar_num`:`sar_den` (0:x or x:0
- * means square), rotated by `rotation` degrees (0, 90, 180, 270) for display.
+ * coded size `w`x`h` and sample aspect ratio `sar_num`:`sar_den` (square when
+ * not ladder_sar_usable()), rotated by `rotation` degrees (0, 90, 180, 270) for display.
  * `rungs` is highest first. A rung is kept when its height is not above the
  * source's display short side (never upscale); a portrait source gets portrait
  * renditions. A source smaller than every rung gets one rendition at its own

@@ -823,6 +823,13 @@ static int is_hdr_transfer(enum AVColorTransferCharacteristic trc)
     return trc == AVCOL_TRC_SMPTE2084 || trc == AVCOL_TRC_ARIB_STD_B67;
 }
 
+/* The sample aspect ratio of `f` (NULL: of the stream) as kino honours it (ladder.h). */
+static AVRational source_sar(const struct job *j, AVFrame *f)
+{
+    AVRational sar = av_guess_sample_aspect_ratio(j->ic, j->ic->streams[j->vidx], f);
+    return ladder_sar_usable(sar.num, sar.den) ? sar : (AVRational){ 1, 1 };
+}
+
 /* Width over height of a w x h picture with sample aspect `sar`, as shown once turned. */
 static double upright_aspect(int w, int h, AVRational sar, int rotation)
 {
@@ -839,7 +846,7 @@ static double upright_aspect(int w, int h, AVRational sar, int rotation)
  */
 static void letterbox(const struct job *j, AVFrame *f, struct media_prep_spec *spec)
 {
-    AVRational sar = av_guess_sample_aspect_ratio(j->ic, j->ic->streams[j->vidx], f);
+    AVRational sar = source_sar(j, f);
     double a = upright_aspect(f->width, f->height, sar, j->rotation);
     if (fabs(a / j->display_aspect - 1) <= 0.01)
         return;
@@ -1396,7 +1403,7 @@ out:
 static int setup_video(struct job *j)
 {
     AVStream *st = j->ic->streams[j->vidx];
-    AVRational sar = av_guess_sample_aspect_ratio(j->ic, st, NULL);
+    AVRational sar = source_sar(j, NULL);
     j->fps = pick_fps(st);
     j->gop_frames = (int)lround(j->opt->gop_seconds * av_q2d(j->fps));
     if (j->gop_frames < 1)
@@ -1529,10 +1536,8 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
     if (j.vidx >= 0) {
         ret->duration_s = (double)j.next_idx / av_q2d(j.fps);
         int rot = rotation_of(j.ic->streams[j.vidx]);
-        AVRational sar = av_guess_sample_aspect_ratio(j.ic, j.ic->streams[j.vidx], NULL);
-        int dw = j.src_w;
-        if (sar.num > 0 && sar.den > 0)
-            dw = (int)lround((double)j.src_w * sar.num / sar.den);
+        AVRational sar = source_sar(&j, NULL);
+        int dw = (int)lround((double)j.src_w * sar.num / sar.den);
         ret->width = rot % 180 ? j.src_h : dw;
         ret->height = rot % 180 ? dw : j.src_h;
     } else {

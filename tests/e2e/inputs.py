@@ -41,6 +41,9 @@ VIDEOS = {
     "anamorphic.mp4": dict(sizes=[(640, 480), (480, 360)], fps=25, audio=True,
                            display=(768, 576)),
     "odd.mkv": dict(sizes=[(640, 360)], fps=30, audio=True, display=(641, 361)),
+    # Pixels claimed 1000 times wider than tall are taken as square: the rung was 320000x180
+    # before, and x264 refused it.
+    "absurd_sar.mkv": dict(sizes=[(320, 180)], fps=30, audio=False, display=(320, 180)),
     "tenbit.mov": dict(sizes=[(320, 240)], fps=25, audio=False, display=(320, 240)),
     "vfr.mp4": dict(sizes=[(480, 270)], fps=30, audio=True, display=(480, 270)),
     "fps120.mp4": dict(sizes=[(320, 180)], fps=60, audio=False, display=(320, 180), length=2),

@@ -29,6 +29,7 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   rotated.mp4      640x360 coded, display matrix 90 deg (a phone held upright), stereo
 #   anamorphic.mp4   720x576 with SAR 16:15 (PAL 4:3), 25 fps, 5.1 AAC at 44.1 kHz
 #   odd.mkv          641x361 H.264 4:4:4, mono PCM at 22.05 kHz
+#   absurd_sar.mkv   320x180 whose H.264 claims 1000:1 pixels (a broken stream), no audio
 #   tenbit.mov       320x240 H.264 High 4:2:2 10-bit, 25 fps, no audio track
 #   vfr.mp4          480x270, variable frame rate (30 fps with gaps: 20 fps on average), stereo
 #   fps120.mp4       320x180 at 120 fps; fps100.mkv at 100 fps; fps50.mp4 at 50 fps (no audio)
@@ -107,6 +108,9 @@ gen_inputs() {
     $FFMPEG $common -f lavfi -i "$v:size=480x270" -f lavfi -i "$a2" \
         -vf "select='not(between(mod(n\,30)\,10\,19))'" -fps_mode passthrough \
         -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 "$out/vfr.mp4"
+
+    $FFMPEG $common -f lavfi -i "$v:size=320x180" -vf "setsar=r=1000/1:max=1000" \
+        -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$out/absurd_sar.mkv"
 
     $FFMPEG $common -f lavfi -i "testsrc2=rate=120:duration=2:size=320x180" \
         -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$out/fps120.mp4"

@@ -53,6 +53,27 @@ Test(ladder, portrait_compares_the_short_side)
     expect(3, "360p", 360, 640, 0);
 }
 
+Test(ladder, absurd_sar_is_taken_as_square)
+{
+    /* A broken stream's 1000:1 made a 320000x180 rung (x264 refused it); 1:1000 a 2x180
+     * one named "2p"; 65535:1 overflowed to 0x0. Anything beyond 1:4..4:1 is square. */
+    int absurd[][2] = { { 1000, 1 }, { 1, 1000 }, { 65535, 1 }, { 1, 65535 }, { 40, 1 } };
+    for (size_t i = 0; i < sizeof(absurd) / sizeof(absurd[0]); i++) {
+        cr_expect_not(ladder_sar_usable(absurd[i][0], absurd[i][1]), "%d:%d", absurd[i][0],
+                      absurd[i][1]);
+        cr_assert_eq(compute(320, 180, absurd[i][0], absurd[i][1], 0), 1);
+        expect(0, "180p", 320, 180, 0);
+    }
+    /* The edges and real shapes are honoured. */
+    cr_expect(ladder_sar_usable(4, 1));
+    cr_expect(ladder_sar_usable(1, 4));
+    cr_expect(ladder_sar_usable(64, 45));
+    cr_expect_not(ladder_sar_usable(0, 1));
+    cr_expect_not(ladder_sar_usable(1, 0));
+    cr_assert_eq(compute(320, 180, 4, 1, 0), 1);
+    expect(0, "180p", 1280, 180, 0);
+}
+
 Test(ladder, anamorphic_sar_keeps_display_aspect)
 {
     /* 640x480 with 4:3 pixels displays as 853x480 (16:9). */
