@@ -55,18 +55,22 @@ size_t ladder_compute(const struct media_rung *rungs, size_t n_rungs, int w, int
         /* Small tolerance for rounding of anamorphic sizes (e.g. 479.99). */
         if (rh <= 0 || rh > shortside + 0.5)
             continue;
+        /* In floating point first: the long side of an extreme shape overflows an int. */
+        double longside = portrait ? rh / dar : rh * dar;
+        if (longside > LADDER_MAX_SIDE)
+            continue;
         struct ladder_entry *e = &out[n++];
         if (portrait) {
             e->width = rh & ~1;
-            e->height = round_even(rh / dar);
+            e->height = round_even(longside);
         } else {
             e->height = rh & ~1;
-            e->width = round_even(rh * dar);
+            e->width = round_even(longside);
         }
         e->bitrate_kbps = rungs[i].bitrate_kbps;
         snprintf(e->name, sizeof(e->name), "%dp", rh);
     }
-    if (n > 0 || n_rungs == 0)
+    if (n > 0 || n_rungs == 0 || floor(portrait ? dh : dw) > LADDER_MAX_SIDE)
         return n;
 
     /* Smaller than the lowest rung: one rendition at its own size, bitrate by area. */

@@ -19,6 +19,14 @@ struct ladder_entry {
 };
 
 /*
+ * The longest side a rendition may have. x264 stops at 16384; decoders and
+ * players at less: H.264 levels 5.1 and 5.2, the highest most devices decode,
+ * allow 8688 pixels on a side, and 8192 is what browsers' and phones' decoders
+ * are built for. It only binds for pictures more than 7.6 times wider than tall.
+ */
+#define LADDER_MAX_SIDE 8192
+
+/*
  * Whether a sample aspect ratio num:den is honoured: given (both positive) and
  * within 1:4 to 4:1. Real pixel shapes lie well inside (PAL widescreen 64:45,
  * HDV 4:3, anamorphic lenses 2:1); a stream claiming 1000:1 is broken, and
@@ -33,10 +41,11 @@ int ladder_sar_usable(int num, int den);
  * coded size `w`x`h` and sample aspect ratio `sar_num`:`sar_den` (square when
  * not ladder_sar_usable()), rotated by `rotation` degrees (0, 90, 180, 270) for display.
  * `rungs` is highest first. A rung is kept when its height is not above the
- * source's display short side (never upscale); a portrait source gets portrait
- * renditions. A source smaller than every rung gets one rendition at its own
- * display size, rounded down to even. Returns the number of entries; 0 when
- * the size is not positive.
+ * source's display short side (never upscale) and its long side is at most
+ * LADDER_MAX_SIDE; a portrait source gets portrait renditions. A source smaller
+ * than every rung gets one rendition at its own display size, rounded down to
+ * even. Returns the number of entries; 0 when the size is not positive, or when
+ * no rendition fits LADDER_MAX_SIDE (a picture of too extreme a shape).
  */
 size_t ladder_compute(const struct media_rung *rungs, size_t n_rungs, int w, int h, int sar_num,
                       int sar_den, int rotation, struct ladder_entry *out);

@@ -1421,6 +1421,12 @@ static int setup_video(struct job *j)
     j->n_rungs = ladder_compute(j->opt->ladder, j->opt->n_rungs, j->src_w, j->src_h, sar.num,
                                 sar.den, j->rotation, le);
     j->display_aspect = upright_aspect(j->src_w, j->src_h, sar, j->rotation);
+    if (j->n_rungs == 0 && j->opt->n_rungs > 0)
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the video is %dx%d pixels, too long and thin a shape: no rendition "
+                            "of it fits the %d pixels on a side that players take; crop it "
+                            "and upload it again",
+                            j->src_w, j->src_h, LADDER_MAX_SIDE);
     if (j->n_rungs == 0)
         return kino_err_set(j->err, KINO_EINVAL, "the ladder is empty");
     for (size_t i = 0; i < j->n_rungs; i++) {

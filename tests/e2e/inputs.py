@@ -125,6 +125,8 @@ BROKEN = {
     "huge.y4m": r"12000x12000",
     "absurd.y4m": r"100000x100000",
     "big.y4m": r"1280x1024.*%d" % MAX_PIXELS,
+    # x264 refused it: "cannot start the H.264 encoder for 12000x64 ... Generic error".
+    "thin.y4m": r"12000x64 pixels, too long and thin a shape.*8192",
     "longdur.mp4": r"90 s.*60 s",
     "nodecode.mp4": r"no video frame",
     "dovi5.mp4": r"Dolby Vision profile 5",
@@ -133,7 +135,7 @@ BROKEN = {
     "undecodable_video.mov": r"video is in the qqqv codec, which kino cannot decode",
 }
 # ... and one saying what to do
-WHAT_TO_DO = r"upload|re-export|scale it down|cut it"
+WHAT_TO_DO = r"upload|re-export|scale it down|cut it|crop it"
 
 
 def sh(args, timeout=180):

@@ -74,6 +74,7 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   huge.y4m         a YUV4MPEG header declaring 12000x12000 pixels (144 Mpx: over the default)
 #   absurd.y4m       a YUV4MPEG header declaring 100000x100000 (FFmpeg itself refuses to open it)
 #   big.y4m          a YUV4MPEG header declaring 1280x1024 (over a max-pixels of 1000000 only)
+#   thin.y4m         one 12000x64 frame: under that max-pixels, but too long a side for players
 #   longdur.mp4      a 3 s MP4 whose header (mvhd) claims 90 s (over a max-duration of 60)
 #   tiny.mp4         an 8x8 video (under the 16x16 kino needs)
 #   nodecode.mp4     a video-only MP4 whose sample data are overwritten with zeros
@@ -317,6 +318,8 @@ PY
         > "$out/absurd.y4m"
     { printf 'YUV4MPEG2 W1280 H1024 F25:1 Ip A1:1 C420jpeg\nFRAME\n'; head -c 4096 /dev/zero; } \
         > "$out/big.y4m"
+    { printf 'YUV4MPEG2 W12000 H64 F25:1 Ip A1:1 C420jpeg\nFRAME\n'; head -c 1152000 /dev/zero; } \
+        > "$out/thin.y4m"
     # mvhd: size, type, version+flags, creation, modification, timescale, duration (v0).
     python3 - "$out/whole.mp4" "$out/longdur.mp4" "$out/nodecode.mp4" <<'PY'
 import struct, sys

@@ -74,6 +74,23 @@ Test(ladder, absurd_sar_is_taken_as_square)
     expect(0, "180p", 1280, 180, 0);
 }
 
+Test(ladder, no_rung_longer_than_the_max_side)
+{
+    /* A 10000x1080 panorama: its 1080p rung would be 10000 wide; 720p and below fit. */
+    cr_assert_eq(compute(10000, 1080, 1, 1, 0), 3);
+    expect(0, "720p", 6666, 720, 2800);
+    /* The same upright. */
+    cr_assert_eq(compute(1080, 10000, 1, 1, 0), 3);
+    expect(0, "720p", 720, 6666, 2800);
+    /* Too long and thin for any rung, or for its own size (x264 refused 100000x100). */
+    cr_expect_eq(compute(40000, 400, 1, 1, 0), 0);
+    cr_expect_eq(compute(100000, 100, 1, 1, 0), 0);
+    cr_expect_eq(compute(100, 100000, 1, 1, 0), 0);
+    /* A small source at the limit keeps its own size. */
+    cr_assert_eq(compute(8192, 200, 1, 1, 0), 1);
+    expect(0, "200p", 8192, 200, 0);
+}
+
 Test(ladder, anamorphic_sar_keeps_display_aspect)
 {
     /* 640x480 with 4:3 pixels displays as 853x480 (16:9). */
