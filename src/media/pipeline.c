@@ -761,6 +761,20 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
 }
 
 /*
+ * Whether a stream whose first picture or sound comes `us` after the start of the file
+ * really begins that late (sound that starts when the speaker does, pictures after an
+ * audio-only intro), as opposed to broken timestamps: up to the file's declared duration,
+ * and up to 10 s in a file that declares none. Honoured, the lead is filled (silence, or
+ * the first picture held) so the two stay in sync; before, a lead of over 10 s was dropped
+ * and the stream played that much early.
+ */
+static int late_start(const struct job *j, int64_t us)
+{
+    double limit = j->duration > 10 ? j->duration : 10;
+    return us > 0 && us < limit * AV_TIME_BASE;
+}
+
+/*
  * How many output frames back a frame may land and still be a late duplicate
  * to drop; further back is a discontinuity, and the stream goes on from where
  * it is. Formats whose timestamps may start again mid-file (MPEG-TS, PS, FLV:
@@ -789,11 +803,11 @@ static int video_frame(struct job *j, const AVFrame *f)
 {
     AVStream *st = j->ic->streams[j->vidx];
     int64_t ts = f->best_effort_timestamp;
-    int64_t idx;
+    int64_t idx, us = 0;
     if (ts == AV_NOPTS_VALUE) {
         idx = j->next_idx;
     } else {
-        int64_t us = av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) - j->t0;
+        us = av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) - j->t0;
         idx = av_rescale_q(us, AV_TIME_BASE_Q, av_inv_q(j->fps)) + j->idx_offset;
     }
     int64_t second = j->fps.num / j->fps.den + 1;
@@ -802,7 +816,7 @@ static int video_frame(struct job *j, const AVFrame *f)
             return 0;
         j->idx_offset += j->next_idx - idx;
         idx = j->next_idx;
-    } else if (idx - j->next_idx > 10 * second) {
+    } else if (idx - j->next_idx > 10 * second && !(j->next_idx == 0 && late_start(j, us))) {
         j->idx_offset -= idx - j->next_idx;
         idx = j->next_idx;
     }
@@ -1195,7 +1209,7 @@ static int audio_frame(struct job *j, const AVFrame *f)
          * priming the encoder adds itself, plus any late start of the audio.
          */
         int64_t pad = j->audio_shift - j->aenc->initial_padding;
-        if (us != AV_NOPTS_VALUE && us > 0 && us < 10 * AV_TIME_BASE && j->vidx >= 0)
+        if (us != AV_NOPTS_VALUE && late_start(j, us) && j->vidx >= 0)
             pad += av_rescale(us, AUDIO_RATE, AV_TIME_BASE);
         if (pad > 0 && (rc = write_silence(j, pad)) < 0)
             return rc;

@@ -90,6 +90,15 @@ VIDEOS = {
                            parts=[(1, 60, "parts_ref.mp4", 32.0, 0),
                                   (61, 60, "parts_ref.mp4", 32.0, 60),
                                   (121, 59, "parts_ref.mp4", 32.0, 120)]),
+    # Sound that starts 11 s in: its beep stays at 12 s (it came at 1.1 s before: a lead over
+    # 10 s was dropped).
+    "late_sound.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
+                           length=14, beep=True),
+    # Pictures that start 11 s in (11.023 s: frame 331): the first is held until then, and
+    # they play from there, with the sound (they played from 0 before: 17 dB).
+    "late_picture.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
+                             length=14, beep=True,
+                             parts=[(331, 89, "parts_ref.mp4", 32.0, 0)]),
     # No sound from 2 s to 3 s (a microphone that dropped out), a beep at 4 s: the gap is
     # filled with silence and the beep stays at 4 s (it came 1 s early without).
     "audiogap.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180), length=6,

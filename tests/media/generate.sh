@@ -37,6 +37,9 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   twotracks.mp4    320x180, audio 1 mono "eng", audio 2 stereo "fra" marked default
 #   audiogap.mkv     320x180, 6 s; its sound (stereo AAC) has no packets from 2 s to 3 s and
 #                    beeps at 4 s
+#   late_sound.mkv   320x180, 14 s; its sound starts 11 s in and beeps at 12 s
+#   late_picture.mkv 14 s of sound beeping at 12 s; its pictures (parts_ref.mp4's first 3 s)
+#                    start 11 s in
 #   undecodable_track.mov  320x180, audio 1 "eng" (default) in a codec FFmpeg does not know
 #                    (qqqa), audio 2 stereo AAC "fra"
 #   undecodable_sound.mov  its only audio track in that unknown codec (refused)
@@ -209,6 +212,15 @@ PY
     done
     cat "$out/part0.ts" "$out/part1.ts" "$out/part2.ts" > "$out/short_parts.ts"
     rm -f "$out/part0.ts" "$out/part1.ts" "$out/part2.ts"
+    # A stream that starts well after the other (over 10 s): sound that starts when the
+    # speaker does, pictures after a sound-only intro.
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=14:size=320x180" -itsoffset 11 \
+        -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=3,volume='if(between(t,1,1.1),1,0)':eval=frame" \
+        -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 "$out/late_sound.mkv"
+    $FFMPEG $common -itsoffset 11 -t 3 -i "$out/parts_ref.mp4" \
+        -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=14" \
+        -af "volume='if(between(t,12,12.1),1,0)':eval=frame" -c:v libx264 -preset ultrafast \
+        -crf 12 -pix_fmt yuv420p -c:a aac -ac 2 "$out/late_picture.mkv"
     $FFMPEG $common -f lavfi -i "testsrc2=rate=25:duration=3:size=720x576" -c:v libx264 \
         -preset ultrafast -qp 0 -pix_fmt yuv420p "$out/sdr_chart576.mp4"
     $FFMPEG $common -i "$out/sdr_chart576.mp4" \
