@@ -95,6 +95,16 @@ static const struct {
     { 120000, 1001 }, { 120, 1 }, { 144, 1 }, { 240, 1 },
 };
 
+/* Whether num/den is one of common_rates exactly (as a fraction). */
+static int is_common_rate(int num, int den)
+{
+    for (size_t i = 0; num > 0 && den > 0 && i < sizeof(common_rates) / sizeof(common_rates[0]);
+         i++)
+        if ((long)num * common_rates[i].den == (long)common_rates[i].num * den)
+            return 1;
+    return 0;
+}
+
 static long gcd(long a, long b)
 {
     while (b) {
@@ -126,6 +136,9 @@ void ladder_frame_rate(int avg_num, int avg_den, int r_num, int r_den, int *ret_
     } else if (a > 0 && best_diff < 0.01) {
         num = common_rates[best].num;
         den = common_rates[best].den;
+    } else if (is_common_rate(r_num, r_den)) {
+        num = r_num; /* a capture rate, however few frames came: a screen recording */
+        den = r_den;
     } else if (r >= 1 && r <= 1000 && r_den <= 1001 && (a <= 0 || r <= 2 * a)) {
         num = r_num;
         den = r_den;

@@ -58,9 +58,12 @@ size_t ladder_compute(const struct media_rung *rungs, size_t n_rungs, int w, int
  * avg_frame_rate and r_frame_rate; 0 or negative parts mean unknown). The
  * source rate is the base rate when the average is within 1 % of it, else the
  * average snapped to a common rate when within 1 % (phone video is
- * variable-rate around 30 or 29.97), else the base rate when it is
- * plausible (at most twice the average: a finer value is a timestamp grid, not
- * a capture rate), else the rounded average, else 25. That rate is kept up to
+ * variable-rate around 30 or 29.97), else the base rate when it is a common
+ * capture rate (24 ... 240, 29.97 ...: a screen recording that sends frames
+ * only when the screen changes averages 8 fps at a base of 30 and still
+ * scrolls at 30), else the base rate when plausible (at most twice the average:
+ * a finer value is a timestamp grid, not a capture rate), else the rounded
+ * average, else 25. That rate is kept up to
  * LADDER_MAX_FPS and halved while above it: 120 -> 60, 100 -> 50, 50 -> 50,
  * 119.88 -> 59.94. The result is written reduced to `ret_num`/`ret_den`.
  */

@@ -46,6 +46,10 @@ VIDEOS = {
     "absurd_sar.mkv": dict(sizes=[(320, 180)], fps=30, audio=False, display=(320, 180)),
     "tenbit.mov": dict(sizes=[(320, 240)], fps=25, audio=False, display=(320, 240)),
     "vfr.mp4": dict(sizes=[(480, 270)], fps=30, audio=True, display=(480, 270)),
+    # Frames only when the screen changes (11 fps on average, 30 fps base): its first second
+    # of motion plays at 30 fps, frame for frame (it came out at 11 fps before).
+    "screen.mp4": dict(sizes=[(320, 180)], fps=30, audio=False, display=(320, 180),
+                       parts=[(0, 30, "parts_ref.mp4", 32.0, 0)]),
     "fps120.mp4": dict(sizes=[(320, 180)], fps=60, audio=False, display=(320, 180), length=2),
     "fps100.mkv": dict(sizes=[(320, 180)], fps=50, audio=False, display=(320, 180), length=2),
     "fps50.mp4": dict(sizes=[(320, 180)], fps=50, audio=False, display=(320, 180), length=2),

@@ -37,6 +37,9 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   twotracks.mp4    320x180, audio 1 mono "eng", audio 2 stereo "fra" marked default
 #   audiogap.mkv     320x180, 6 s; its sound (stereo AAC) has no packets from 2 s to 3 s and
 #                    beeps at 4 s
+#   screen.mp4       a screen recording that only sends frames when the screen changes:
+#                    parts_ref.mp4's first second at 30 fps, then one frame a second to 3 s
+#                    (33 frames: 11 fps on average, 30 fps base)
 #   late_sound.mkv   320x180, 14 s; its sound starts 11 s in and beeps at 12 s
 #   late_picture.mkv 14 s of sound beeping at 12 s; its pictures (parts_ref.mp4's first 3 s)
 #                    start 11 s in
@@ -212,6 +215,8 @@ PY
     done
     cat "$out/part0.ts" "$out/part1.ts" "$out/part2.ts" > "$out/short_parts.ts"
     rm -f "$out/part0.ts" "$out/part1.ts" "$out/part2.ts"
+    $FFMPEG $common -i "$out/parts_ref.mp4" -vf "select='lt(n\,30)+eq(mod(n\,30)\,0)'" -t 3.02 \
+        -fps_mode vfr -c:v libx264 -preset ultrafast -crf 12 -pix_fmt yuv420p "$out/screen.mp4"
     # A stream that starts well after the other (over 10 s): sound that starts when the
     # speaker does, pictures after a sound-only intro.
     $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=14:size=320x180" -itsoffset 11 \

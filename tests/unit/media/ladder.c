@@ -163,6 +163,11 @@ Test(ladder, variable_frame_rate_gets_a_constant_rate)
     expect_fps(2983, 100, 30, 1, 30, 1);
     /* Frames missing: average 20, base rate 30 -> 30. */
     expect_fps(20, 1, 30, 1, 30, 1);
+    /* A screen recording that only sends frames when the screen changes: its capture rate,
+     * not its average (it came out at 8 and 12 fps, scrolling in jerks). */
+    expect_fps(775, 100, 30, 1, 30, 1);
+    expect_fps(12, 1, 60, 1, 60, 1);
+    expect_fps(5, 1, 30000, 1001, 30000, 1001);
     /* A 1/1000 timestamp grid is not a capture rate: the average, rounded. */
     expect_fps(2743, 100, 1000, 1, 27, 1);
     /* A high-rate phone clip with drops: base 120 -> 60. */
