@@ -186,6 +186,20 @@ static int report(struct job *j, double fraction)
     return 0;
 }
 
+/*
+ * How far the job is, 0..1, once `done_s` seconds of output exist: against the declared
+ * duration, or when the file declares none (a WebM recorded live in a browser), by how much
+ * of the file has been read, so that progress does not sit at 0 until the end.
+ */
+static double fraction_done(const struct job *j, double done_s)
+{
+    if (j->duration > 0)
+        return done_s / j->duration;
+    AVIOContext *pb = j->ic->pb;
+    int64_t size = pb ? avio_size(pb) : -1, pos = pb ? avio_tell(pb) : -1;
+    return size > 0 && pos > 0 ? (double)pos / size : 0;
+}
+
 static int interrupted(void *opaque)
 {
     struct job *j = opaque;
@@ -757,7 +771,7 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
             return rc;
     if ((rc = thumbs_frame(&j->thumbs, src, idx, j->err)) < 0)
         return rc;
-    return report(j, j->total_frames > 0 ? (double)idx / j->total_frames : 0);
+    return report(j, fraction_done(j, idx / av_q2d(j->fps)));
 }
 
 /*
@@ -1067,9 +1081,8 @@ static int encode_audio_frames(struct job *j, int flush)
             return ff_err(j, KINO_EINTERNAL, "the AAC encoder refused a frame", rc);
         if ((rc = drain_audio(j)) < 0)
             return rc;
-        if (j->vidx < 0 && (rc = report(j, j->duration > 0 ? j->samples_out /
-                                                                 (j->duration * AUDIO_RATE)
-                                                           : 0)) < 0)
+        if (j->vidx < 0 &&
+            (rc = report(j, fraction_done(j, (double)j->samples_out / AUDIO_RATE))) < 0)
             return rc;
     }
     return 0;

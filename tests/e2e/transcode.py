@@ -178,6 +178,26 @@ def check_out_dir(kino_bin, tmp, clip):
     R.check("... and leaves no OUTDIR", tree(out) is None, tree(out))
 
 
+def check_progress_without_duration(kino_bin, tmp):
+    """A WebM recorded live in a browser declares no duration: progress still moves."""
+    R.section("progress of a file that declares no duration")
+    live = os.path.join(tmp, "live.webm")
+    p = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+                        "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=4",
+                        "-f", "lavfi", "-i", "sine=duration=4", "-c:v", "libvpx",
+                        "-deadline", "realtime", "-b:v", "500k", "-c:a", "libopus",
+                        "-f", "webm", "-live", "1", live],
+                       capture_output=True, text=True, timeout=120)
+    if not R.check("ffmpeg records a live WebM (no duration in it)", p.returncode == 0, p.stderr):
+        return
+    p = kino(kino_bin, live, os.path.join(tmp, "out-live"))
+    steps = re.findall(r"transcode: (\d+)%", p.stderr)
+    # It went from 0 % straight to 100 % at the end before.
+    R.check("kino transcode reports progress between 0 and 100 %% (%s)" % ", ".join(steps),
+            p.returncode == 0 and len([s for s in steps if 0 < int(s) < 100]) >= 5,
+            p.stderr[-1000:])
+
+
 def scenario(kino_bin, tmp):
     R.section("help and bad options")
     p = kino(kino_bin, "--help")
@@ -204,6 +224,7 @@ def scenario(kino_bin, tmp):
                 p.returncode != 0 and re.search(pattern, p.stderr), p.stderr[-1000:])
 
     check_out_dir(kino_bin, tmp, clip)
+    check_progress_without_duration(kino_bin, tmp)
 
     R.section("rate control")
     default = check_mode(kino_bin, tmp, clip, "default")
