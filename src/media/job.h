@@ -34,6 +34,7 @@ struct rung_out {
     int resizer_src_w, resizer_src_h, resizer_src_format, resizer_src_full; /* the source it
                                                            was made for (also if that failed) */
     AVFrame *frame; /* scaled picture, reused; the encoder copies it (libx264) */
+    int64_t frame_picture; /* job.picture of the picture `frame` holds scaled, 0 for none */
     AVFrame *pass;  /* reference to the decoded frame when no scaling is needed */
     struct cmaf_writer w;
     char codecs[64];
@@ -52,6 +53,8 @@ struct job {
     AVCodecContext *vdec, *adec;
     AVFrame *dframe;
     AVFrame *last;     /* reference to the last video frame, to extend the video */
+    int64_t picture;   /* numbers the distinct pictures sent to the rungs, from 1: a picture
+                          held over several output frames is scaled once */
     AVPacket *pkt, *opkt;
     double duration;   /* seconds, from the container (estimate) */
     int64_t t0;        /* start of the presentation, AV_TIME_BASE units */

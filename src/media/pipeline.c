@@ -717,7 +717,11 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
 {
     AVFrame *f;
     int rc;
-    if (src->format == AV_PIX_FMT_YUV420P && !media_frame_is_full_range(src) &&
+    if (r->frame_picture > 0 && r->frame_picture == j->picture) {
+        /* The picture again (a gap in a variable-rate source, or the last one held to the
+         * end of the sound): already scaled. A screen recording repeats most of its frames. */
+        f = r->frame;
+    } else if (src->format == AV_PIX_FMT_YUV420P && !media_frame_is_full_range(src) &&
         src->width == r->le.width && src->height == r->le.height) {
         /* Same size, format and range: no copy, the encoder reads the decoded picture. */
         av_frame_unref(r->pass);
@@ -731,6 +735,7 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
         if ((rc = media_resizer_run(r->resizer, src, r->frame, j->err)) < 0)
             return rc;
         f = r->frame;
+        r->frame_picture = j->picture;
     } else {
         struct SwsContext *sws = media_sws_get(&r->sws, src, r->le.width, r->le.height,
                                                AV_PIX_FMT_YUV420P, SWS_BICUBIC);
@@ -741,6 +746,7 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
         sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
                   r->frame->data, r->frame->linesize);
         f = r->frame;
+        r->frame_picture = j->picture;
     }
     f->pts = idx;
     f->pkt_duration = 1;
@@ -834,6 +840,7 @@ static int video_frame(struct job *j, const AVFrame *f)
         j->idx_offset -= idx - j->next_idx;
         idx = j->next_idx;
     }
+    j->picture++;
     while (j->next_idx <= idx) {
         int rc = emit_video(j, f, j->next_idx);
         if (rc < 0)
