@@ -58,6 +58,10 @@ struct job {
     AVPacket *pkt, *opkt;
     double duration;   /* seconds, from the container (estimate) */
     int64_t t0;        /* start of the presentation, AV_TIME_BASE units */
+    /* Formats whose timestamps may start again mid-file (splice_timestamps in pipeline.c). */
+    int ts_discont;
+    int64_t ts_offset;      /* added to every packet's time since the last splice, AV_TIME_BASE */
+    int64_t next_dts[2];    /* where video [0] and audio [1] were going, AV_TIME_BASE */
 
     /* video */
     AVRational fps;
@@ -93,6 +97,7 @@ struct job {
     int64_t a_next_seg, a_next_frag; /* next boundary numbers */
     int64_t audio_shift;             /* samples of silence ahead of the audio */
     int64_t audio_zero;              /* fifo position of the file's time 0 (fill_audio_gap) */
+    int64_t audio_drop;              /* resampled samples still to drop: an overlap */
     struct cmaf_writer aw;
     char language[8];
 

@@ -44,6 +44,8 @@
 /* Sound timestamps may wander this far (samples: 0.1 s) from the samples before it counts as
  * a gap; FFmpeg's aresample takes the same default (min_hard_comp). */
 #define AUDIO_GAP_MIN (AUDIO_RATE / 10)
+/* An overlap of sound at a splice left out beyond this (10 ms): lips and sound stay within it. */
+#define AUDIO_OVERLAP_MIN (AUDIO_RATE / 100)
 /* The most channels libswresample mixes (its SWR_CH_MAX, which it does not export). */
 #define MIX_CHANNELS_MAX 64
 
@@ -475,6 +477,8 @@ static int probe(struct job *j)
                             "the file is an image, not a video; %s", upload_hint);
 
     j->t0 = j->ic->start_time != AV_NOPTS_VALUE ? j->ic->start_time : 0;
+    j->ts_discont = (j->ic->iformat->flags & AVFMT_TS_DISCONT) != 0;
+    j->next_dts[0] = j->next_dts[1] = AV_NOPTS_VALUE;
     j->duration = j->ic->duration > 0 ? j->ic->duration / (double)AV_TIME_BASE : 0;
     if (j->duration > j->opt->max_duration_s)
         return too_long(j, j->duration);
@@ -1117,7 +1121,12 @@ static int resample(struct job *j, const AVFrame *in)
                         in ? (const uint8_t **)in->extended_data : NULL, in ? in->nb_samples : 0);
     if (n < 0)
         return kino_err_set(j->err, KINO_EMEDIA, "the audio cannot be resampled");
-    if (n > 0 && av_audio_fifo_write(j->fifo, (void **)j->rframe->data, n) < n)
+    /* Sound that overlaps what was already played (fill_audio_gap) is left out. */
+    int skip = j->audio_drop < n ? (int)j->audio_drop : n;
+    j->audio_drop -= skip;
+    n -= skip;
+    float *planes[2] = { (float *)j->rframe->data[0] + skip, (float *)j->rframe->data[1] + skip };
+    if (n > 0 && av_audio_fifo_write(j->fifo, (void **)planes, n) < n)
         return kino_err_set(j->err, -ENOMEM, "out of memory");
     j->samples_in += n;
     return 0;
@@ -1195,15 +1204,23 @@ static int setup_swr(struct job *j, const AVFrame *f)
  * repeating pictures; without it every later sound plays early by the gap's length. Up to
  * AUDIO_GAP_MIN either way is timestamp jitter and left alone; a jump back, or forward by more
  * than the video would fill (10 s), is a discontinuity: the sound goes on from where it is.
+ * In formats whose timestamps may start again (splice_timestamps), sound that overlaps what
+ * was played by more than AUDIO_OVERLAP_MIN is left out instead: at a splice, a clip's sound
+ * runs on a little past its pictures (AAC pads its last frame), and kept, each splice would
+ * move all later sound that much late.
  * `us`: the frame's time from the start of the file.
  */
 static int fill_audio_gap(struct job *j, int64_t us)
 {
-    int64_t have = j->samples_in + swr_get_delay(j->swr, AUDIO_RATE);
+    int64_t have = j->samples_in + swr_get_delay(j->swr, AUDIO_RATE) - j->audio_drop;
     int64_t want = j->audio_zero + av_rescale(us, AUDIO_RATE, AV_TIME_BASE);
     int64_t gap = want - have;
     if (gap > AUDIO_GAP_MIN && gap <= 10 * (int64_t)AUDIO_RATE)
         return write_silence(j, gap);
+    if (j->ts_discont && gap < -AUDIO_OVERLAP_MIN && gap >= -AUDIO_GAP_MIN) {
+        j->audio_drop -= gap;
+        return 0;
+    }
     if (gap > AUDIO_GAP_MIN || gap < -AUDIO_GAP_MIN)
         j->audio_zero -= gap;
     return 0;
@@ -1271,6 +1288,41 @@ static int decode(struct job *j, AVCodecContext *dec, const AVPacket *pkt, int *
     }
 }
 
+/*
+ * MPEG-TS, MPEG-PS and FLV may start their timestamps again mid-file: clips joined end to
+ * end with cat, an encoder restarted mid-broadcast. A packet of the video or the sound that
+ * jumps back by more than 0.1 s, or forward by more than 10 s, from where its stream was
+ * going marks such a splice, and the jump is undone for the whole file at once: every later
+ * packet of every stream moves by the same amount, as FFmpeg's CLI does, so each clip keeps
+ * its own pictures and sound together. Undoing each stream's own jump instead lets them
+ * drift apart by the difference at every splice (a clip's AAC sound runs 27 ms past its
+ * pictures: 0.8 s after 30 clips of 2 s). The files are read in order, so every packet of a
+ * clip comes before the next clip's.
+ */
+static void splice_timestamps(struct job *j, AVPacket *pkt)
+{
+    int s = pkt->stream_index == j->vidx ? 0 : 1;
+    AVStream *st = j->ic->streams[pkt->stream_index];
+    int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+    if (ts == AV_NOPTS_VALUE)
+        return;
+    int64_t us = av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) + j->ts_offset;
+    if (j->next_dts[s] != AV_NOPTS_VALUE) {
+        int64_t jump = us - j->next_dts[s];
+        if (jump < -AV_TIME_BASE / 10 || jump > 10 * (int64_t)AV_TIME_BASE) {
+            j->ts_offset -= jump;
+            us -= jump;
+        }
+    }
+    j->next_dts[s] =
+        us + (pkt->duration > 0 ? av_rescale_q(pkt->duration, st->time_base, AV_TIME_BASE_Q) : 0);
+    int64_t shift = av_rescale_q(j->ts_offset, AV_TIME_BASE_Q, st->time_base);
+    if (pkt->pts != AV_NOPTS_VALUE)
+        pkt->pts += shift;
+    if (pkt->dts != AV_NOPTS_VALUE)
+        pkt->dts += shift;
+}
+
 static int run(struct job *j)
 {
     int rc, vframes = 0, aframes = 0;
@@ -1280,6 +1332,8 @@ static int run(struct job *j)
             return KINO_ECANCELED; /* stopped from the interrupt callback */
         if (rc < 0)
             break; /* end of file, or damage: keep what decoded so far */
+        if (j->ts_discont && (j->pkt->stream_index == j->vidx || j->pkt->stream_index == j->aidx))
+            splice_timestamps(j, j->pkt);
         if (j->pkt->stream_index == j->vidx)
             rc = decode(j, j->vdec, j->pkt, &vframes);
         else if (j->pkt->stream_index == j->aidx)

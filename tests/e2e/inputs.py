@@ -94,6 +94,10 @@ VIDEOS = {
                            parts=[(1, 60, "parts_ref.mp4", 32.0, 0),
                                   (61, 60, "parts_ref.mp4", 32.0, 60),
                                   (121, 59, "parts_ref.mp4", 32.0, 120)]),
+    # Ten 1 s clips spliced, the last with a clap (a white picture and a beep together): heard
+    # when seen. Each splice moved the sound 24 ms later before (0.22 s after nine).
+    "claps.ts": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180), length=10,
+                     clap=True),
     # Sound that starts 11 s in: its beep stays at 12 s (it came at 1.1 s before: a lead over
     # 10 s was dropped).
     "late_sound.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
@@ -265,6 +269,19 @@ def first_sound(path):
     return float(m.group(1)) if rc == 0 and m else None
 
 
+def first_flash(path):
+    """When the pictures of `path` first turn (nearly) white, in seconds, or None."""
+    p = subprocess.run(["ffprobe", "-v", "error", "-f", "lavfi", "-i",
+                        "movie=%s,signalstats" % path, "-show_entries",
+                        "frame=pts_time:frame_tags=lavfi.signalstats.YAVG", "-of", "csv=p=0"],
+                       capture_output=True, text=True, timeout=180)
+    for line in p.stdout.split():
+        t, y = (line.split(",") + ["", ""])[:2]
+        if y and float(y) > 200:
+            return float(t)
+    return None
+
+
 def plays(label, master_url):
     """A player's view: ffmpeg reads the master over HTTP and decodes every stream."""
     rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", master_url,
@@ -394,6 +411,12 @@ def check_video(c, name, exp):
             R.check("%s audio: AAC-LC stereo 48000 Hz" % label, f is not None and
                     (f["codec_name"], f["profile"], f["channels"], f["sample_rate"]) ==
                     ("aac", "LC", 2, "48000"), err or repr(f))
+            if exp.get("clap"):
+                seen = first_flash(os.path.join(c.tmp, "%s-v0.mp4" % name))
+                heard = first_sound(path)
+                R.check("%s: the clap is heard when it is seen (beep at %s s, white picture at "
+                        "%s s)" % (label, heard, seen),
+                        seen is not None and heard is not None and abs(heard - seen) < 0.05, "")
             if exp.get("beep"):
                 # The beep plays when the source plays it (plus the two-frame shift of both
                 # tracks, 0.07 s), not earlier by the gap before it.

@@ -40,6 +40,8 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   screen.mp4       a screen recording that only sends frames when the screen changes:
 #                    parts_ref.mp4's first second at 30 fps, then one frame a second to 3 s
 #                    (33 frames: 11 fps on average, 30 fps base)
+#   claps.ts         ten 1 s clips with sound spliced in MPEG-TS, the last with a clap: a white
+#                    picture and a beep together, 0.5 s in
 #   late_sound.mkv   320x180, 14 s; its sound starts 11 s in and beeps at 12 s
 #   late_picture.mkv 14 s of sound beeping at 12 s; its pictures (parts_ref.mp4's first 3 s)
 #                    start 11 s in
@@ -215,6 +217,17 @@ PY
     done
     cat "$out/part0.ts" "$out/part1.ts" "$out/part2.ts" > "$out/short_parts.ts"
     rm -f "$out/part0.ts" "$out/part1.ts" "$out/part2.ts"
+    : > "$out/claps.ts"
+    for i in 0 1 2 3 4 5 6 7 8 9; do
+        clap=0; [ $i -eq 9 ] && clap=1
+        $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=1:size=320x180" \
+            -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=1,volume='$clap*between(t,0.5,0.6)':eval=frame" \
+            -vf "drawbox=enable='$clap*between(n,15,17)':x=0:y=0:w=iw:h=ih:color=white:t=fill" \
+            -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 -f mpegts \
+            "$out/clip.ts"
+        cat "$out/clip.ts" >> "$out/claps.ts"
+    done
+    rm -f "$out/clip.ts"
     $FFMPEG $common -i "$out/parts_ref.mp4" -vf "select='lt(n\,30)+eq(mod(n\,30)\,0)'" -t 3.02 \
         -fps_mode vfr -c:v libx264 -preset ultrafast -crf 12 -pix_fmt yuv420p "$out/screen.mp4"
     # A stream that starts well after the other (over 10 s): sound that starts when the
