@@ -840,7 +840,8 @@ static int video_frame(struct job *j, const AVFrame *f)
             return 0;
         j->idx_offset += j->next_idx - idx;
         idx = j->next_idx;
-    } else if (idx - j->next_idx > 10 * second && !(j->next_idx == 0 && late_start(j, us))) {
+    } else if (idx - j->next_idx > 10 * second && !(j->next_idx == 0 && late_start(j, us)) &&
+               !j->ts_discont) {
         j->idx_offset -= idx - j->next_idx;
         idx = j->next_idx;
     }
@@ -1215,8 +1216,11 @@ static int fill_audio_gap(struct job *j, int64_t us)
     int64_t have = j->samples_in + swr_get_delay(j->swr, AUDIO_RATE) - j->audio_drop;
     int64_t want = j->audio_zero + av_rescale(us, AUDIO_RATE, AV_TIME_BASE);
     int64_t gap = want - have;
-    if (gap > AUDIO_GAP_MIN && gap <= 10 * (int64_t)AUDIO_RATE)
+    if (gap > AUDIO_GAP_MIN && (gap <= 10 * (int64_t)AUDIO_RATE || j->ts_discont)) {
+        if (j->samples_in + gap > j->max_samples)
+            return too_long(j, 0);
         return write_silence(j, gap);
+    }
     if (j->ts_discont && gap < -AUDIO_OVERLAP_MIN && gap >= -AUDIO_GAP_MIN) {
         j->audio_drop -= gap;
         return 0;
@@ -1309,7 +1313,12 @@ static void splice_timestamps(struct job *j, AVPacket *pkt)
     int64_t us = av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) + j->ts_offset;
     if (j->next_dts[s] != AV_NOPTS_VALUE) {
         int64_t jump = us - j->next_dts[s];
-        if (jump < -AV_TIME_BASE / 10 || jump > 10 * (int64_t)AV_TIME_BASE) {
+        /* Forward, where the other stream already is: a hole in this one (sound that drops
+         * out for a while), filled later, not a splice. Taken for one, the other stream's
+         * next packet would jump back and undo it, and so on at every packet. */
+        int64_t other = j->next_dts[1 - s];
+        int hole = jump > 0 && other != AV_NOPTS_VALUE && llabs(us - other) <= 10 * AV_TIME_BASE;
+        if ((jump < -AV_TIME_BASE / 10 || jump > 10 * (int64_t)AV_TIME_BASE) && !hole) {
             j->ts_offset -= jump;
             us -= jump;
         }

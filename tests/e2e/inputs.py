@@ -98,6 +98,10 @@ VIDEOS = {
     # when seen. Each splice moved the sound 24 ms later before (0.22 s after nine).
     "claps.ts": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180), length=10,
                      clap=True),
+    # MPEG-TS whose sound drops out for 11.5 s: silence fills the hole and the 13 s beep stays
+    # at 13 s (FFmpeg's CLI and kino before took the hole for a splice: beep at 2.5 s).
+    "sound_hole.ts": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
+                          length=14, beep_at=13.0),
     # Sound that starts 11 s in: its beep stays at 12 s (it came at 1.1 s before: a lead over
     # 10 s was dropped).
     "late_sound.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
@@ -417,6 +421,12 @@ def check_video(c, name, exp):
                 R.check("%s: the clap is heard when it is seen (beep at %s s, white picture at "
                         "%s s)" % (label, heard, seen),
                         seen is not None and heard is not None and abs(heard - seen) < 0.05, "")
+            if exp.get("beep_at") is not None:
+                # Plus the two-frame shift of both tracks, 0.07 s.
+                got = first_sound(path)
+                R.check("%s audio: the beep starts at %s s, where the source has it (%s s)" %
+                        (label, got, exp["beep_at"]),
+                        got is not None and abs(got - exp["beep_at"] - 0.067) < 0.08, "")
             if exp.get("beep"):
                 # The beep plays when the source plays it (plus the two-frame shift of both
                 # tracks, 0.07 s), not earlier by the gap before it.

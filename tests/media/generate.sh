@@ -42,6 +42,8 @@ common="-hide_banner -loglevel error -nostdin -y"
 #                    (33 frames: 11 fps on average, 30 fps base)
 #   claps.ts         ten 1 s clips with sound spliced in MPEG-TS, the last with a clap: a white
 #                    picture and a beep together, 0.5 s in
+#   sound_hole.ts    320x180, 14 s, in MPEG-TS; its sound has no packets from 1 s to 12.5 s
+#                    (over 10 s) and beeps at 13 s
 #   late_sound.mkv   320x180, 14 s; its sound starts 11 s in and beeps at 12 s
 #   late_picture.mkv 14 s of sound beeping at 12 s; its pictures (parts_ref.mp4's first 3 s)
 #                    start 11 s in
@@ -217,6 +219,11 @@ PY
     done
     cat "$out/part0.ts" "$out/part1.ts" "$out/part2.ts" > "$out/short_parts.ts"
     rm -f "$out/part0.ts" "$out/part1.ts" "$out/part2.ts"
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=14:size=320x180" \
+        -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=14" \
+        -filter_complex "[1:a]volume='between(t,13,13.1)':eval=frame,aselect='not(between(t,1,12.5))'[a]" \
+        -map 0:v -map "[a]" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 \
+        -f mpegts "$out/sound_hole.ts"
     : > "$out/claps.ts"
     for i in 0 1 2 3 4 5 6 7 8 9; do
         clap=0; [ $i -eq 9 ] && clap=1
