@@ -802,19 +802,17 @@ static int late_start(const struct job *j, int64_t us)
  * How many output frames back a frame may land and still be a late duplicate
  * to drop; further back is a discontinuity, and the stream goes on from where
  * it is. Formats whose timestamps may start again mid-file (MPEG-TS, PS, FLV:
- * AVFMT_TS_DISCONT) carry clips spliced end to end, so there a jump back by
- * more than a tenth of a second is a splice: the rule the sound follows
- * (fill_audio_gap) and the one FFmpeg's CLI applies to such formats. Dropping
- * it instead threw away whole 2 s clips while their sound played on.
- * Elsewhere timestamps never start again, and up to 2 s back is taken as
- * broken timestamps.
+ * j->ts_discont) carry clips spliced end to end, which splice_timestamps()
+ * undoes before decoding; a picture that still lands more than a tenth of a
+ * second back is such a splice too, as it is for FFmpeg's CLI. Dropping it
+ * instead threw away whole 2 s clips while their sound played on. Elsewhere
+ * timestamps never start again, and up to 2 s back is taken as broken
+ * timestamps.
  */
 static int64_t late_frames_max(const struct job *j)
 {
     int64_t second = j->fps.num / j->fps.den + 1;
-    if (j->ic->iformat->flags & AVFMT_TS_DISCONT)
-        return second / 10;
-    return 2 * second - 1;
+    return j->ts_discont ? second / 10 : 2 * second - 1;
 }
 
 /*
@@ -1205,10 +1203,11 @@ static int setup_swr(struct job *j, const AVFrame *f)
  * repeating pictures; without it every later sound plays early by the gap's length. Up to
  * AUDIO_GAP_MIN either way is timestamp jitter and left alone; a jump back, or forward by more
  * than the video would fill (10 s), is a discontinuity: the sound goes on from where it is.
- * In formats whose timestamps may start again (splice_timestamps), sound that overlaps what
- * was played by more than AUDIO_OVERLAP_MIN is left out instead: at a splice, a clip's sound
- * runs on a little past its pictures (AAC pads its last frame), and kept, each splice would
- * move all later sound that much late.
+ * In formats whose timestamps may start again, splice_timestamps() has already undone the
+ * splices, so what is left are holes, filled whatever their length, and overlaps: sound that
+ * overlaps what was played by more than AUDIO_OVERLAP_MIN is left out. At a splice a clip's
+ * sound runs on a little past its pictures (AAC pads its last frame); kept, each splice
+ * would move all later sound that much late.
  * `us`: the frame's time from the start of the file.
  */
 static int fill_audio_gap(struct job *j, int64_t us)
