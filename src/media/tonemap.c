@@ -11,19 +11,31 @@
 /* zscale's npl=100: 1.0 is 100 nits. */
 #define NITS_PER_UNIT 100.0
 
+/* A claimed peak in nits as believed: at most PQ's 10000; under SDR white (100) none. */
+static double believed_nits(double nits)
+{
+    if (!(nits >= 100.0))
+        return 0;
+    return nits > 10000.0 ? 10000.0 : nits;
+}
+
 double media_tonemap_peak(const AVFrame *f)
 {
     const AVFrameSideData *sd = av_frame_get_side_data(f, AV_FRAME_DATA_CONTENT_LIGHT_LEVEL);
     if (sd && sd->size >= sizeof(AVContentLightMetadata)) {
         const AVContentLightMetadata *cll = (const AVContentLightMetadata *)sd->data;
-        if (cll->MaxCLL > 0)
-            return cll->MaxCLL / NITS_PER_UNIT;
+        double nits = believed_nits(cll->MaxCLL);
+        if (nits > 0)
+            return nits / NITS_PER_UNIT;
     }
     sd = av_frame_get_side_data(f, AV_FRAME_DATA_MASTERING_DISPLAY_METADATA);
     if (sd && sd->size >= sizeof(AVMasteringDisplayMetadata)) {
         const AVMasteringDisplayMetadata *md = (const AVMasteringDisplayMetadata *)sd->data;
-        if (md->has_luminance && md->max_luminance.den > 0 && md->max_luminance.num > 0)
-            return av_q2d(md->max_luminance) / NITS_PER_UNIT;
+        double nits = md->has_luminance && md->max_luminance.den > 0
+                          ? believed_nits(av_q2d(md->max_luminance))
+                          : 0;
+        if (nits > 0)
+            return nits / NITS_PER_UNIT;
     }
     return 1000.0 / NITS_PER_UNIT;
 }

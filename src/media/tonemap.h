@@ -31,7 +31,10 @@
 /*
  * The brightest light `f` carries, in units of 100 nits, as libavfilter decides it: the
  * content light level's MaxCLL, else the mastering display's peak, else 10 (1000 nits: the
- * usual HDR10 mastering peak and HLG's reference display).
+ * usual HDR10 mastering peak and HLG's reference display). Unlike libavfilter, a value under
+ * SDR white (100 nits) is not believed and the next one is used, and one over PQ's 10000 nits
+ * counts as 10000: a file claiming MaxCLL = 1 nit had every highlight above SDR white
+ * clipped.
  */
 double media_tonemap_peak(const AVFrame *f);
 

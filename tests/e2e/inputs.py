@@ -69,6 +69,10 @@ VIDEOS = {
     "hdr_anamorphic.mp4": dict(sizes=[(640, 480), (480, 360)], fps=25, audio=False,
                                display=(768, 576), looks_like=("sdr_chart576.mp4", 22.0),
                                bt709=True),
+    # HDR10 claiming its brightest pixel is 1 nit: not believed (1000 nits taken instead), so
+    # its highlights are not clipped (17.9 dB against the chart when believed).
+    "bogus_cll.mp4": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
+                          looks_like=("sdr_chart.mp4", 22.0), bt709=True),
     # Dolby Vision 8.4 plays from its HLG base layer, tone-mapped like hdr_hlg.mov, and
     # turned upright after (an iPhone held upright).
     "dovi_hlg.mp4": dict(sizes=[(360, 640)], fps=30, audio=False, display=(360, 640),

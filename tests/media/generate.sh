@@ -71,6 +71,7 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   dovi_hlg.mp4     Dolby Vision profile 8.4 as iPhones record it: HEVC with an HLG base layer
 #                    (the chart again), its DOVI record in the sample entry, display matrix 90 deg
 #   dovi5.mp4        the same marked profile 5, which has no standard base layer (refused)
+#   bogus_cll.mp4    hdr_pq.mp4's chart as HEVC whose content light level claims MaxCLL = 1 nit
 #   song.mp3         stereo MP3 with a cover picture (ID3 APIC)
 #   song.flac song.wav song.m4a song.ogg song.opus   audio only, assorted rates/layouts
 #   multitrack.wav   12 channels with no layout (a multitrack recorder), 48 kHz, 3 s: a 1 kHz
@@ -252,6 +253,11 @@ PY
         -vf "zscale=tin=bt709:pin=bt709:min=bt709:rin=tv:t=arib-std-b67:p=bt2020:m=bt2020nc:r=tv:npl=203,format=yuv420p10le,setsar=16/15" \
         -c:v libx264 -preset ultrafast -crf 12 -color_primaries bt2020 -color_trc arib-std-b67 \
         -colorspace bt2020nc "$out/hdr_anamorphic.mp4"
+    $FFMPEG $common -i "$out/sdr_chart.mp4" \
+        -vf "zscale=tin=bt709:pin=bt709:min=bt709:rin=tv:t=smpte2084:p=bt2020:m=bt2020nc:r=tv:npl=203,format=yuv420p10le" \
+        -c:v libx265 -preset ultrafast -crf 12 -x265-params log-level=error:hdr10=1:max-cll=1,1 \
+        -tag:v hvc1 -color_primaries bt2020 -color_trc smpte2084 -colorspace bt2020nc \
+        "$out/bogus_cll.mp4"
     # Dolby Vision as files carry it: a DOVI configuration box in the HEVC sample entry
     # (dvvC for profiles 8-10, dvcC below), patched into an HLG encode of the chart.
     $FFMPEG $common -i "$out/sdr_chart.mp4" \

@@ -89,5 +89,13 @@ Test(tonemap, the_peak_comes_from_the_frames_metadata)
     cr_expect_float_eq(media_tonemap_peak(f), 40.0, 1e-9);
     cll->MaxCLL = 1200;
     cr_expect_float_eq(media_tonemap_peak(f), 12.0, 1e-9, "MaxCLL before the display");
+
+    /* Nonsense is not believed: under SDR white, the next source; over PQ's top, its top. */
+    cll->MaxCLL = 1;
+    cr_expect_float_eq(media_tonemap_peak(f), 40.0, 1e-9, "MaxCLL 1 nit: the display's peak");
+    md->max_luminance = av_make_q(1, 2);
+    cr_expect_float_eq(media_tonemap_peak(f), 10.0, 1e-9, "both under 100 nits: 1000 nits");
+    cll->MaxCLL = 65535;
+    cr_expect_float_eq(media_tonemap_peak(f), 100.0, 1e-9, "MaxCLL 65535: 10000 nits");
     av_frame_free(&f);
 }
