@@ -403,21 +403,27 @@ void api_media_playback(struct http_request *req)
         return;
     }
     /*
-     * HLS plays from the moment the media is playable. The poster, the
-     * storyboard and the MPD are written once the whole ladder is done (and
-     * only then is the media's type known for sure), so until the media is
-     * ready they are null rather than URLs that would answer 404.
+     * HLS plays from the moment the media is playable. The storyboard and the
+     * MPD are written once the whole ladder is done (and only then is the
+     * media's type known for sure), so until the media is ready they are null
+     * rather than URLs that would answer 404. A video publishes a first poster
+     * just before it becomes playable (the final one replaces it at the end):
+     * it is given while processing when it is there.
      */
     const char *base = k->cfg.public_url[0] ? k->cfg.public_url : http_request_base_url(req);
     int ready = strcmp(m.status, MEDIA_READY) == 0;
     int is_video = strcmp(m.type, "audio") != 0;
+    char poster_key[64];
+    snprintf(poster_key, sizeof(poster_key), "media/%s/poster.jpg", m.id);
+    int early_poster = !ready && blob_exists(k->blob, poster_key, NULL) == 1;
     char expires[40];
     json_t *body = json_object();
     json_object_set_new(body, "hls", play_url(base, &token, "master.m3u8"));
     json_object_set_new(body, "dash",
                         ready ? play_url(base, &token, "manifest.mpd") : json_null());
     json_object_set_new(body, "thumbnail",
-                        ready && (is_video || audio_has_poster(m.renditions_json))
+                        (ready && (is_video || audio_has_poster(m.renditions_json))) ||
+                                early_poster
                             ? play_url(base, &token, "poster.jpg")
                             : json_null());
     json_object_set_new(body, "storyboard",

@@ -75,6 +75,16 @@ int media_publish_progress(struct job *j)
         snprintf(rel, sizeof(rel), "%s/index.m3u8", names[i]);
         rc = publish_file(j, rel);
     }
+    /*
+     * A poster before the media is playable, so that a page showing it has a picture long
+     * before the final one (chosen over the first 40 % of the video) is written at the end.
+     */
+    if (rc == 0 && first && j->vidx >= 0) {
+        rc = thumbs_write_poster(&j->thumbs, j->err);
+        if (rc == 0)
+            rc = publish_file(j, "poster.jpg");
+        rc = rc > 0 ? 0 : rc;
+    }
     /* Republished each time too: its bandwidths improve as segments come in. */
     if (rc == 0 && (first || j->published % 4 == 0))
         rc = publish_file(j, "master.m3u8");

@@ -369,16 +369,11 @@ int thumbs_frame(struct thumbs *t, const AVFrame *src, int64_t idx, struct kino_
     return 0;
 }
 
-int thumbs_finish(struct thumbs *t, int64_t n_frames, struct kino_err *err)
+int thumbs_write_poster(struct thumbs *t, struct kino_err *err)
 {
-    char path[PATH_MAX];
     int rc = 0;
     if (!t->sheet || !t->have_best)
-        return 0;
-    if (snprintf(path, sizeof(path), "%s/" THUMBS_DIR "/" THUMBS_VTT_NAME, t->dir) >=
-        (int)sizeof(path))
-        return kino_err_set(err, KINO_EINVAL, "output path too long: %s", t->dir);
-
+        return 1;
     /* The MJPEG encoder wants full range; the candidates were kept in limited range. */
     AVFrame *jp = new_picture(AV_PIX_FMT_YUVJ420P, t->poster_w, t->poster_h);
     struct SwsContext *sws = sws_getContext(t->poster_w, t->poster_h, AV_PIX_FMT_YUV420P,
@@ -396,9 +391,20 @@ int thumbs_finish(struct thumbs *t, int64_t n_frames, struct kino_err *err)
     }
     sws_freeContext(sws);
     av_frame_free(&jp);
-    if (rc < 0)
-        return rc;
+    return rc;
+}
 
+int thumbs_finish(struct thumbs *t, int64_t n_frames, struct kino_err *err)
+{
+    char path[PATH_MAX];
+    int rc = 0;
+    if (!t->sheet || !t->have_best)
+        return 0;
+    if (snprintf(path, sizeof(path), "%s/" THUMBS_DIR "/" THUMBS_VTT_NAME, t->dir) >=
+        (int)sizeof(path))
+        return kino_err_set(err, KINO_EINVAL, "output path too long: %s", t->dir);
+    if ((rc = thumbs_write_poster(t, err)) < 0)
+        return rc;
     if (t->sheet_used > 0 && (rc = write_sheet(t, err)) < 0)
         return rc;
     struct buf b;

@@ -136,6 +136,14 @@ int thumbs_frame(struct thumbs *t, const struct AVFrame *src, int64_t idx,
                  struct kino_err *err);
 
 /*
+ * Write poster.jpg from the best candidate offered so far: early, while the
+ * transcode runs, for a media that is already playable, and again by
+ * thumbs_finish() with the final choice. Returns 0, 1 when no frame was
+ * offered yet (nothing written), or an error with a message in `err`.
+ */
+int thumbs_write_poster(struct thumbs *t, struct kino_err *err);
+
+/*
  * After the last frame: write poster.jpg, the last (partial, cropped to its
  * used rows) sheet and storyboard/storyboard.vtt for a video `n_frames`
  * frames long. Returns 0 or a negative code with a message in `err`.

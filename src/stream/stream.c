@@ -81,9 +81,10 @@ static void serve_file(struct http_request *req, struct kino *k, const char *id,
     struct http_file f = { .content_type = type->content_type,
                            .cache_control = type->cache_control };
     struct kino_err err = { 0 };
-    if (is_playlist(type)) {
+    if (is_playlist(type) || strcmp(rest, "poster.jpg") == 0) {
         /* While the media is processing its playlists grow (and the master's bandwidths are
-         * rewritten at the end): caches must ask again each time. */
+         * rewritten at the end), and its first poster is replaced by the final one at the
+         * end: caches must ask again each time. */
         char marker[64];
         snprintf(marker, sizeof(marker), "media/%s/processing", id);
         if (blob_exists(k->blob, marker, NULL) != 0)

@@ -2404,12 +2404,19 @@ def scenario_progressive(kino_bin, tmp, media_dir):
             r = request(srv.base, "GET", "/api/v1/media/%s/playback" % mid)
             pb = r.json() if r.status == 200 else None
             R.check("progressive: playback -> 200 while processing", pb is not None, r.describe())
-            R.check("progressive: while processing only hls is given (thumbnail, storyboard, "
-                    "dash are written at the end: null, not URLs that answer 404)",
+            R.check("progressive: while processing hls and a first poster are given (storyboard "
+                    "and dash are written at the end: null, not URLs that answer 404)",
                     pb is not None and re.match(r"^https://cdn\.example\.test/play/[^/]+/"
                                                 r"master\.m3u8$", pb.get("hls") or "") and
-                    pb.get("thumbnail") is None and pb.get("storyboard") is None and
-                    pb.get("dash") is None, r.describe())
+                    re.match(r"^https://cdn\.example\.test/play/[^/]+/poster\.jpg$",
+                             pb.get("thumbnail") or "") and
+                    pb.get("storyboard") is None and pb.get("dash") is None, r.describe())
+            # A page shows a picture from the start; the final poster replaces it at the end,
+            # so no cache may keep this one.
+            poster = request(srv.base, "GET", "/media/%s/poster.jpg" % mid)
+            R.check("progressive: the first poster is a JPEG, served no-cache while processing",
+                    poster.status == 200 and poster.body[:3] == b"\xff\xd8\xff" and
+                    poster.header("Cache-Control") == "no-cache", poster.describe())
             master = request(srv.base, "GET", "/media/%s/master.m3u8" % mid)
             R.check("progressive: growing master is served no-cache",
                     master.status == 200 and master.header("Cache-Control") == "no-cache",
@@ -2435,6 +2442,10 @@ def scenario_progressive(kino_bin, tmp, media_dir):
         R.check("progressive: the finished playlist is VOD with ENDLIST and cacheable",
                 "#EXT-X-PLAYLIST-TYPE:VOD" in text and "#EXT-X-ENDLIST" in text and
                 "max-age=60" in (pl.header("Cache-Control") or ""), pl.describe())
+        poster = request(srv.base, "GET", "/media/%s/poster.jpg" % mid)
+        R.check("progressive: the final poster is cacheable once ready",
+                poster.status == 200 and poster.body[:3] == b"\xff\xd8\xff" and
+                "max-age=3600" in (poster.header("Cache-Control") or ""), poster.describe())
         R.check("progressive: the processing marker is not served",
                 request(srv.base, "GET", "/media/%s/processing" % mid).status == 404, "")
     except Exception:
