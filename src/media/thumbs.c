@@ -76,6 +76,12 @@ int thumbs_poster_candidate(int64_t idx, int64_t total_frames, double fps)
         return 1;
     if (!(fps > 0))
         fps = 25;
+    /* Every half second of the first 2 s too: the first poster, published when the media
+     * becomes playable (thumbs_write_poster), is chosen among these, and frame 0 is often
+     * black (a fade in). */
+    int64_t half = llround(fps / 2) > 0 ? llround(fps / 2) : 1;
+    if (idx < 4 * half && idx % half == 0)
+        return 1;
     if (total_frames <= 0) {
         int64_t step = llround(fps) > 0 ? llround(fps) : 1;
         return idx < 20 * step && idx % step == step / 2;

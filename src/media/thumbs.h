@@ -53,8 +53,9 @@ void thumbs_luma_measure(const uint8_t *y, ptrdiff_t stride, int w, int h,
 double thumbs_poster_score(const struct thumbs_luma *s);
 
 /*
- * Whether output frame `idx` is a poster candidate: frame 0 (a fallback), and
- * THUMBS_POSTER_CANDIDATES frames spread evenly over the first 40 % of the
+ * Whether output frame `idx` is a poster candidate: frame 0 (a fallback), every
+ * half second of the first 2 s (for the first poster, when the media becomes
+ * playable), and THUMBS_POSTER_CANDIDATES frames spread evenly over the first 40 % of the
  * video (over its first 10 s, or all of it when shorter, for short videos, so
  * a 3 s black intro in an 8 s clip cannot take every candidate). With no
  * known length (`total_frames` <= 0), one frame a second for the first 20 s.

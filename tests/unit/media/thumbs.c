@@ -123,14 +123,18 @@ Test(thumbs, a_dark_video_still_gets_its_most_detailed_frame)
 
 Test(thumbs, poster_candidates_spread_over_the_start)
 {
-    /* 20 min at 30 fps: ten candidates inside the first 40 %, plus frame 0. */
+    /* 20 min at 30 fps: ten candidates inside the first 40 %, plus frame 0 and every half
+     * second of the first 2 s (for the first poster). */
     int64_t total = 36000, n = 0, last = -1;
     for (int64_t i = 0; i < total; i++)
         if (thumbs_poster_candidate(i, total, 30)) {
             n++;
             last = i;
         }
-    cr_expect_eq(n, 11);
+    cr_expect_eq(n, 14);
+    cr_expect(thumbs_poster_candidate(15, total, 30) && thumbs_poster_candidate(30, total, 30) &&
+              thumbs_poster_candidate(45, total, 30));
+    cr_expect(!thumbs_poster_candidate(60, total, 30));
     cr_expect_lt(last, total * 4 / 10);
     cr_expect_gt(last, total * 3 / 10, "candidates reach well into the video: %lld",
                  (long long)last);
@@ -144,14 +148,15 @@ Test(thumbs, poster_candidates_spread_over_the_start)
             n++;
             after_intro += i >= 120;
         }
-    cr_expect_eq(n, 11);
+    cr_expect_eq(n, 14);
     cr_expect_geq(after_intro, 5);
 
-    /* Unknown length: one a second, mid-second, for 20 s. */
+    /* Unknown length: one a second, mid-second, for 20 s (and the first 2 s's half seconds,
+     * frames 13, 26 and 39). */
     n = 0;
     for (int64_t i = 0; i < 3000; i++)
         n += thumbs_poster_candidate(i, 0, 25);
-    cr_expect_eq(n, 21);
+    cr_expect_eq(n, 24);
     cr_expect(thumbs_poster_candidate(12, 0, 25));
     cr_expect(!thumbs_poster_candidate(25, 0, 25));
 
