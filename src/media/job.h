@@ -100,6 +100,7 @@ struct job {
     int64_t audio_drop;              /* resampled samples still to drop: an overlap */
     struct cmaf_writer aw;
     char language[8];
+    int has_cover; /* audio only: poster.jpg is the file's cover art, written before the sound */
 
     /* trick play: filled by write_iframes() at the end, listed by the final master */
     struct hls_iframe_variant iframes[MEDIA_MAX_RUNGS];

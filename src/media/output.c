@@ -77,10 +77,11 @@ int media_publish_progress(struct job *j)
     }
     /*
      * A poster before the media is playable, so that a page showing it has a picture long
-     * before the final one (chosen over the first 40 % of the video) is written at the end.
+     * before the final one (chosen over the first 40 % of the video) is written at the end;
+     * an audio file's cover art is final from the start.
      */
-    if (rc == 0 && first && j->vidx >= 0) {
-        rc = thumbs_write_poster(&j->thumbs, j->err);
+    if (rc == 0 && first && (j->vidx >= 0 || j->has_cover)) {
+        rc = j->vidx >= 0 ? thumbs_write_poster(&j->thumbs, j->err) : 0;
         if (rc == 0)
             rc = publish_file(j, "poster.jpg");
         rc = rc > 0 ? 0 : rc;

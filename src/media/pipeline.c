@@ -1626,13 +1626,15 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
         goto out;
     if (j.aidx >= 0 && (rc = open_audio(&j)) < 0)
         goto out;
+    /* An audio file's cover first, so that it is published with the first segments. */
+    if (j.vidx < 0 && (rc = write_cover(&j)) < 0)
+        goto out;
+    j.has_cover = rc == 1;
     if ((rc = run(&j)) < 0)
         goto out;
     if (j.vidx >= 0 && (rc = thumbs_finish(&j.thumbs, j.next_idx, err)) < 0)
         goto out;
-    if (j.vidx < 0 && (rc = write_cover(&j)) < 0)
-        goto out;
-    ret->has_poster = j.vidx >= 0 || rc == 1;
+    ret->has_poster = j.vidx >= 0 || j.has_cover;
 
     ret->is_audio_only = j.vidx < 0;
     if (j.vidx >= 0) {
