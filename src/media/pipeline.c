@@ -799,23 +799,6 @@ static int late_start(const struct job *j, int64_t us)
 }
 
 /*
- * How many output frames back a frame may land and still be a late duplicate
- * to drop; further back is a discontinuity, and the stream goes on from where
- * it is. Formats whose timestamps may start again mid-file (MPEG-TS, PS, FLV:
- * j->ts_discont) carry clips spliced end to end, which splice_timestamps()
- * undoes before decoding; a picture that still lands more than a tenth of a
- * second back is such a splice too, as it is for FFmpeg's CLI. Dropping it
- * instead threw away whole 2 s clips while their sound played on. Elsewhere
- * timestamps never start again, and up to 2 s back is taken as broken
- * timestamps.
- */
-static int64_t late_frames_max(const struct job *j)
-{
-    int64_t second = j->fps.num / j->fps.den + 1;
-    return j->ts_discont ? second / 10 : 2 * second - 1;
-}
-
-/*
  * Constant frame rate: each decoded frame lands on the output frame number
  * nearest its timestamp; frames that land on a taken number are dropped and
  * holes are filled by repeating the frame. Large jumps (broken timestamps)
@@ -834,7 +817,7 @@ static int video_frame(struct job *j, const AVFrame *f)
     }
     int64_t second = j->fps.num / j->fps.den + 1;
     if (idx < j->next_idx) {
-        if (j->next_idx - idx <= late_frames_max(j))
+        if (j->next_idx - idx < 2 * second)
             return 0;
         j->idx_offset += j->next_idx - idx;
         idx = j->next_idx;
