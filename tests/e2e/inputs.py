@@ -144,6 +144,7 @@ BROKEN = {
     "empty.mp4": r"empty|0 bytes",
     # A damaged file of a kind FFmpeg knows is said to be one (before: "not a video or audio
     # file that kino can read").
+    "channels65.wav": r"65 channels, more than the 64 kino can mix",
     "cut.ogg": r"in the Ogg format but damaged or incomplete",
     "cut.wav": r"in the WAV / WAVE \(Waveform Audio\) format but damaged or incomplete",
     "image.png": r"image",

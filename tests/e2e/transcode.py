@@ -164,6 +164,14 @@ def check_out_dir(kino_bin, tmp, clip):
     R.check("... and what was in it is untouched, nothing added",
             tree(out) == ["notes.txt"] and kept == "mine\n", tree(out))
 
+    not_a_dir = os.path.join(tmp, "a-file")
+    with open(not_a_dir, "w") as f:
+        f.write("not a folder\n")
+    p = kino(kino_bin, whole, not_a_dir)
+    R.check("an OUTDIR that is a file is refused, saying why (exit %d)" % p.returncode,
+            p.returncode == 1 and "cannot use %s as OUTDIR: Not a directory" % not_a_dir
+            in p.stderr, p.stderr[-1000:])
+
     # Ctrl-C once the transcode is under way (its first progress line).
     out = os.path.join(tmp, "out-interrupted")
     proc = subprocess.Popen([kino_bin, "transcode", whole, out], stdout=subprocess.PIPE,

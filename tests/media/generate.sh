@@ -74,6 +74,7 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   bogus_cll.mp4    hdr_pq.mp4's chart as HEVC whose content light level claims MaxCLL = 1 nit
 #   song.mp3         stereo MP3 with a cover picture (ID3 APIC)
 #   song.flac song.wav song.m4a song.ogg song.opus   audio only, assorted rates/layouts
+#   channels65.wav   0.5 s of 65 channels, more than FFmpeg's resampler mixes (refused)
 #   multitrack.wav   12 channels with no layout (a multitrack recorder), 48 kHz, 3 s: a 1 kHz
 #                    tone at -15 dB RMS on track 1, at -27 dB on track 2, loud noise on the rest
 #   truncated.mp4    an MP4 cut in half with its index (moov) at the end: no moov
@@ -335,9 +336,19 @@ PY
         > "$out/random.mp4"
     : > "$out/empty.mp4"
     head -c 100 "$out/song.ogg" > "$out/cut.ogg"
-    # A plain PCM header (no channel mask) over 12 interleaved 16-bit channels.
-    python3 - "$out/multitrack.wav" <<'PY'
+    # A plain PCM header (no channel mask) over 12 interleaved 16-bit channels; and 65 silent.
+    python3 - "$out/multitrack.wav" "$out/channels65.wav" <<'PY'
 import array, math, random, struct, sys
+
+def wav(path, rate, channels, data):
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * 2, channels * 2, 16)
+    with open(path, "wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE")
+        f.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" +
+                struct.pack("<I", len(data)))
+        f.write(data)
+
+wav(sys.argv[2], 48000, 65, bytes(65 * 2 * 24000))
 rate, channels, n = 48000, 12, 3 * 48000
 rnd = random.Random(12)
 tone = [math.sin(2 * math.pi * 1000 * i / rate) for i in range(n)]
@@ -346,12 +357,7 @@ peak1, peak2 = 32767 * 0.25, 32767 * 0.0625  # -12 and -24 dB peak: RMS 3 dB low
 samples = array.array("h")
 for i in range(n):
     samples.extend([int(peak1 * tone[i]), int(peak2 * tone[i])] + [noise[i]] * (channels - 2))
-data = samples.tobytes()
-fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * 2, channels * 2, 16)
-with open(sys.argv[1], "wb") as f:
-    f.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE")
-    f.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)))
-    f.write(data)
+wav(sys.argv[1], rate, channels, samples.tobytes())
 PY
     head -c 40 "$out/song.wav" > "$out/cut.wav"
     cp "$out/cover.png" "$out/image.png"
