@@ -406,9 +406,10 @@ void api_media_playback(struct http_request *req)
      * HLS plays from the moment the media is playable. The storyboard and the
      * MPD are written once the whole ladder is done (and only then is the
      * media's type known for sure), so until the media is ready they are null
-     * rather than URLs that would answer 404. A video publishes a first poster
-     * just before it becomes playable (the final one replaces it at the end):
-     * it is given while processing when it is there.
+     * rather than URLs that would answer 404. A poster is published just
+     * before the media becomes playable (a video's first one, replaced by the
+     * final one at the end; an audio file's cover art): it is given while
+     * processing when it is there.
      */
     const char *base = k->cfg.public_url[0] ? k->cfg.public_url : http_request_base_url(req);
     int ready = strcmp(m.status, MEDIA_READY) == 0;
