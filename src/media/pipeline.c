@@ -244,26 +244,25 @@ static AVRational pick_fps(const AVStream *st)
 }
 
 /*
- * What to call a stream's codec in a message: FFmpeg's name, or when FFmpeg does not know the
- * codec at all, the four characters the file gives it (an MP4 sample entry, a Matroska id).
+ * A stream kino has no decoder for. The message names the codec by FFmpeg's name, or when
+ * FFmpeg does not know the codec at all, by the four characters the file gives it (an MP4
+ * sample entry); a Matroska codec id FFmpeg has never heard of leaves neither.
  */
-static const char *codec_label(const AVStream *st, char buf[AV_FOURCC_MAX_STRING_SIZE])
-{
-    if (st->codecpar->codec_id != AV_CODEC_ID_NONE)
-        return avcodec_get_name(st->codecpar->codec_id);
-    if (st->codecpar->codec_tag)
-        return av_fourcc_make_string(buf, st->codecpar->codec_tag);
-    return "unknown";
-}
-
 static int cannot_decode(struct job *j, const AVStream *st)
 {
-    char tag[AV_FOURCC_MAX_STRING_SIZE];
+    char tag[AV_FOURCC_MAX_STRING_SIZE], codec[64];
     int video = st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO;
+    if (st->codecpar->codec_id != AV_CODEC_ID_NONE)
+        snprintf(codec, sizeof(codec), "the %s codec, which kino cannot decode",
+                 avcodec_get_name(st->codecpar->codec_id));
+    else if (st->codecpar->codec_tag)
+        snprintf(codec, sizeof(codec), "the %s codec, which kino cannot decode",
+                 av_fourcc_make_string(tag, st->codecpar->codec_tag));
+    else
+        snprintf(codec, sizeof(codec), "a codec kino does not know");
     return kino_err_set(j->err, KINO_EMEDIA,
-                        "the file's %s is in the %s codec, which kino cannot decode; re-export "
-                        "it with %s and upload it again",
-                        video ? "video" : "sound", codec_label(st, tag),
+                        "the file's %s is in %s; re-export it with %s and upload it again",
+                        video ? "video" : "sound", codec,
                         video ? "H.264, HEVC, VP9 or AV1 video" : "AAC, MP3, Opus or FLAC sound");
 }
 

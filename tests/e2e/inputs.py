@@ -159,6 +159,8 @@ BROKEN = {
     "tiny.mp4": r"only 8x8 pixels.*at least 16",
     "undecodable_sound.mov": r"sound is in the qqqa codec, which kino cannot decode",
     "undecodable_video.mov": r"video is in the qqqv codec, which kino cannot decode",
+    # No codec name and no four-character code ("is in the unknown codec" before).
+    "unknown_codec.mkv": r"video is in a codec kino does not know; re-export it",
 }
 # ... and one saying what to do
 WHAT_TO_DO = r"upload|re-export|scale it down|cut it|crop it"

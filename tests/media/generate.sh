@@ -52,6 +52,7 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   undecodable_sound.mov  its only audio track in that unknown codec (refused)
 #   undecodable_video.mov  its video track in an unknown codec (qqqv), AAC beside it (refused,
 #                    not made an audio-only media)
+#   unknown_codec.mkv  its video's Matroska codec id renamed to one nobody knows (refused)
 #   hdr_pq.mp4       640x360 HDR10: 10-bit BT.2020, PQ, the chart of sdr_chart.mp4 with
 #                    its white at 203 nits (ITU-R BT.2408), no audio
 #   hdr_hlg.mov      the same as HLG (what phones record)
@@ -335,6 +336,16 @@ PY
     python3 -c 'import random, sys; random.seed(3); sys.stdout.buffer.write(random.randbytes(65536))' \
         > "$out/random.mp4"
     : > "$out/empty.mp4"
+    $FFMPEG $common -f lavfi -i "$v:size=320x180" -f lavfi -i "$a2" -c:v libx264 \
+        -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 "$out/known_codec.mkv"
+    python3 - "$out/known_codec.mkv" "$out/unknown_codec.mkv" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+i = data.find(b"V_MPEG4/ISO/AVC")
+assert i > 0, "no H.264 codec id"
+open(sys.argv[2], "wb").write(data[:i] + b"V_MPEG4/ISO/ZZZ" + data[i + 15:])
+PY
+    rm -f "$out/known_codec.mkv"
     head -c 100 "$out/song.ogg" > "$out/cut.ogg"
     # A plain PCM header (no channel mask) over 12 interleaved 16-bit channels; and 65 silent.
     python3 - "$out/multitrack.wav" "$out/channels65.wav" <<'PY'
