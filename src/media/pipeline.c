@@ -290,20 +290,39 @@ static int open_decoder(struct job *j, int idx, AVCodecContext **ret)
     return 0;
 }
 
-/* An ISO BMFF file starts with a box whose type is ftyp (or moov/mdat/free/wide). */
-static int looks_like_mp4(const char *path)
+/* The first `cap` bytes of `path` into `buf`; how many were read (0 when it cannot be read). */
+static size_t read_head(const char *path, unsigned char *buf, size_t cap)
 {
-    unsigned char h[12];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
-    ssize_t n = read(fd, h, sizeof(h));
+    ssize_t n = read(fd, buf, cap);
     close(fd);
-    if (n < 8)
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* An ISO BMFF file starts with a box whose type is ftyp (or moov/mdat/free/wide). */
+static int looks_like_mp4(const char *path)
+{
+    unsigned char h[8];
+    if (read_head(path, h, sizeof(h)) < sizeof(h))
         return 0;
     return memcmp(h + 4, "ftyp", 4) == 0 || memcmp(h + 4, "mdat", 4) == 0 ||
            memcmp(h + 4, "moov", 4) == 0 || memcmp(h + 4, "wide", 4) == 0 ||
            memcmp(h + 4, "free", 4) == 0;
+}
+
+/*
+ * An animated WebP: a RIFF/WEBP file whose first chunk is VP8X with the animation flag
+ * (bit 1 of the flags byte). FFmpeg 5.1 decodes only still WebP, and shows an animated
+ * one as a picture stream of unknown size, so it is told apart here to say so.
+ */
+static int is_animated_webp(const char *path)
+{
+    unsigned char h[21];
+    if (read_head(path, h, sizeof(h)) < sizeof(h))
+        return 0;
+    return memcmp(h, "RIFF", 4) == 0 && memcmp(h + 8, "WEBPVP8X", 8) == 0 && (h[20] & 0x02);
 }
 
 /*
@@ -315,17 +334,9 @@ static const AVInputFormat *recognised_format(const char *path)
 {
     enum { HEAD = 64 * 1024 };
     unsigned char *buf = av_mallocz(HEAD + AVPROBE_PADDING_SIZE);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (!buf || fd < 0) {
-        av_free(buf);
-        if (fd >= 0)
-            close(fd);
-        return NULL;
-    }
-    ssize_t n = read(fd, buf, HEAD);
-    close(fd);
+    size_t n = buf ? read_head(path, buf, HEAD) : 0;
     int score = 0;
-    AVProbeData pd = { .filename = "", .buf = buf, .buf_size = n > 0 ? (int)n : 0 };
+    AVProbeData pd = { .filename = "", .buf = buf, .buf_size = (int)n };
     const AVInputFormat *fmt = n > 0 ? av_probe_input_format3(&pd, 1, &score) : NULL;
     av_free(buf);
     /* Above what a file name alone earns, and well above what random bytes happen to score. */
@@ -466,6 +477,10 @@ static int probe(struct job *j)
     if (j->aidx < 0 && undecodable[1] >= 0)
         return cannot_decode(j, j->ic->streams[undecodable[1]]);
 
+    if (j->vidx < 0 && j->aidx < 0 && is_animated_webp(j->src_path))
+        return kino_err_set(j->err, KINO_EMEDIA,
+                            "the file is an animated WebP image, which kino cannot read; "
+                            "upload the animation as an MP4, WebM or GIF instead");
     if (j->vidx < 0 && j->aidx < 0)
         return kino_err_set(j->err, KINO_EMEDIA,
                             "the file is not a video or audio file that kino can read "
@@ -561,6 +576,15 @@ static int open_video_rung(struct job *j, struct rung_out *r)
     if (j->hdr) { /* tone-mapped: prep.c */
         c->color_primaries = AVCOL_PRI_BT709;
         c->color_trc = AVCOL_TRC_BT709;
+        c->colorspace = AVCOL_SPC_BT709;
+    } else if (media_format_is_rgb(j->vdec->pix_fmt) || j->vdec->colorspace == AVCOL_SPC_RGB) {
+        /* RGB pictures (GIF, PNG, lossless screen captures) become YUV with BT.709's matrix
+         * (media_sws_get()). Copying the source's "RGB" matrix tag onto YUV made players that
+         * honour it show green and purple pictures. */
+        c->color_primaries = j->vdec->color_primaries != AVCOL_PRI_UNSPECIFIED
+                                 ? j->vdec->color_primaries : AVCOL_PRI_BT709;
+        c->color_trc = j->vdec->color_trc != AVCOL_TRC_UNSPECIFIED ? j->vdec->color_trc
+                                                                   : AVCOL_TRC_BT709;
         c->colorspace = AVCOL_SPC_BT709;
     } else {
         c->color_primaries = j->vdec->color_primaries;

@@ -47,6 +47,12 @@ static enum AVPixelFormat plain_format(enum AVPixelFormat f)
     }
 }
 
+int media_format_is_rgb(enum AVPixelFormat format)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(format);
+    return d && (d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL));
+}
+
 int media_resizer_takes(enum AVPixelFormat format)
 {
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(plain_format(format));
@@ -272,6 +278,19 @@ struct SwsContext *media_sws_get(struct media_sws *s, const AVFrame *src, int ds
         av_opt_set_int(sws, "sws_flags", flags, 0) < 0 || sws_init_context(sws, NULL, NULL) < 0) {
         sws_freeContext(sws);
         return NULL;
+    }
+    /*
+     * swscale turns RGB into YUV with BT.601's matrix unless told otherwise. The rungs say
+     * BT.709 (open_video_rung()), as players assume for HD; only after initialisation does
+     * swscale take the matrix, and RGB to YUV is never a plain copy, so it is not ignored.
+     */
+    if (media_format_is_rgb(src->format) && !media_format_is_rgb(dst_format) &&
+        !is_full_range_format(dst_format)) {
+        const int *bt709 = sws_getCoefficients(SWS_CS_ITU709);
+        if (sws_setColorspaceDetails(sws, bt709, 1, bt709, 0, 0, 1 << 16, 1 << 16) < 0) {
+            sws_freeContext(sws);
+            return NULL;
+        }
     }
     *s = (struct media_sws){ .sws = sws, .src_w = src->width, .src_h = src->height,
                              .src_format = src->format, .src_full = full, .dst_w = dst_w,

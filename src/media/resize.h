@@ -34,6 +34,10 @@ struct media_resizer;
 /* 1 when `f`'s samples use the full 0-255 range (yuvj* formats, or color_range JPEG). */
 int media_frame_is_full_range(const AVFrame *f);
 
+/* 1 when `format` codes pictures as RGB or as a palette of RGB colours (GIF, PNG, RGB H.264 or
+ * VP9): they become YUV through a colour matrix kino picks (media_sws_get), not the source's. */
+int media_format_is_rgb(enum AVPixelFormat format);
+
 /* 1 when pictures of `format` can go through a media_resizer (yuvj* count as yuv*). */
 int media_resizer_takes(enum AVPixelFormat format);
 
@@ -76,7 +80,9 @@ struct media_sws {
  * The context that scales `src` to dst_w x dst_h `dst_format` with `flags` (SWS_BICUBIC...),
  * made again only when one of them or the source's size, format or range changed. A
  * full-range source is read as full range; the destination's range is its format's (yuvj*:
- * full, else limited). NULL when swscale cannot do the conversion.
+ * full, else limited). An RGB source (media_format_is_rgb) becomes limited-range YUV with
+ * BT.709's matrix, which the rungs are tagged with, and full-range YUV with BT.601's, which
+ * JPEG (JFIF) decoders assume. NULL when swscale cannot do the conversion.
  */
 struct SwsContext *media_sws_get(struct media_sws *s, const AVFrame *src, int dst_w, int dst_h,
                                  enum AVPixelFormat dst_format, int flags);

@@ -57,6 +57,16 @@ VIDEOS = {
                            display=(640, 360)),
     "twotracks.mp4": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
                           language="fra"),
+    # GIF makers time pictures in hundredths of a second: 7/100 s is kept as 14.29 fps, and
+    # every picture of the palette image is there in order.
+    "anim.gif": dict(sizes=[(320, 240)], fps=100 / 7, audio=False, display=(320, 240),
+                     length=2, looks_like=("anim.gif", 35.0), bt709=True),
+    # Lossless RGB H.264 (a screen capture): its pictures become YUV, tagged BT.709 with
+    # colours to match. Before, the rung kept the source's "RGB" matrix tag, which players
+    # that honour it show green and purple; GIFs were converted with BT.601's matrix and
+    # left untagged (shown as BT.709, 24 dB against the GIF).
+    "rgb.mkv": dict(sizes=[(320, 240)], fps=30, audio=False, display=(320, 240), length=2,
+                    looks_like=("rgb.mkv", 35.0), bt709=True),
     # The default audio track cannot be decoded: the other one is used.
     "undecodable_track.mov": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
                                   language="fra"),
@@ -148,6 +158,8 @@ BROKEN = {
     "cut.ogg": r"in the Ogg format but damaged or incomplete",
     "cut.wav": r"in the WAV / WAVE \(Waveform Audio\) format but damaged or incomplete",
     "image.png": r"image",
+    # FFmpeg 5.1 cannot decode it ("no audio or video stream found" before).
+    "anim.webp": r"animated WebP image, which kino cannot read",
     "huge.y4m": r"12000x12000",
     "absurd.y4m": r"100000x100000",
     "big.y4m": r"1280x1024.*%d" % MAX_PIXELS,
@@ -252,13 +264,16 @@ def idet(path):
     return tuple(int(x) for x in m.groups()) if m else None
 
 
-def psnr(a, b, renumber=False, size=None, turn=None, frames=None, ref_first=0):
+def psnr(a, b, renumber=False, size=None, turn=None, frames=None, ref_first=0, matrix=None):
     """Average PSNR of `a` against `b`, as ffmpeg's psnr filter says; renumber=True pairs
     the n-th pictures of both whatever their timestamps; size=(w, h) scales `b` to it
     (bicubic, square pixels) first, else both must be the same size; turn is a filter that
     turns `b` first (transpose=cclock); frames=(first, count) takes only those of `a`, and
-    as many of `b`'s from its frame ref_first on."""
+    as many of `b`'s from its frame ref_first on; matrix (bt709) is the YUV matrix an RGB `b`
+    becomes YUV with (ffmpeg's default is BT.601's)."""
     scale = "scale=%d:%d:flags=bicubic,setsar=1," % size if size else ""
+    if matrix:
+        scale += "scale=out_color_matrix=%s:out_range=tv,format=yuv420p," % matrix
     scale = (turn + "," if turn else "") + scale
     cut = "trim=start_frame=%d:end_frame=%d," % (frames[0], frames[0] + frames[1]) \
         if frames else ""
@@ -270,6 +285,13 @@ def psnr(a, b, renumber=False, size=None, turn=None, frames=None, ref_first=0):
                      graph, "-f", "null", "-"])
     m = re.search(r"average:([0-9.]+|inf)", err)
     return float(m.group(1)) if m else None
+
+
+def is_rgb(path):
+    """True when the first picture stream of `path` is coded as RGB or a palette (GIF)."""
+    rc, out, _ = sh(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                     "stream=pix_fmt", "-of", "csv=p=0", path])
+    return rc == 0 and out.strip().startswith(("rgb", "bgr", "gbr", "argb", "abgr", "pal"))
 
 
 def first_sound(path):
@@ -393,7 +415,12 @@ def check_video(c, name, exp):
                     ("bt709", "bt709", "bt709"), repr(f))
         if exp.get("looks_like"):
             ref, least, turn = (exp["looks_like"] + (None,))[:3]
-            q = psnr(path, os.path.join(c.media_dir, ref), renumber=True, size=size, turn=turn)
+            # An RGB original is compared as a player shows the rung: made YUV with the matrix
+            # the rung is tagged with.
+            matrix = "bt709" if f["color_space"] == "bt709" and \
+                is_rgb(os.path.join(c.media_dir, ref)) else None
+            q = psnr(path, os.path.join(c.media_dir, ref), renumber=True, size=size, turn=turn,
+                     matrix=matrix)
             R.check("%s: looks like its limited-range SDR original %s (PSNR %s dB > %.0f)" %
                     (vlabel, ref, q, least), q is not None and q > least, "")
             R.check("%s: limited range (color_range %s)" % (vlabel, f["color_range"]),

@@ -40,6 +40,10 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   screen.mp4       a screen recording that only sends frames when the screen changes:
 #                    parts_ref.mp4's first second at 30 fps, then one frame a second to 3 s
 #                    (33 frames: 11 fps on average, 30 fps base)
+#   anim.gif         an animated GIF (a palette, no sound), 320x240, 2 s, each picture shown
+#                    7/100 s (14.29 fps), as GIF makers write them
+#   rgb.mkv          320x240 lossless RGB H.264 (libx264rgb, as screen capture tools write),
+#                    2 s, whose stream says its matrix is RGB
 #   claps.ts         ten 1 s clips with sound spliced in MPEG-TS, the last with a clap: a white
 #                    picture and a beep together, 0.5 s in
 #   sound_hole.ts    320x180, 14 s, in MPEG-TS; its sound has no packets from 1 s to 12.5 s
@@ -84,6 +88,7 @@ common="-hide_banner -loglevel error -nostdin -y"
 #                    data chunk): files of a known kind, damaged
 #   empty.mp4        0 bytes
 #   image.png        a still picture
+#   anim.webp        an animated WebP, which FFmpeg 5.1 cannot decode
 #   huge.y4m         a YUV4MPEG header declaring 12000x12000 pixels (144 Mpx: over the default)
 #   absurd.y4m       a YUV4MPEG header declaring 100000x100000 (FFmpeg itself refuses to open it)
 #   big.y4m          a YUV4MPEG header declaring 1280x1024 (over a max-pixels of 1000000 only)
@@ -240,6 +245,12 @@ PY
     rm -f "$out/clip.ts"
     $FFMPEG $common -i "$out/parts_ref.mp4" -vf "select='lt(n\,30)+eq(mod(n\,30)\,0)'" -t 3.02 \
         -fps_mode vfr -c:v libx264 -preset ultrafast -crf 12 -pix_fmt yuv420p "$out/screen.mp4"
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=100/7:duration=2:size=320x240" \
+        -vf "split[a][b];[a]palettegen[p];[b][p]paletteuse" "$out/anim.gif"
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=2:size=320x240" -c:v libx264rgb \
+        -preset ultrafast "$out/rgb.mkv"
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=10:duration=1:size=160x120" -c:v libwebp \
+        -loop 0 "$out/anim.webp"
     # A stream that starts well after the other (over 10 s): sound that starts when the
     # speaker does, pictures after a sound-only intro.
     $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=14:size=320x180" -itsoffset 11 \

@@ -359,3 +359,50 @@ Test(resize, takes_planar_yuv_only)
     cr_expect_null(r);
     cr_expect(strstr(err.msg, "nv12") != NULL, "%s", err.msg);
 }
+
+/* One colour `rgb` all over a w x h RGB24 picture through media_sws_get() into `format`: the
+ * luma it gets. */
+static int luma_of(const uint8_t rgb[3], enum AVPixelFormat format)
+{
+    AVFrame *src = picture_new(64, 64, AV_PIX_FMT_RGB24);
+    for (int y = 0; y < src->height; y++)
+        for (int x = 0; x < src->width; x++)
+            memcpy(src->data[0] + y * src->linesize[0] + 3 * x, rgb, 3);
+    AVFrame *dst = picture_new(32, 32, format);
+    struct media_sws ms = { 0 };
+    struct SwsContext *sws = media_sws_get(&ms, src, dst->width, dst->height, format,
+                                           SWS_BICUBIC);
+    cr_assert_not_null(sws);
+    sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, dst->data,
+              dst->linesize);
+    int y = dst->data[0][16 * dst->linesize[0] + 16];
+    media_sws_release(&ms);
+    av_frame_free(&src);
+    av_frame_free(&dst);
+    return y;
+}
+
+/*
+ * RGB pictures (GIF, PNG, RGB H.264) become the rungs' limited-range YUV with BT.709's
+ * matrix, which the rungs are tagged with, and JPEG's full-range YUV with BT.601's, which its
+ * decoders assume. swscale alone uses BT.601's for both: red came out at 82, which a player
+ * reading the BT.709 tag shows as a lighter, orange red.
+ */
+Test(resize, rgb_sources_become_yuv_with_the_matrix_their_destination_is_read_with)
+{
+    const uint8_t red[3] = { 255, 0, 0 }, green[3] = { 0, 255, 0 };
+    cr_expect(media_format_is_rgb(AV_PIX_FMT_RGB24) && media_format_is_rgb(AV_PIX_FMT_BGRA) &&
+              media_format_is_rgb(AV_PIX_FMT_GBRP) && media_format_is_rgb(AV_PIX_FMT_PAL8));
+    cr_expect(!media_format_is_rgb(AV_PIX_FMT_YUV420P) && !media_format_is_rgb(AV_PIX_FMT_GRAY8));
+    /* Within 1 of the formulas (swscale rounds in fixed point). BT.709, limited range:
+     * Y = 16 + 219 (0.2126 R + 0.7152 G + 0.0722 B); BT.601's would give red 82, green 145. */
+    int y = luma_of(red, AV_PIX_FMT_YUV420P);
+    cr_expect(abs(y - 63) <= 1, "red: Y %d, BT.709's 63", y);
+    y = luma_of(green, AV_PIX_FMT_YUV420P);
+    cr_expect(abs(y - 173) <= 1, "green: Y %d, BT.709's 173", y);
+    /* BT.601, full range: Y = 0.299 R + 0.587 G + 0.114 B. */
+    y = luma_of(red, AV_PIX_FMT_YUVJ420P);
+    cr_expect(abs(y - 76) <= 1, "red: Y %d, JPEG's 76", y);
+    y = luma_of(green, AV_PIX_FMT_YUVJ420P);
+    cr_expect(abs(y - 150) <= 1, "green: Y %d, JPEG's 150", y);
+}
