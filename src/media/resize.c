@@ -284,8 +284,7 @@ struct SwsContext *media_sws_get(struct media_sws *s, const AVFrame *src, int ds
      * BT.709 (open_video_rung()), as players assume for HD; only after initialisation does
      * swscale take the matrix, and RGB to YUV is never a plain copy, so it is not ignored.
      */
-    if (media_format_is_rgb(src->format) && !media_format_is_rgb(dst_format) &&
-        !is_full_range_format(dst_format)) {
+    if (media_format_is_rgb(src->format) && media_sws_matrix(src, dst_format) == AVCOL_SPC_BT709) {
         const int *bt709 = sws_getCoefficients(SWS_CS_ITU709);
         if (sws_setColorspaceDetails(sws, bt709, 1, bt709, 0, 0, 1 << 16, 1 << 16) < 0) {
             sws_freeContext(sws);
@@ -296,6 +295,13 @@ struct SwsContext *media_sws_get(struct media_sws *s, const AVFrame *src, int ds
                              .src_format = src->format, .src_full = full, .dst_w = dst_w,
                              .dst_h = dst_h, .dst_format = dst_format, .flags = flags };
     return s->sws;
+}
+
+enum AVColorSpace media_sws_matrix(const AVFrame *src, enum AVPixelFormat dst_format)
+{
+    if (!media_format_is_rgb(src->format))
+        return src->colorspace;
+    return is_full_range_format(dst_format) ? AVCOL_SPC_BT470BG : AVCOL_SPC_BT709;
 }
 
 void media_sws_release(struct media_sws *s)

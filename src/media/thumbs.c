@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavutil/csp.h>
 #include <libavutil/frame.h>
 #include <libswscale/swscale.h>
 
@@ -95,6 +96,58 @@ int thumbs_poster_candidate(int64_t idx, int64_t total_frames, double fps)
         if ((int64_t)(span * (k + 0.5) / THUMBS_POSTER_CANDIDATES) == idx)
             return 1;
     return 0;
+}
+
+/* ---- colours for JPEG -------------------------------------------------- */
+
+/* R, G, B of full-range Y, Cb, Cr (chroma centred on 0) under luma weights kr, kb. */
+static void ycbcr_to_rgb(double y, double cb, double cr, double kr, double kb, double rgb[3])
+{
+    double kg = 1 - kr - kb;
+    rgb[0] = y + 2 * (1 - kr) * cr;
+    rgb[2] = y + 2 * (1 - kb) * cb;
+    rgb[1] = (y - kr * rgb[0] - kb * rgb[2]) / kg;
+}
+
+static void rgb_to_ycbcr(const double rgb[3], double kr, double kb, double ycc[3])
+{
+    ycc[0] = kr * rgb[0] + (1 - kr - kb) * rgb[1] + kb * rgb[2];
+    ycc[1] = (rgb[2] - ycc[0]) / (2 * (1 - kb));
+    ycc[2] = (rgb[0] - ycc[0]) / (2 * (1 - kr));
+}
+
+static uint8_t clamp_u8(double v)
+{
+    return v <= 0 ? 0 : v >= 255 ? 255 : (uint8_t)lrint(v);
+}
+
+void thumbs_to_jpeg_matrix(uint8_t *y, ptrdiff_t y_stride, uint8_t *cb, ptrdiff_t cb_stride,
+                           uint8_t *cr, ptrdiff_t cr_stride, int w, int h, double kr, double kb)
+{
+    const double jpeg_kr = 0.299, jpeg_kb = 0.114;
+    /*
+     * The change of matrix is linear: decode with one, encode with the other, applied to a
+     * unit Cb and a unit Cr gives its columns (a unit Y maps to itself: grey stays grey).
+     */
+    double rgb[3], from_cb[3], from_cr[3];
+    ycbcr_to_rgb(0, 1, 0, kr, kb, rgb);
+    rgb_to_ycbcr(rgb, jpeg_kr, jpeg_kb, from_cb);
+    ycbcr_to_rgb(0, 0, 1, kr, kb, rgb);
+    rgb_to_ycbcr(rgb, jpeg_kr, jpeg_kb, from_cr);
+    for (int r = 0; r < (h + 1) / 2; r++) {
+        uint8_t *pb = cb + r * cb_stride, *pr = cr + r * cr_stride;
+        for (int c = 0; c < (w + 1) / 2; c++) {
+            double u = pb[c] - 128.0, v = pr[c] - 128.0;
+            double dy = from_cb[0] * u + from_cr[0] * v;
+            for (int k = 0; k < 4; k++) {
+                int yr = 2 * r + k / 2, yc = 2 * c + k % 2;
+                if (yr < h && yc < w)
+                    y[yr * y_stride + yc] = clamp_u8(y[yr * y_stride + yc] + dy);
+            }
+            pb[c] = clamp_u8(128 + from_cb[1] * u + from_cr[1] * v);
+            pr[c] = clamp_u8(128 + from_cb[2] * u + from_cr[2] * v);
+        }
+    }
 }
 
 /* ---- storyboard planning and WebVTT ------------------------------------ */
@@ -271,6 +324,18 @@ static int write_sheet(struct thumbs *t, struct kino_err *err)
 
 /* ---- the frame sink (scaling contexts: media_sws_get, resize.h) ------------ */
 
+/* Make the full-range picture `f`, whose samples are in `matrix`, BT.601 for JPEG. Left as it
+ * is when the matrix is BT.601's already, or unknown (FFmpeg then takes BT.601's too). */
+static void to_jpeg_matrix(AVFrame *f, enum AVColorSpace matrix)
+{
+    const AVLumaCoefficients *k = av_csp_luma_coeffs_from_avcsp(matrix);
+    if (!k || matrix == AVCOL_SPC_BT470BG || matrix == AVCOL_SPC_SMPTE170M)
+        return;
+    thumbs_to_jpeg_matrix(f->data[0], f->linesize[0], f->data[1], f->linesize[1], f->data[2],
+                          f->linesize[2], f->width, f->height, av_q2d(k->cr), av_q2d(k->cb));
+}
+
+
 int thumbs_open(struct thumbs *t, const char *out_dir, int display_w, int display_h,
                 double duration_s, double fps, struct kino_err *err)
 {
@@ -321,6 +386,7 @@ static int offer_poster(struct thumbs *t, const AVFrame *src, struct kino_err *e
         return kino_err_set(err, -ENOMEM, "out of memory");
     sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
               t->scratch->data, t->scratch->linesize);
+    t->scratch->colorspace = media_sws_matrix(src, AV_PIX_FMT_YUV420P);
     struct thumbs_luma s;
     thumbs_luma_measure(t->scratch->data[0], t->scratch->linesize[0], t->poster_w, t->poster_h,
                         &s);
@@ -345,6 +411,7 @@ static int take_tile(struct thumbs *t, const AVFrame *src, struct kino_err *err)
         return kino_err_set(err, KINO_EMEDIA, "cannot convert the video for the storyboard");
     sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
               t->tile->data, t->tile->linesize);
+    to_jpeg_matrix(t->tile, media_sws_matrix(src, AV_PIX_FMT_YUVJ420P));
     int k = t->sheet_used;
     int x = (k % t->grid.cols) * t->grid.tile_w, y = (k / t->grid.cols) * t->grid.tile_h;
     for (int p = 0; p < 3; p++) {
@@ -393,6 +460,7 @@ int thumbs_write_poster(struct thumbs *t, struct kino_err *err)
     } else {
         sws_scale(sws, (const uint8_t *const *)t->best->data, t->best->linesize, 0,
                   t->poster_h, jp->data, jp->linesize);
+        to_jpeg_matrix(jp, t->best->colorspace);
         rc = write_jpeg(jp, t->poster_w, t->poster_h, POSTER_QSCALE, poster, err);
     }
     sws_freeContext(sws);

@@ -3,8 +3,9 @@
  * Thumbnails made from the frames the pipeline already decodes: the poster (the
  * most representative of a few candidate frames, scored on luma) and the
  * storyboard for seek previews (sprite sheets of 10x10 tiles plus a WebVTT
- * track of #xywh= cues). Private to the media module; the scoring, planning and
- * WebVTT text are pure functions (no FFmpeg types) and unit-tested.
+ * track of #xywh= cues). Private to the media module; the scoring, the change of
+ * colour matrix for JPEG, planning and WebVTT text are pure functions (no FFmpeg
+ * types) and unit-tested.
  */
 #ifndef KINO_MEDIA_THUMBS_H
 #define KINO_MEDIA_THUMBS_H
@@ -62,6 +63,18 @@ double thumbs_poster_score(const struct thumbs_luma *s);
  */
 int thumbs_poster_candidate(int64_t idx, int64_t total_frames, double fps);
 
+/* ---- colours for JPEG (pure) ------------------------------------------- */
+
+/*
+ * JPEG (JFIF) decoders, browsers' among them, read YCbCr with BT.601's matrix, but most video
+ * is BT.709: copied as it is, a poster's colours would not be the video's (cyan bars turned
+ * greener). Convert a full-range 4:2:0 `w`x`h` picture in place from the YCbCr matrix with
+ * luma weights `kr` and `kb` (BT.709: 0.2126 and 0.0722) to BT.601's (0.299, 0.114). Chroma
+ * converts exactly; each luma sample takes the chroma of its 2x2 block.
+ */
+void thumbs_to_jpeg_matrix(uint8_t *y, ptrdiff_t y_stride, uint8_t *cb, ptrdiff_t cb_stride,
+                           uint8_t *cr, ptrdiff_t cr_stride, int w, int h, double kr, double kb);
+
 /* ---- storyboard planning and WebVTT (pure) ----------------------------- */
 
 /* The storyboard's geometry and timing, fixed before the first frame. */
@@ -106,13 +119,13 @@ struct thumbs {
     int64_t total_frames;
     /* poster */
     int poster_w, poster_h;
-    struct AVFrame *best, *scratch; /* yuv420p at poster size */
+    struct AVFrame *best, *scratch; /* yuv420p at poster size, each with its colorspace */
     double best_score;
     int have_best;
     struct media_sws poster_sws;
     /* storyboard */
     struct thumbs_grid grid;
-    struct AVFrame *tile, *sheet; /* tile: yuv420p; sheet: yuvj420p for the JPEG encoder */
+    struct AVFrame *tile, *sheet; /* yuvj420p for the JPEG encoder, BT.601 on the sheet */
     struct media_sws tile_sws;
     size_t n_tiles;  /* tiles taken so far */
     int sheet_used;  /* tiles on the sheet in memory, not written yet */

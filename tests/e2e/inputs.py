@@ -67,6 +67,11 @@ VIDEOS = {
     # left untagged (shown as BT.709, 24 dB against the GIF).
     "rgb.mkv": dict(sizes=[(320, 240)], fps=30, audio=False, display=(320, 240), length=2,
                     looks_like=("rgb.mkv", 35.0), bt709=True),
+    # BT.709 video, as phones record: its poster and storyboard tiles are JPEGs, which are
+    # read as BT.601, so their colours are converted (30 dB against the bars before, cyan
+    # greener; 44-53 dB now).
+    "bars709.mp4": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
+                        length=2, bt709=True, thumb_colours=38.0),
     # The default audio track cannot be decoded: the other one is used.
     "undecodable_track.mov": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
                                   language="fra"),
@@ -294,6 +299,45 @@ def is_rgb(path):
     return rc == 0 and out.strip().startswith(("rgb", "bgr", "gbr", "argb", "abgr", "pal"))
 
 
+def colour_psnr(jpeg, source, crop=None):
+    """PSNR of the colours of `jpeg` (a poster, or the tile `crop` = (x, y, w, h) of a
+    storyboard sheet) against `source`'s first picture, both as a viewer sees them: the JPEG
+    as JFIF says (BT.601), the source by its BT.709 tag; each is averaged down to 16x9 first,
+    so that scaling and JPEG artefacts weigh little beside the colours."""
+    cut = "crop=%d:%d:%d:%d," % (crop[2], crop[3], crop[0], crop[1]) if crop else ""
+    graph = ("[0:v]%sscale=16:9:flags=area,format=gbrp[a];[1:v]trim=end_frame=1,"
+             "scale=16:9:flags=area:in_color_matrix=bt709:in_range=tv,format=gbrp[b];"
+             "[a][b]psnr" % cut)
+    rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", jpeg, "-i", source, "-lavfi",
+                     graph, "-f", "null", "-"])
+    m = re.search(r"average:([0-9.]+|inf)", err)
+    return float(m.group(1)) if rc == 0 and m else None
+
+
+def check_thumb_colours(c, name, pb, least):
+    """The poster and the first storyboard tile of the still `name` have its colours."""
+    label, src = name, os.path.join(c.media_dir, name)
+    r = e2e.get_url(pb.get("thumbnail") or "")
+    poster = os.path.join(c.tmp, "%s-poster.jpg" % name)
+    with open(poster, "wb") as fp:
+        fp.write(r.body)
+    q = colour_psnr(poster, src) if r.status == 200 else None
+    R.check("%s: the poster has the video's colours (PSNR %s dB > %.0f)" % (label, q, least),
+            q is not None and q > least, r.describe())
+    r = e2e.get_url(pb.get("storyboard") or "")
+    m = re.search(r"^(sheet-\d+\.jpg)#xywh=(\d+),(\d+),(\d+),(\d+)$",
+                  r.body.decode("utf-8", "replace"), re.M)
+    q = None
+    if r.status == 200 and m:
+        rs = e2e.get_url(urllib.parse.urljoin(pb["storyboard"], m.group(1)))
+        sheet = os.path.join(c.tmp, "%s-%s" % (name, m.group(1)))
+        with open(sheet, "wb") as fp:
+            fp.write(rs.body)
+        q = colour_psnr(sheet, src, tuple(int(x) for x in m.groups()[1:]))
+    R.check("%s: the first storyboard tile has the video's colours (PSNR %s dB > %.0f)" %
+            (label, q, least), q is not None and q > least, r.describe())
+
+
 def first_sound(path):
     """When the sound of `path` first rises out of silence, in seconds, or None."""
     rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", path, "-vn", "-af",
@@ -355,6 +399,8 @@ def check_video(c, name, exp):
     rend = sorted((r.get("width"), r.get("height")) for r in m.get("renditions") or [])
     R.check("%s: renditions %s" % (label, exp["sizes"]), rend == sorted(exp["sizes"]), repr(rend))
     pb = get_playback(label, c.base, mid)
+    if exp.get("thumb_colours"):
+        check_thumb_colours(c, name, pb, exp["thumb_colours"])
     master = pb.get("hls") or ""
     got = read_master(label, master)
     if not got:

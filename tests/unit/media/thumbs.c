@@ -164,6 +164,44 @@ Test(thumbs, poster_candidates_spread_over_the_start)
     cr_expect(thumbs_poster_candidate(0, 1, 30));
 }
 
+/*
+ * JPEG decoders read BT.601: a BT.709 picture's samples are converted, so that red stays red.
+ * Full-range values of one colour in a 4x2 picture (two chroma blocks, one odd-sized row
+ * of chroma left out), from the standards' formulas: BT.709 red is Y 54, Cb 99, Cr 255, and
+ * BT.601 red Y 76, Cb 85, Cr 255; green 182/30/12 and 150/44/21; grey is grey in both.
+ */
+Test(thumbs, bt709_samples_become_what_jpeg_decoders_read_as_the_same_colours)
+{
+    static const struct {
+        uint8_t bt709[3], bt601[3];
+    } colour[] = {
+        { { 54, 99, 255 }, { 76, 85, 255 } },   /* red */
+        { { 182, 30, 12 }, { 150, 44, 21 } },   /* green */
+        { { 18, 255, 116 }, { 29, 255, 107 } }, /* blue */
+        { { 128, 128, 128 }, { 128, 128, 128 } },
+    };
+    for (size_t i = 0; i < sizeof(colour) / sizeof(colour[0]); i++) {
+        uint8_t y[2][5], cb[1][3], cr[1][3]; /* a column more than the picture: untouched */
+        memset(y, colour[i].bt709[0], sizeof(y));
+        memset(cb, colour[i].bt709[1], sizeof(cb));
+        memset(cr, colour[i].bt709[2], sizeof(cr));
+        y[0][4] = y[1][4] = cb[0][2] = cr[0][2] = 7;
+        thumbs_to_jpeg_matrix(&y[0][0], 5, &cb[0][0], 3, &cr[0][0], 3, 4, 2, 0.2126, 0.0722);
+        for (int r = 0; r < 2; r++)
+            for (int c = 0; c < 4; c++)
+                cr_expect(abs(y[r][c] - colour[i].bt601[0]) <= 1, "colour %zu: Y %d, want %d", i,
+                          y[r][c], colour[i].bt601[0]);
+        for (int c = 0; c < 2; c++) {
+            cr_expect(abs(cb[0][c] - colour[i].bt601[1]) <= 1, "colour %zu: Cb %d, want %d", i,
+                      cb[0][c], colour[i].bt601[1]);
+            cr_expect(abs(cr[0][c] - colour[i].bt601[2]) <= 1, "colour %zu: Cr %d, want %d", i,
+                      cr[0][c], colour[i].bt601[2]);
+        }
+        cr_expect(y[0][4] == 7 && y[1][4] == 7 && cb[0][2] == 7 && cr[0][2] == 7,
+                  "colour %zu: past the picture's width", i);
+    }
+}
+
 Test(thumbs, grid_plan_sizes_and_intervals)
 {
     struct thumbs_grid g;
