@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The state of one media_transcode() call, shared by the pipeline's files
- * (pipeline.c: probe, decode, encode; output.c: playlists, MPD, publishing).
+ * (probe.c: what the file is; pipeline.c: decode, encode; output.c: playlists,
+ * MPD, publishing).
  * Private to the media module; FFmpeg types allowed here.
  */
 #ifndef KINO_MEDIA_JOB_H
@@ -112,6 +113,31 @@ struct job {
     size_t published; /* segments per rendition handed to j->publish */
     int64_t last_report_ms;
 };
+
+/* ---- probe.c ----------------------------------------------------------- */
+
+/*
+ * Open j->src_path and decide what kino makes of it: j->ic, j->vidx and j->aidx (-1 for
+ * none), their decoders j->vdec and j->adec, j->t0, j->duration, j->src_w and j->src_h,
+ * j->language. KINO_EMEDIA, with what is wrong and what to do in j->err, for a file kino
+ * cannot use; -errno when it cannot be read; KINO_ECANCELED.
+ */
+int media_probe(struct job *j);
+
+/* ---- pipeline.c: errors and progress shared with probe.c ---------------- */
+
+/* KINO_EMEDIA: the file lasts `s` seconds (0: unknown, found out while decoding), more than
+ * the max-duration setting. */
+int media_too_long(struct job *j, double s);
+
+/* `code` with the message "<what>: <FFmpeg's reason for averr>". */
+int media_ff_error(struct job *j, int code, const char *what, int averr);
+
+/* FFmpeg's interrupt callback (`opaque` is the job): 1 once the job is canceled, which
+ * reporting progress finds out. */
+int media_interrupted(void *opaque);
+
+/* ---- output.c ----------------------------------------------------------- */
 
 /*
  * Publish, through j->publish, the segments every rendition has closed since

@@ -1,29 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * media_transcode(): probe, decode once, scale and encode every rung, encode
- * the audio once and hand packets to the CMAF segmenters; output.c writes
- * the playlists and the MPD from what was measured and publishes as segments
- * close. Single-threaded orchestration; libx264 and the decoder run their own
+ * media_transcode(): probe (probe.c), decode once, scale and encode every
+ * rung, encode the audio once and hand packets to the CMAF segmenters;
+ * output.c writes the playlists and the MPD from what was measured and
+ * publishes as segments close. Single-threaded orchestration; libx264 and the decoder run their own
  * threads. The state of a call is struct job (job.h).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/audio_fifo.h>
 #include <libavutil/display.h>
-#include <libavutil/dovi_meta.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libswresample/swresample.h>
@@ -87,45 +82,6 @@ int media_rate_control_parse(const char *name, enum media_rate_control *out)
     return -1;
 }
 
-static pthread_once_t log_once = PTHREAD_ONCE_INIT;
-
-/*
- * FFmpeg's last error message on this thread. Demuxers often say why they give
- * up only through av_log ("Picture size 100000x100000 is invalid") and return
- * a bare AVERROR_INVALIDDATA; keeping the line lets an error say what is wrong.
- */
-static _Thread_local char ff_last_error[200];
-
-static void remember_ffmpeg_error(void *avcl, int level, const char *fmt, va_list ap)
-{
-    (void)avcl;
-    if (level > AV_LOG_ERROR)
-        return;
-    char line[sizeof(ff_last_error)];
-    vsnprintf(line, sizeof(line), fmt, ap);
-    size_t n = strlen(line);
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' ' || line[n - 1] == '.'))
-        line[--n] = '\0';
-    if (n > 0) /* FFmpeg sometimes ends a message with a call of its own that holds only "\n" */
-        memcpy(ff_last_error, line, n + 1);
-}
-
-/* The message remembered since the last call ("" when none), then forgotten. */
-static const char *take_ffmpeg_error(char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", ff_last_error);
-    ff_last_error[0] = '\0';
-    return out;
-}
-
-static void quiet_ffmpeg(void)
-{
-    /* The media module returns errors, it does not log: FFmpeg's errors are kept (above) for
-     * the messages, the rest of its chatter would be noise. */
-    av_log_set_level(AV_LOG_ERROR);
-    av_log_set_callback(remember_ffmpeg_error);
-}
-
 /* "95 s", "12 min", "3.5 h": a length a person reads in an error message. */
 static const char *fmt_duration(char *out, size_t cap, double s)
 {
@@ -138,7 +94,7 @@ static const char *fmt_duration(char *out, size_t cap, double s)
     return out;
 }
 
-static int too_long(struct job *j, double s)
+int media_too_long(struct job *j, double s)
 {
     char a[32], b[32];
     if (s > 0)
@@ -153,7 +109,7 @@ static int too_long(struct job *j, double s)
                         fmt_duration(b, sizeof(b), j->opt->max_duration_s));
 }
 
-static int ff_err(struct job *j, int code, const char *what, int averr)
+int media_ff_error(struct job *j, int code, const char *what, int averr)
 {
     return kino_err_set(j->err, code, "%s: %s", what, av_err2str(averr));
 }
@@ -202,36 +158,10 @@ static double fraction_done(const struct job *j, double done_s)
     return size > 0 && pos > 0 ? (double)pos / size : 0;
 }
 
-static int interrupted(void *opaque)
+int media_interrupted(void *opaque)
 {
     struct job *j = opaque;
     return j->canceled || report(j, j->last_progress) < 0;
-}
-
-/* ---- probing ---------------------------------------------------------- */
-
-static const char *upload_hint =
-    "upload an MP4, MOV, MKV or WebM video, or an MP3, M4A, WAV or FLAC audio file";
-
-static int is_image_format(const AVFormatContext *ic, const AVStream *st)
-{
-    const char *name = ic->iformat->name;
-    size_t n = strlen(name);
-    if (strcmp(name, "image2") == 0 || (n > 5 && strcmp(name + n - 5, "_pipe") == 0))
-        return 1;
-    switch (st->codecpar->codec_id) {
-    case AV_CODEC_ID_PNG:
-    case AV_CODEC_ID_MJPEG:
-    case AV_CODEC_ID_BMP:
-    case AV_CODEC_ID_TIFF:
-    case AV_CODEC_ID_WEBP:
-    case AV_CODEC_ID_GIF:
-        /* A still picture in a container: one frame or no timing at all. */
-        return st->nb_frames <= 1 && (ic->duration == AV_NOPTS_VALUE || ic->duration <= 0 ||
-                                      st->nb_frames == 1);
-    default:
-        return 0;
-    }
 }
 
 /* The constant output frame rate: the source's, halved while above 60 (ladder.c). */
@@ -241,294 +171,6 @@ static AVRational pick_fps(const AVStream *st)
     ladder_frame_rate(st->avg_frame_rate.num, st->avg_frame_rate.den, st->r_frame_rate.num,
                       st->r_frame_rate.den, &fps.num, &fps.den);
     return fps;
-}
-
-/*
- * A stream kino has no decoder for. The message names the codec by FFmpeg's name, or when
- * FFmpeg does not know the codec at all, by the four characters the file gives it (an MP4
- * sample entry); a Matroska codec id FFmpeg has never heard of leaves neither.
- */
-static int cannot_decode(struct job *j, const AVStream *st)
-{
-    char tag[AV_FOURCC_MAX_STRING_SIZE], codec[64];
-    int video = st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO;
-    if (st->codecpar->codec_id != AV_CODEC_ID_NONE)
-        snprintf(codec, sizeof(codec), "the %s codec, which kino cannot decode",
-                 avcodec_get_name(st->codecpar->codec_id));
-    else if (st->codecpar->codec_tag)
-        snprintf(codec, sizeof(codec), "the %s codec, which kino cannot decode",
-                 av_fourcc_make_string(tag, st->codecpar->codec_tag));
-    else
-        snprintf(codec, sizeof(codec), "a codec kino does not know");
-    return kino_err_set(j->err, KINO_EMEDIA,
-                        "the file's %s is in %s; re-export it with %s and upload it again",
-                        video ? "video" : "sound", codec,
-                        video ? "H.264, HEVC, VP9 or AV1 video" : "AAC, MP3, Opus or FLAC sound");
-}
-
-static int open_decoder(struct job *j, int idx, AVCodecContext **ret)
-{
-    AVStream *st = j->ic->streams[idx];
-    const AVCodec *dec = avcodec_find_decoder(st->codecpar->codec_id);
-    if (!dec)
-        return cannot_decode(j, st);
-    AVCodecContext *c = avcodec_alloc_context3(dec);
-    if (!c)
-        return kino_err_set(j->err, -ENOMEM, "out of memory");
-    *ret = c;
-    int rc = avcodec_parameters_to_context(c, st->codecpar);
-    if (rc < 0)
-        return ff_err(j, KINO_EMEDIA, "the file's stream parameters are invalid", rc);
-    c->pkt_timebase = st->time_base;
-    c->thread_count = 0;
-    rc = avcodec_open2(c, dec, NULL);
-    if (rc < 0)
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the %s stream cannot be decoded (%s); the file may be damaged, "
-                            "re-export it and upload it again",
-                            avcodec_get_name(st->codecpar->codec_id), av_err2str(rc));
-    return 0;
-}
-
-/* The first `cap` bytes of `path` into `buf`; how many were read (0 when it cannot be read). */
-static size_t read_head(const char *path, unsigned char *buf, size_t cap)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, cap);
-    close(fd);
-    return n > 0 ? (size_t)n : 0;
-}
-
-/* An ISO BMFF file starts with a box whose type is ftyp (or moov/mdat/free/wide). */
-static int looks_like_mp4(const char *path)
-{
-    unsigned char h[8];
-    if (read_head(path, h, sizeof(h)) < sizeof(h))
-        return 0;
-    return memcmp(h + 4, "ftyp", 4) == 0 || memcmp(h + 4, "mdat", 4) == 0 ||
-           memcmp(h + 4, "moov", 4) == 0 || memcmp(h + 4, "wide", 4) == 0 ||
-           memcmp(h + 4, "free", 4) == 0;
-}
-
-/*
- * An animated WebP: a RIFF/WEBP file whose first chunk is VP8X with the animation flag
- * (bit 1 of the flags byte). FFmpeg 5.1 decodes only still WebP, and shows an animated
- * one as a picture stream of unknown size, so it is told apart here to say so.
- */
-static int is_animated_webp(const char *path)
-{
-    unsigned char h[21];
-    if (read_head(path, h, sizeof(h)) < sizeof(h))
-        return 0;
-    return memcmp(h, "RIFF", 4) == 0 && memcmp(h + 8, "WEBPVP8X", 8) == 0 && (h[20] & 0x02);
-}
-
-/*
- * The container FFmpeg recognises by the first bytes of `path` (not by its name), or NULL.
- * Used once opening has failed, to tell a damaged file of a known kind ("the file is in the
- * Ogg format but …") from one that is no media at all.
- */
-static const AVInputFormat *recognised_format(const char *path)
-{
-    enum { HEAD = 64 * 1024 };
-    unsigned char *buf = av_mallocz(HEAD + AVPROBE_PADDING_SIZE);
-    size_t n = buf ? read_head(path, buf, HEAD) : 0;
-    int score = 0;
-    AVProbeData pd = { .filename = "", .buf = buf, .buf_size = (int)n };
-    const AVInputFormat *fmt = n > 0 ? av_probe_input_format3(&pd, 1, &score) : NULL;
-    av_free(buf);
-    /* Above what a file name alone earns, and well above what random bytes happen to score. */
-    return fmt && score > AVPROBE_SCORE_EXTENSION ? fmt : NULL;
-}
-
-static int too_many_pixels(struct job *j, int w, int h)
-{
-    return kino_err_set(j->err, KINO_EMEDIA,
-                        "the video is %dx%d pixels, more than the %lld pixels kino accepts; "
-                        "scale it down and upload it again",
-                        w, h, (long long)j->opt->max_pixels);
-}
-
-/*
- * The Dolby Vision profile of a stream whose base layer is no standard picture, else 0.
- * Profiles 1, 3 and 5 and 10.0 code IPTPQc2, which only Dolby's reshaping (the RPU metadata)
- * turns into colours; decoded as plain YUV it shows green and purple. The others have an
- * HDR10 (7, 8.1), SDR (8.2, 9, 10.2...) or HLG (8.4: iPhones) base layer, which kino uses and
- * which plays as such.
- */
-static int dolby_vision_without_base(const AVStream *st)
-{
-    size_t size = 0;
-    const AVDOVIDecoderConfigurationRecord *dv = (const AVDOVIDecoderConfigurationRecord *)
-        av_stream_get_side_data(st, AV_PKT_DATA_DOVI_CONF, &size);
-    if (!dv || size < sizeof(*dv))
-        return 0;
-    int p = dv->dv_profile;
-    if (p == 1 || p == 3 || p == 5 || (p == 10 && dv->dv_bl_signal_compatibility_id == 0))
-        return p;
-    return 0;
-}
-
-/* 0 for a picture stream (not cover art), 1 for a sound stream, each with its sizes or rates
- * known; -1 for anything else. */
-static int usable_stream(const AVStream *st)
-{
-    const AVCodecParameters *par = st->codecpar;
-    if (par->codec_type == AVMEDIA_TYPE_VIDEO && !(st->disposition & AV_DISPOSITION_ATTACHED_PIC) &&
-        par->width > 0)
-        return 0;
-    if (par->codec_type == AVMEDIA_TYPE_AUDIO && par->sample_rate > 0 &&
-        par->ch_layout.nb_channels > 0)
-        return 1;
-    return -1;
-}
-
-static int probe(struct job *j)
-{
-    struct stat sb;
-    int rc;
-    if (stat(j->src_path, &sb) < 0)
-        return kino_err_set(j->err, -errno, "cannot read %s: %s", j->src_path, strerror(errno));
-    if (!S_ISREG(sb.st_mode))
-        return kino_err_set(j->err, KINO_EMEDIA, "%s is not a regular file", j->src_path);
-    if (sb.st_size == 0)
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the file is empty (0 bytes); the upload probably failed, "
-                            "upload it again");
-
-    /* Demuxers can spend a long time resyncing through a damaged file inside one call;
-     * FFmpeg polls this callback there, so the caller can still stop us. */
-    j->ic = avformat_alloc_context();
-    if (!j->ic)
-        return kino_err_set(j->err, -ENOMEM, "out of memory");
-    j->ic->interrupt_callback = (AVIOInterruptCB){ .callback = interrupted, .opaque = j };
-    char why[sizeof(ff_last_error)];
-    take_ffmpeg_error(why, sizeof(why));
-    rc = avformat_open_input(&j->ic, j->src_path, NULL, NULL);
-    take_ffmpeg_error(why, sizeof(why));
-    if (j->canceled)
-        return KINO_ECANCELED;
-    if (rc == AVERROR(ENOENT) || rc == AVERROR(EACCES))
-        return ff_err(j, rc, "cannot open the source file", rc);
-    if (rc < 0 && looks_like_mp4(j->src_path))
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the file is an MP4/MOV but incomplete or damaged (%s; its index, "
-                            "the moov box, is missing or broken); upload the whole file again, "
-                            "or re-export it",
-                            av_err2str(rc));
-    const AVInputFormat *known = rc < 0 ? recognised_format(j->src_path) : NULL;
-    if (known)
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the file is in the %s format but damaged or incomplete (%s); "
-                            "upload the whole file again, or re-export it",
-                            known->long_name ? known->long_name : known->name,
-                            why[0] ? why : av_err2str(rc));
-    if (rc < 0)
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the file is not a video or audio file that kino can read (%s); %s",
-                            why[0] ? why : av_err2str(rc), upload_hint);
-    /* An absurd header is refused before avformat_find_stream_info() decodes a frame of it. */
-    for (unsigned i = 0; i < j->ic->nb_streams; i++) {
-        const AVStream *st = j->ic->streams[i];
-        if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
-            !(st->disposition & AV_DISPOSITION_ATTACHED_PIC) &&
-            (int64_t)st->codecpar->width * st->codecpar->height > j->opt->max_pixels)
-            return too_many_pixels(j, st->codecpar->width, st->codecpar->height);
-    }
-    rc = avformat_find_stream_info(j->ic, NULL);
-    if (rc < 0)
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the file is damaged or incomplete (%s); upload the whole file again",
-                            av_err2str(rc));
-
-    /*
-     * The first picture and sound streams kino can decode, then the ones FFmpeg would pick
-     * when there are several (the default track first); passing a decoder pointer makes
-     * av_find_best_stream skip streams without a decoder. A stream kino cannot decode is never
-     * picked while another can be: phones add tracks in new codecs (spatial audio) beside a
-     * stereo AAC one. When none can be decoded, the first is kept for the error message.
-     */
-    j->vidx = j->aidx = -1;
-    int undecodable[2] = { -1, -1 }; /* video, audio */
-    for (unsigned i = 0; i < j->ic->nb_streams; i++) {
-        const AVStream *st = j->ic->streams[i];
-        int kind = usable_stream(st);
-        if (kind < 0)
-            continue;
-        int *pick = kind == 0 ? &j->vidx : &j->aidx;
-        if (!avcodec_find_decoder(st->codecpar->codec_id)) {
-            if (undecodable[kind] < 0)
-                undecodable[kind] = (int)i;
-        } else if (*pick < 0) {
-            *pick = (int)i;
-        }
-    }
-    const AVCodec *dec;
-    int best = av_find_best_stream(j->ic, AVMEDIA_TYPE_VIDEO, -1, -1, &dec, 0);
-    if (best >= 0 && usable_stream(j->ic->streams[best]) == 0)
-        j->vidx = best;
-    best = av_find_best_stream(j->ic, AVMEDIA_TYPE_AUDIO, -1, j->vidx, &dec, 0);
-    if (best >= 0 && usable_stream(j->ic->streams[best]) == 1)
-        j->aidx = best;
-    if (j->vidx < 0 && undecodable[0] >= 0)
-        return cannot_decode(j, j->ic->streams[undecodable[0]]);
-    if (j->aidx < 0 && undecodable[1] >= 0)
-        return cannot_decode(j, j->ic->streams[undecodable[1]]);
-
-    if (j->vidx < 0 && j->aidx < 0 && is_animated_webp(j->src_path))
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the file is an animated WebP image, which kino cannot read; "
-                            "upload the animation as an MP4, WebM or GIF instead");
-    if (j->vidx < 0 && j->aidx < 0)
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the file is not a video or audio file that kino can read "
-                            "(no audio or video stream found); %s",
-                            upload_hint);
-    if (j->vidx >= 0 && is_image_format(j->ic, j->ic->streams[j->vidx]))
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the file is an image, not a video; %s", upload_hint);
-
-    j->t0 = j->ic->start_time != AV_NOPTS_VALUE ? j->ic->start_time : 0;
-    j->ts_discont = (j->ic->iformat->flags & AVFMT_TS_DISCONT) != 0;
-    j->next_dts[0] = j->next_dts[1] = AV_NOPTS_VALUE;
-    j->duration = j->ic->duration > 0 ? j->ic->duration / (double)AV_TIME_BASE : 0;
-    if (j->duration > j->opt->max_duration_s)
-        return too_long(j, j->duration);
-
-    if (j->vidx >= 0) {
-        AVCodecParameters *par = j->ic->streams[j->vidx]->codecpar;
-        if ((int64_t)par->width * par->height > j->opt->max_pixels)
-            return too_many_pixels(j, par->width, par->height);
-        if (par->width < 16 || par->height < 16)
-            return kino_err_set(j->err, KINO_EMEDIA,
-                                "the video is only %dx%d pixels; kino needs at least 16 on each "
-                                "side, upload a larger video",
-                                par->width, par->height);
-        int dv_profile = dolby_vision_without_base(j->ic->streams[j->vidx]);
-        if (dv_profile)
-            return kino_err_set(j->err, KINO_EMEDIA,
-                                "the video is Dolby Vision profile %d, whose pictures need Dolby's "
-                                "own processing to show right (kino would make them green and "
-                                "purple); export it as HDR10, HLG or SDR and upload it again",
-                                dv_profile);
-        if ((rc = open_decoder(j, j->vidx, &j->vdec)) < 0)
-            return rc;
-        j->src_w = par->width;
-        j->src_h = par->height;
-    }
-    if (j->aidx >= 0) {
-        if ((rc = open_decoder(j, j->aidx, &j->adec)) < 0)
-            return rc;
-        AVDictionaryEntry *lang = av_dict_get(j->ic->streams[j->aidx]->metadata, "language",
-                                              NULL, 0);
-        snprintf(j->language, sizeof(j->language), "und");
-        if (lang && strlen(lang->value) >= 2 && strlen(lang->value) <= 3 &&
-            strspn(lang->value, "abcdefghijklmnopqrstuvwxyz") == strlen(lang->value))
-            snprintf(j->language, sizeof(j->language), "%s", lang->value);
-    }
-    return 0;
 }
 
 /* ---- encoders --------------------------------------------------------- */
@@ -618,7 +260,7 @@ static int open_video_rung(struct job *j, struct rung_out *r)
         return kino_err_set(j->err, -ENOMEM, "out of memory");
     rc = media_resizer_frame_alloc(r->frame, c->width, c->height);
     if (rc < 0)
-        return ff_err(j, -ENOMEM, "out of memory", rc);
+        return media_ff_error(j, -ENOMEM, "out of memory", rc);
 
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s/%s", j->out_dir, r->le.name);
@@ -646,7 +288,7 @@ static int open_audio(struct job *j)
     c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     int rc = avcodec_open2(c, codec, NULL);
     if (rc < 0)
-        return ff_err(j, KINO_EINTERNAL, "cannot start the AAC encoder", rc);
+        return media_ff_error(j, KINO_EINTERNAL, "cannot start the AAC encoder", rc);
     j->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, AAC_FRAME * 4);
     j->aframe = av_frame_alloc();
     j->rframe = av_frame_alloc();
@@ -658,7 +300,7 @@ static int open_audio(struct job *j)
     av_channel_layout_copy(&j->aframe->ch_layout, &c->ch_layout);
     rc = av_frame_get_buffer(j->aframe, 0);
     if (rc < 0)
-        return ff_err(j, -ENOMEM, "out of memory", rc);
+        return media_ff_error(j, -ENOMEM, "out of memory", rc);
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s/audio", j->out_dir);
     return cmaf_open(&j->aw, dir, c, j->language, NULL, j->err);
@@ -699,7 +341,7 @@ static int drain_video(struct job *j, struct rung_out *r)
         if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
             return 0;
         if (rc < 0)
-            return ff_err(j, KINO_EINTERNAL, "the H.264 encoder failed", rc);
+            return media_ff_error(j, KINO_EINTERNAL, "the H.264 encoder failed", rc);
         if (j->opkt->duration <= 0)
             j->opkt->duration = 1;
         int64_t pts = j->opkt->pts;
@@ -753,10 +395,10 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
         /* Same size, format and range: no copy, the encoder reads the decoded picture. */
         av_frame_unref(r->pass);
         if ((rc = av_frame_ref(r->pass, src)) < 0)
-            return ff_err(j, -ENOMEM, "out of memory", rc);
+            return media_ff_error(j, -ENOMEM, "out of memory", rc);
         f = r->pass;
     } else if ((rc = av_frame_make_writable(r->frame)) < 0) {
-        return ff_err(j, -ENOMEM, "out of memory", rc);
+        return media_ff_error(j, -ENOMEM, "out of memory", rc);
     } else if (media_resizer_takes(src->format) && prepare_resizer(r, src) == 0 &&
                media_resizer_can(r->resizer, src, r->frame)) {
         if ((rc = media_resizer_run(r->resizer, src, r->frame, j->err)) < 0)
@@ -785,7 +427,7 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
     if (f == r->pass)
         av_frame_unref(r->pass);
     if (rc < 0)
-        return ff_err(j, KINO_EINTERNAL, "the H.264 encoder refused a frame", rc);
+        return media_ff_error(j, KINO_EINTERNAL, "the H.264 encoder refused a frame", rc);
     return drain_video(j, r);
 }
 
@@ -793,7 +435,7 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
 {
     int rc;
     if (idx >= j->max_frames)
-        return too_long(j, 0);
+        return media_too_long(j, 0);
     /*
      * Every rung is scaled from the full decoded frame. Scaling each from the
      * rung above (a cascade) halves the scaling cost but measured 0.2 dB (480p)
@@ -1054,7 +696,7 @@ static int drain_audio(struct job *j)
         if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
             return 0;
         if (rc < 0)
-            return ff_err(j, KINO_EINTERNAL, "the AAC encoder failed", rc);
+            return media_ff_error(j, KINO_EINTERNAL, "the AAC encoder failed", rc);
         /*
          * The encoder's packets start at -initial_padding (priming); the muxer
          * rebases the track to its first dts anyway, so count from 0 here too.
@@ -1087,14 +729,14 @@ static int encode_audio_frames(struct job *j, int flush)
             n = AAC_FRAME;
         int rc = av_frame_make_writable(j->aframe);
         if (rc < 0)
-            return ff_err(j, -ENOMEM, "out of memory", rc);
+            return media_ff_error(j, -ENOMEM, "out of memory", rc);
         j->aframe->nb_samples = n;
         if (av_audio_fifo_read(j->fifo, (void **)j->aframe->data, n) != n)
             return kino_err_set(j->err, KINO_EINTERNAL, "audio buffer underrun");
         j->aframe->pts = j->samples_out;
         j->samples_out += n;
         if ((rc = avcodec_send_frame(j->aenc, j->aframe)) < 0)
-            return ff_err(j, KINO_EINTERNAL, "the AAC encoder refused a frame", rc);
+            return media_ff_error(j, KINO_EINTERNAL, "the AAC encoder refused a frame", rc);
         if ((rc = drain_audio(j)) < 0)
             return rc;
         if (j->vidx < 0 &&
@@ -1120,7 +762,7 @@ static int resample(struct job *j, const AVFrame *in)
         av_channel_layout_default(&j->rframe->ch_layout, 2);
         int rc = av_frame_get_buffer(j->rframe, 0);
         if (rc < 0)
-            return ff_err(j, -ENOMEM, "out of memory", rc);
+            return media_ff_error(j, -ENOMEM, "out of memory", rc);
     }
     int n = swr_convert(j->swr, j->rframe->data, max_out,
                         in ? (const uint8_t **)in->extended_data : NULL, in ? in->nb_samples : 0);
@@ -1148,7 +790,7 @@ static int setup_swr(struct job *j, const AVFrame *f)
         av_channel_layout_default(&in, f->ch_layout.nb_channels > 0 ? f->ch_layout.nb_channels
                                                                        : 2);
     if (rc < 0)
-        return ff_err(j, -ENOMEM, "out of memory", rc);
+        return media_ff_error(j, -ENOMEM, "out of memory", rc);
     if (j->swr && j->swr_rate == f->sample_rate && j->swr_fmt == f->format &&
         av_channel_layout_compare(&j->swr_layout, &in) == 0) {
         av_channel_layout_uninit(&in);
@@ -1223,7 +865,7 @@ static int fill_audio_gap(struct job *j, int64_t us)
     int64_t gap = want - have;
     if (gap > AUDIO_GAP_MIN && (gap <= 10 * (int64_t)AUDIO_RATE || j->ts_discont)) {
         if (j->samples_in + gap > j->max_samples)
-            return too_long(j, 0);
+            return media_too_long(j, 0);
         return write_silence(j, gap);
     }
     if (j->ts_discont && gap < -AUDIO_OVERLAP_MIN && gap >= -AUDIO_GAP_MIN) {
@@ -1265,7 +907,7 @@ static int audio_frame(struct job *j, const AVFrame *f)
         return rc;
     }
     if (j->samples_in > j->max_samples)
-        return too_long(j, 0);
+        return media_too_long(j, 0);
     if ((rc = resample(j, f)) < 0)
         return rc;
     return encode_audio_frames(j, 0);
@@ -1373,7 +1015,7 @@ static int run(struct job *j)
                             "no audio in the file could be decoded; the file is damaged or "
                             "incomplete, upload it again");
     /*
-     * A file cut short (an interrupted upload with its index at the front)
+     * A file cut short (an media_interrupted upload with its index at the front)
      * decodes up to the cut without an error; compare with what it claims.
      */
     double got = (double)(j->samples_in - j->audio_shift) / AUDIO_RATE;
@@ -1391,7 +1033,7 @@ static int run(struct job *j)
     for (size_t i = 0; i < j->n_rungs; i++) {
         struct rung_out *r = &j->rungs[i];
         if ((rc = avcodec_send_frame(r->enc, NULL)) < 0)
-            return ff_err(j, KINO_EINTERNAL, "cannot flush the H.264 encoder", rc);
+            return media_ff_error(j, KINO_EINTERNAL, "cannot flush the H.264 encoder", rc);
         if ((rc = drain_video(j, r)) < 0 || (rc = cmaf_finish(&r->w, j->err)) < 0)
             return rc;
     }
@@ -1399,7 +1041,7 @@ static int run(struct job *j)
         if ((rc = encode_audio_frames(j, 1)) < 0)
             return rc;
         if ((rc = avcodec_send_frame(j->aenc, NULL)) < 0)
-            return ff_err(j, KINO_EINTERNAL, "cannot flush the AAC encoder", rc);
+            return media_ff_error(j, KINO_EINTERNAL, "cannot flush the AAC encoder", rc);
         if ((rc = drain_audio(j)) < 0 || (rc = cmaf_finish(&j->aw, j->err)) < 0)
             return rc;
     }
@@ -1431,7 +1073,7 @@ static AVFrame *decode_cover(struct job *j, const AVStream *st)
 /*
  * Audio files often carry their cover (an ID3 APIC frame, a FLAC PICTURE
  * block, an MP4 covr atom), which FFmpeg shows as a one-packet video stream
- * with the attached-picture disposition; it is never the video (probe()), but
+ * with the attached-picture disposition; it is never the video (media_probe()), but
  * it is the poster. Returns 1 when poster.jpg was written, 0 when the file has
  * no cover kino can read (not an error: the audio is fine), or a negative code.
  */
@@ -1592,7 +1234,6 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
 {
     struct job j;
     int rc;
-    pthread_once(&log_once, quiet_ffmpeg);
     memset(&j, 0, sizeof(j));
     memset(ret, 0, sizeof(*ret));
     for (size_t i = 0; i < MEDIA_MAX_RUNGS; i++)
@@ -1620,7 +1261,7 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
         rc = kino_err_set(err, -ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = probe(&j)) < 0)
+    if ((rc = media_probe(&j)) < 0)
         goto out;
     if (mkdir(out_dir, 0755) < 0 && errno != EEXIST) {
         rc = kino_err_set(err, -errno, "cannot create %s: %s", out_dir, strerror(errno));
