@@ -702,8 +702,15 @@ async function main() {
   }
 }
 
+// Requests that failed or came without CORS. One the player cancelled itself (a seek made the
+// segment in flight useless: "net::ERR_ABORTED") got no answer and says nothing about CORS, which
+// a refused answer shows as "net::ERR_FAILED"; it is listed, not counted.
 function failedRequests(reqs) {
-  return reqs.filter((q) => q.failure || !(q.status >= 200 && q.status < 400) || !q.acao);
+  for (const q of reqs.filter((x) => x.failure === "net::ERR_ABORTED")) {
+    info(`cancelled by the player: ${q.method} ${q.url}`);
+  }
+  return reqs.filter((q) => q.failure !== "net::ERR_ABORTED" &&
+                            (q.failure || !(q.status >= 200 && q.status < 400) || !q.acao));
 }
 
 main().then(() => finish(), (e) => finish({ name: "no unexpected exception", detail: e.stack || String(e) }));
