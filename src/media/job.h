@@ -77,6 +77,7 @@ struct job {
     struct thumbs thumbs; /* poster and storyboard (thumbs.c) */
     int src_w, src_h;
     int rotation;              /* degrees clockwise to turn the coded picture upright */
+    int mirror;                /* then mirror it left to right (rotation_of in pipeline.c) */
     double display_aspect;     /* width over height of the upright picture: the rungs' shape */
     int deint;                 /* the source is interlaced: deinterlace before scaling */
     int hdr;                   /* the stream says PQ or HLG: rungs tagged BT.709, and frames

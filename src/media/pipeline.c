@@ -175,14 +175,33 @@ static AVRational pick_fps(const AVStream *st)
 
 /* ---- encoders --------------------------------------------------------- */
 
-static int rotation_of(const AVStream *st)
+/*
+ * How to show the coded picture, from the stream's display matrix: turned `rotation` degrees
+ * clockwise (0, 90, 180, 270), then mirrored left to right when *ret_mirror is set. Phones
+ * only turn; a mirrored matrix (QuickTime's Flip Horizontal, a selfie app's) has a negative
+ * determinant. Taken as a turn alone, a plain left-right flip read as 180 degrees and showed
+ * the picture upside down. Mirroring the matrix back first leaves the turn.
+ */
+static int rotation_of(const AVStream *st, int *ret_mirror)
 {
-    const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    const int32_t *m = (const int32_t *)av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX,
+                                                                NULL);
+    *ret_mirror = 0;
     if (!m)
         return 0;
-    double r = -av_display_rotation_get((const int32_t *)m);
-    if (isnan(r))
+    int32_t turn[9];
+    memcpy(turn, m, sizeof(turn));
+    /* a, b, c, d of x' = a x + c y, y' = b x + d y are m[0], m[1], m[3], m[4] (16.16). */
+    if ((double)m[0] * m[4] - (double)m[1] * m[3] < 0) {
+        *ret_mirror = 1;
+        turn[0] = -m[0]; /* x' = -x' undone: the turn before the mirror */
+        turn[3] = -m[3];
+    }
+    double r = -av_display_rotation_get(turn);
+    if (isnan(r)) {
+        *ret_mirror = 0;
         return 0;
+    }
     long deg = lround(r / 90.0) * 90 % 360;
     return (int)(deg < 0 ? deg + 360 : deg);
 }
@@ -557,6 +576,7 @@ static struct media_prep_spec prep_spec(const struct job *j, int hdr)
 {
     return (struct media_prep_spec){ .deinterlace = j->deint,
                                      .rotation = j->rotation,
+                                     .mirror = j->mirror,
                                      .hdr = hdr,
                                      .max_w = j->rungs[0].le.width,
                                      .max_h = j->rungs[0].le.height,
@@ -1159,7 +1179,7 @@ static int setup_video(struct job *j)
 
     struct ladder_entry le[MEDIA_MAX_RUNGS];
     enum AVFieldOrder fo = st->codecpar->field_order;
-    j->rotation = rotation_of(st);
+    j->rotation = rotation_of(st, &j->mirror);
     j->deint = fo == AV_FIELD_TT || fo == AV_FIELD_BB || fo == AV_FIELD_TB || fo == AV_FIELD_BT;
     j->hdr = is_hdr_transfer(st->codecpar->color_trc);
     j->n_rungs = ladder_compute(j->opt->ladder, j->opt->n_rungs, j->src_w, j->src_h, sar.num,
@@ -1286,7 +1306,7 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
     ret->is_audio_only = j.vidx < 0;
     if (j.vidx >= 0) {
         ret->duration_s = (double)j.next_idx / av_q2d(j.fps);
-        int rot = rotation_of(j.ic->streams[j.vidx]);
+        int rot = j.rotation;
         AVRational sar = source_sar(&j, NULL);
         int dw = (int)lround((double)j.src_w * sar.num / sar.den);
         ret->width = rot % 180 ? j.src_h : dw;

@@ -41,11 +41,17 @@ static const char to_sdr[] = "zscale=t=bt709:m=bt709:r=tv,format=yuv420p";
 
 int media_prep_needed(const struct media_prep_spec *s)
 {
-    return s->deinterlace || s->rotation || s->hdr || s->pad_w;
+    return s->deinterlace || s->rotation || s->mirror || s->hdr || s->pad_w;
 }
 
-static const char *turn_filter(int rotation)
+/* Turned clockwise, then mirrored left to right: FFmpeg's transpose names each of the eight. */
+static const char *turn_filter(int rotation, int mirror)
 {
+    if (mirror)
+        return rotation == 90    ? "transpose=cclock_flip" /* the main diagonal */
+               : rotation == 180 ? "vflip"
+               : rotation == 270 ? "transpose=clock_flip" /* the other diagonal */
+                                 : "hflip";
     return rotation == 90    ? "transpose=clock"
            : rotation == 180 ? "hflip,vflip"
            : rotation == 270 ? "transpose=cclock"
@@ -109,7 +115,7 @@ int media_prep_new(const struct media_prep_spec *s, const AVFrame *first, struct
     p->format = first->format;
     const char *deint =
         s->deinterlace ? "bwdif=mode=send_frame:parity=auto:deint=interlaced" : NULL;
-    const char *turn = turn_filter(s->rotation);
+    const char *turn = turn_filter(s->rotation, s->mirror);
     char pad[64] = ""; /* centred: pad takes a negative x or y as "the middle" */
     if (s->pad_w)
         snprintf(pad, sizeof(pad), "pad=w=%d:h=%d:x=-1:y=-1:color=black", s->pad_w, s->pad_h);
@@ -159,7 +165,7 @@ int media_prep_new(const struct media_prep_spec *s, const AVFrame *first, struct
                             "H.264 and upload it again",
                             s->hdr           ? "tone-map"
                             : s->deinterlace ? "deinterlace"
-                            : s->rotation    ? "turn upright"
+                            : s->rotation || s->mirror ? "turn upright"
                                              : "letterbox",
                             first->width, first->height, name ? name : "?", av_err2str(rc));
     }
@@ -171,6 +177,7 @@ int media_prep_fits(const struct media_prep *p, const struct media_prep_spec *s,
 {
     return f->width == p->w && f->height == p->h && f->format == p->format &&
            s->deinterlace == p->spec.deinterlace && s->rotation == p->spec.rotation &&
+           s->mirror == p->spec.mirror &&
            s->hdr == p->spec.hdr && s->pad_w == p->spec.pad_w && s->pad_h == p->spec.pad_h;
 }
 

@@ -38,6 +38,7 @@
 struct media_prep_spec {
     int deinterlace;      /* bwdif on frames flagged interlaced */
     int rotation;         /* 0, 90, 180 or 270: degrees clockwise to turn the picture */
+    int mirror;           /* then mirror it left to right */
     int hdr;              /* PQ or HLG: tone-map to SDR BT.709 */
     int max_w, max_h;     /* HDR: the largest upright picture worth tone-mapping (the top rung) */
     int pad_w, pad_h;     /* when not 0: the upright picture is centred on black this size */

@@ -38,6 +38,13 @@ MAX_DURATION = 60     # the server's max-duration: longdur.mp4 claims 90 s
 # name -> what a user of kino expects from it
 VIDEOS = {
     "rotated.mp4": dict(sizes=[(360, 640)], fps=30, audio=True, display=(360, 640)),
+    # A display matrix that mirrors: shown mirrored, as players show the file. Taken as a turn
+    # alone, the left-right flip came out upside down (15.8 dB against the mirrored picture)
+    # and the diagonal one turned the wrong way.
+    "mirrored.mp4": dict(sizes=[(320, 180)], fps=30, audio=False, display=(320, 180),
+                         length=2, looks_like=("mirror_ref.mp4", 35.0, "hflip")),
+    "transposed.mp4": dict(sizes=[(180, 320)], fps=30, audio=False, display=(180, 320),
+                           length=2, looks_like=("mirror_ref.mp4", 35.0, "transpose=cclock_flip")),
     "anamorphic.mp4": dict(sizes=[(640, 480), (480, 360)], fps=25, audio=True,
                            display=(768, 576)),
     "odd.mkv": dict(sizes=[(640, 360)], fps=30, audio=True, display=(641, 361)),

@@ -27,6 +27,9 @@ common="-hide_banner -loglevel error -nostdin -y"
 # The `inputs` set: one clip per kind of file people upload, each 2-4 s and
 # small so that tests/e2e/inputs.py stays quick under AddressSanitizer.
 #   rotated.mp4      640x360 coded, display matrix 90 deg (a phone held upright), stereo
+#   mirrored.mp4     mirror_ref.mp4 (320x180, 2 s) with a display matrix that mirrors it left to
+#                    right (QuickTime's Flip Horizontal); transposed.mp4 with one that mirrors
+#                    it along its diagonal (turned 90 deg and mirrored: 180x320 shown)
 #   anamorphic.mp4   720x576 with SAR 16:15 (PAL 4:3), 25 fps, 5.1 AAC at 44.1 kHz
 #   odd.mkv          641x361 H.264 4:4:4, mono PCM at 22.05 kHz
 #   absurd_sar.mkv   320x180 whose H.264 claims 1000:1 pixels (a broken stream), no audio
@@ -109,6 +112,22 @@ gen_inputs() {
     $FFMPEG $common -i "$out/unrotated.mp4" -c copy -metadata:s:v:0 rotate=90 \
         "$out/rotated.mp4"
     rm -f "$out/unrotated.mp4"
+
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=2:size=320x180" -c:v libx264 \
+        -preset ultrafast -crf 12 -pix_fmt yuv420p "$out/mirror_ref.mp4"
+    # tkhd's matrix {a b u, c d v, x y w} (16.16; u v w 2.30): x' = a x + c y + x.
+    python3 - "$out/mirror_ref.mp4" "$out/mirrored.mp4" "$out/transposed.mp4" <<'PY'
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+i = data.find(b"tkhd")
+assert i > 0 and data[i + 4] == 0, "tkhd version 0 expected"
+at = i + 4 + 4 + 5 * 4 + 8 + 4 * 2  # version+flags, times, id, reserved, duration, ...
+one, w = 1 << 16, 1 << 30
+for path, m in ((sys.argv[2], (-one, 0, 0, 0, one, 0, 320 * one, 0, w)),
+                (sys.argv[3], (0, one, 0, one, 0, 0, 0, 0, w))):
+    data[at:at + 36] = struct.pack(">9i", *m)
+    open(path, "wb").write(data)
+PY
 
     $FFMPEG $common -f lavfi -i "testsrc2=rate=25:duration=3:size=720x576,setsar=16/15" \
         -f lavfi -i "sine=frequency=330:sample_rate=44100:duration=3" \

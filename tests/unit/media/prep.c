@@ -285,3 +285,56 @@ Test(prep, pictures_of_another_shape_are_centred_on_black)
     media_prep_free(p);
     av_frame_free(&in);
 }
+
+/*
+ * A display matrix may mirror as well as turn (QuickTime's Flip Horizontal). The picture is
+ * turned clockwise, then mirrored left to right: every luma sample of a 16x8 picture must
+ * land where that puts it, in each of the eight ways.
+ */
+Test(prep, turned_and_mirrored_pictures_land_where_the_display_matrix_puts_them)
+{
+    enum { W = 16, H = 8 };
+    AVFrame *in = picture_new(W, H, AV_PIX_FMT_YUV420P);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            in->data[0][y * in->linesize[0] + x] = (uint8_t)(16 + x + W * y); /* all differ */
+    for (int rotation = 0; rotation < 360; rotation += 90) {
+        for (int mirror = 0; mirror < 2; mirror++) {
+            struct media_prep_spec spec = { .rotation = rotation, .mirror = mirror,
+                                            .time_base = tb };
+            if (!media_prep_needed(&spec))
+                continue;
+            struct media_prep *p = NULL;
+            struct kino_err err = { 0 };
+            cr_assert_eq(media_prep_new(&spec, in, &p, &err), 0, "%s", err.msg);
+            in->pts = 0;
+            cr_assert_eq(media_prep_send(p, in, &err), 0, "%s", err.msg);
+            AVFrame *out = NULL;
+            cr_assert_eq(drain(p, &out), 1);
+            int turned = rotation % 180 != 0;
+            cr_assert_eq(out->width, turned ? H : W);
+            cr_assert_eq(out->height, turned ? W : H);
+            int wrong = 0;
+            for (int y = 0; y < out->height; y++)
+                for (int x = 0; x < out->width; x++) {
+                    /* Undo the mirror, then the clockwise turn. */
+                    int ux = mirror ? out->width - 1 - x : x, sx, sy;
+                    if (rotation == 0)
+                        sx = ux, sy = y;
+                    else if (rotation == 90)
+                        sx = y, sy = H - 1 - ux;
+                    else if (rotation == 180)
+                        sx = W - 1 - ux, sy = H - 1 - y;
+                    else
+                        sx = W - 1 - y, sy = ux;
+                    wrong += out->data[0][y * out->linesize[0] + x] !=
+                             in->data[0][sy * in->linesize[0] + sx];
+                }
+            cr_expect_eq(wrong, 0, "turned %d, mirrored %d: %d samples misplaced", rotation,
+                         mirror, wrong);
+            av_frame_free(&out);
+            media_prep_free(p);
+        }
+    }
+    av_frame_free(&in);
+}
