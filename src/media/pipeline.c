@@ -241,7 +241,8 @@ static int open_video_rung(struct job *j, struct rung_out *r)
     } else if (media_format_is_rgb(j->vdec->pix_fmt) || j->vdec->colorspace == AVCOL_SPC_RGB) {
         /* RGB pictures (GIF, PNG, lossless screen captures) become YUV with BT.709's matrix
          * (media_sws_get()). Copying the source's "RGB" matrix tag onto YUV made players that
-         * honour it show green and purple pictures. */
+         * honour it show green and purple pictures. YUV tagged RGB (a damaged stream) is
+         * taken as BT.709 too, thumbnails alike (media_sws_matrix()). */
         c->color_primaries = j->vdec->color_primaries != AVCOL_PRI_UNSPECIFIED
                                  ? j->vdec->color_primaries : AVCOL_PRI_BT709;
         c->color_trc = j->vdec->color_trc != AVCOL_TRC_UNSPECIFIED ? j->vdec->color_trc

@@ -299,8 +299,10 @@ struct SwsContext *media_sws_get(struct media_sws *s, const AVFrame *src, int ds
 
 enum AVColorSpace media_sws_matrix(const AVFrame *src, enum AVPixelFormat dst_format)
 {
+    /* YUV samples that say their matrix is RGB (a damaged stream) are taken as BT.709, as the
+     * rungs made of them are tagged (open_video_rung()). */
     if (!media_format_is_rgb(src->format))
-        return src->colorspace;
+        return src->colorspace == AVCOL_SPC_RGB ? AVCOL_SPC_BT709 : src->colorspace;
     return is_full_range_format(dst_format) ? AVCOL_SPC_BT470BG : AVCOL_SPC_BT709;
 }
 

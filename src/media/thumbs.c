@@ -324,17 +324,30 @@ static int write_sheet(struct thumbs *t, struct kino_err *err)
 
 /* ---- the frame sink (scaling contexts: media_sws_get, resize.h) ------------ */
 
-/* Make the full-range picture `f`, whose samples are in `matrix`, BT.601 for JPEG. Left as it
- * is when the matrix is BT.601's already, or unknown (FFmpeg then takes BT.601's too). */
+/*
+ * Make the full-range picture `f`, whose samples are in `matrix`, BT.601 for JPEG. Only the
+ * matrices defined by two luma weights are converted; BT.601's is left as it is, and so are
+ * unknown ones (FFmpeg takes BT.601's then too) and those that are not such a matrix: YCgCo,
+ * and "RGB" on YUV samples (a damaged stream), for which FFmpeg gives weights of 1 and 1.
+ */
 static void to_jpeg_matrix(AVFrame *f, enum AVColorSpace matrix)
 {
-    const AVLumaCoefficients *k = av_csp_luma_coeffs_from_avcsp(matrix);
-    if (!k || matrix == AVCOL_SPC_BT470BG || matrix == AVCOL_SPC_SMPTE170M)
+    switch (matrix) {
+    case AVCOL_SPC_BT709:
+    case AVCOL_SPC_FCC:
+    case AVCOL_SPC_SMPTE240M:
+    case AVCOL_SPC_BT2020_NCL:
+    case AVCOL_SPC_BT2020_CL: /* not a matrix, but near BT.2020's */
+        break;
+    default:
         return;
-    thumbs_to_jpeg_matrix(f->data[0], f->linesize[0], f->data[1], f->linesize[1], f->data[2],
-                          f->linesize[2], f->width, f->height, av_q2d(k->cr), av_q2d(k->cb));
+    }
+    const AVLumaCoefficients *k = av_csp_luma_coeffs_from_avcsp(matrix);
+    if (k)
+        thumbs_to_jpeg_matrix(f->data[0], f->linesize[0], f->data[1], f->linesize[1],
+                              f->data[2], f->linesize[2], f->width, f->height, av_q2d(k->cr),
+                              av_q2d(k->cb));
 }
-
 
 int thumbs_open(struct thumbs *t, const char *out_dir, int display_w, int display_h,
                 double duration_s, double fps, struct kino_err *err)

@@ -79,6 +79,11 @@ VIDEOS = {
     # greener; 44-53 dB now).
     "bars709.mp4": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
                         length=2, bt709=True, thumb_colours=38.0),
+    # The same bars with the "RGB" matrix tag on YUV samples: taken as BT.709, rungs and
+    # thumbnails alike. The rung was tagged RGB before (green and purple where honoured), and
+    # the first thumbnail colour conversion took FFmpeg's weights for "RGB" (12.7 dB).
+    "rgbtag.mp4": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
+                       length=2, bt709=True, thumb_colours=38.0),
     # The default audio track cannot be decoded: the other one is used.
     "undecodable_track.mov": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
                                   language="fra"),
