@@ -82,6 +82,8 @@ struct job {
     int deint;                 /* the source is interlaced: deinterlace before scaling */
     int hdr;                   /* the stream says PQ or HLG: rungs tagged BT.709, and frames
                                   that say nothing are tone-mapped (video_in) */
+    enum AVColorSpace untagged_matrix; /* the YUV matrix of pictures that name none: BT.709
+                                  from 720 lines up, else BT.601 (open_video_rung) */
     struct media_prep *prep;   /* bwdif, tone mapping, turning; NULL when none is needed */
     AVFrame *pframe;           /* a frame out of the prep */
 

@@ -248,6 +248,22 @@ static int open_video_rung(struct job *j, struct rung_out *r)
         c->color_trc = j->vdec->color_trc != AVCOL_TRC_UNSPECIFIED ? j->vdec->color_trc
                                                                    : AVCOL_TRC_BT709;
         c->colorspace = AVCOL_SPC_BT709;
+    } else if (j->vdec->colorspace == AVCOL_SPC_UNSPECIFIED) {
+        /*
+         * Untagged: players guess by each picture's height, and Chromium takes BT.709 from 720
+         * lines up and BT.601 below. Left untagged, a 1080p source's 480p and 360p rungs were
+         * shown with the other matrix than its 1080p and 720p ones, so colours jumped at every
+         * switch. Every rung says what the source itself is shown as.
+         */
+        enum AVColorSpace m = j->untagged_matrix;
+        c->colorspace = m;
+        c->color_primaries = j->vdec->color_primaries != AVCOL_PRI_UNSPECIFIED
+                                 ? j->vdec->color_primaries
+                             : m == AVCOL_SPC_BT709 ? AVCOL_PRI_BT709
+                                                    : AVCOL_PRI_SMPTE170M;
+        c->color_trc = j->vdec->color_trc != AVCOL_TRC_UNSPECIFIED ? j->vdec->color_trc
+                       : m == AVCOL_SPC_BT709                      ? AVCOL_TRC_BT709
+                                                                   : AVCOL_TRC_SMPTE170M;
     } else {
         c->color_primaries = j->vdec->color_primaries;
         c->color_trc = j->vdec->color_trc;
@@ -626,6 +642,10 @@ static int video_in(struct job *j, AVFrame *f)
      * leaves progressive frames as they are). */
     if (f->interlaced_frame)
         j->deint = 1;
+    /* Untagged pictures are in the matrix the rungs say (open_video_rung()); the thumbnails
+     * read it here (media_sws_matrix()). */
+    if (f->colorspace == AVCOL_SPC_UNSPECIFIED && !media_format_is_rgb(f->format))
+        f->colorspace = j->untagged_matrix;
     /* HDR is each frame's own: a file spliced from an HDR and an SDR clip has both kinds, and
      * SDR frames tone-mapped as if HDR come out dark. Untagged frames follow the stream. */
     int hdr = f->color_trc == AVCOL_TRC_UNSPECIFIED ? j->hdr : is_hdr_transfer(f->color_trc);
@@ -1183,6 +1203,8 @@ static int setup_video(struct job *j)
     j->rotation = rotation_of(st, &j->mirror);
     j->deint = fo == AV_FIELD_TT || fo == AV_FIELD_BB || fo == AV_FIELD_TB || fo == AV_FIELD_BT;
     j->hdr = is_hdr_transfer(st->codecpar->color_trc);
+    /* What players take an untagged picture of the source's height to be (open_video_rung()). */
+    j->untagged_matrix = j->src_h >= 720 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
     j->n_rungs = ladder_compute(j->opt->ladder, j->opt->n_rungs, j->src_w, j->src_h, sar.num,
                                 sar.den, j->rotation, le);
     j->display_aspect = upright_aspect(j->src_w, j->src_h, sar, j->rotation);

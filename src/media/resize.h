@@ -89,9 +89,9 @@ struct SwsContext *media_sws_get(struct media_sws *s, const AVFrame *src, int ds
 
 /*
  * The YUV matrix of what media_sws_get() makes from `src` into YUV `dst_format`: BT.709 or
- * BT.601 for an RGB source, as above; for a YUV source its own (src->colorspace, which may be
- * AVCOL_SPC_UNSPECIFIED), since swscale converts range, depth and size but never the matrix,
- * except that YUV tagged RGB (a damaged stream) counts as BT.709.
+ * BT.601 for an RGB source, as above; for a YUV source its own (src->colorspace: the pipeline
+ * names one for untagged frames), since swscale converts range, depth and size but never the
+ * matrix, except that YUV tagged RGB (a damaged stream) counts as BT.709.
  */
 enum AVColorSpace media_sws_matrix(const AVFrame *src, enum AVPixelFormat dst_format);
 void media_sws_release(struct media_sws *s);

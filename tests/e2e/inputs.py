@@ -79,6 +79,11 @@ VIDEOS = {
     # greener; 44-53 dB now).
     "bars709.mp4": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
                         length=2, bt709=True, thumb_colours=38.0),
+    # Untagged HD: players (Chromium) take BT.709 from 720 lines up and BT.601 below, so
+    # left untagged its 480p and 360p rungs showed other colours than its 720p one (the
+    # green bar at 255 instead of 222). Every rung now says BT.709, as the source is shown.
+    "untagged720.mp4": dict(sizes=[(1280, 720), (854, 480), (640, 360)], fps=30, audio=False,
+                            display=(1280, 720), length=2, bt709=True, thumb_colours=38.0),
     # The same bars with the "RGB" matrix tag on YUV samples: taken as BT.709, rungs and
     # thumbnails alike. The rung was tagged RGB before (green and purple where honoured), and
     # the first thumbnail colour conversion took FFmpeg's weights for "RGB" (12.7 dB).
@@ -466,6 +471,9 @@ def check_video(c, name, exp):
             R.note("%s: idet TFF/BFF/progressive %s" % (vlabel, det))
             R.check("%s: ffmpeg idet sees progressive frames, not woven fields" % vlabel,
                     det is not None and det[2] > 4 * (det[0] + det[1]), repr(det))
+        R.check("%s: names its colour matrix (%s); players guess by the rung's height "
+                "otherwise" % (vlabel, f["color_space"]),
+                f["color_space"] not in (None, "unknown", "reserved"), repr(f))
         if exp.get("bt709"):
             R.check("%s: tagged SDR BT.709 (transfer %s, primaries %s, matrix %s)" %
                     (vlabel, f["color_transfer"], f["color_primaries"], f["color_space"]),

@@ -49,6 +49,8 @@ common="-hide_banner -loglevel error -nostdin -y"
 #                    2 s, whose stream says its matrix is RGB
 #   bars709.mp4      640x360 HD colour bars (smptehdbars), still, 2 s, made YUV with BT.709's
 #                    matrix and tagged so, as phones and cameras do
+#   untagged720.mp4  1280x720 HD colour bars, still, 2 s, made YUV with BT.709's matrix but
+#                    not tagged (as many encoders leave it)
 #   rgbtag.mp4       bars709.mp4 whose H.264 says its YUV samples have the RGB matrix (a
 #                    damaged stream: matrix_coefficients 0)
 #   claps.ts         ten 1 s clips with sound spliced in MPEG-TS, the last with a clap: a white
@@ -276,6 +278,9 @@ PY
         -vf "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p" -c:v libx264 \
         -preset ultrafast -crf 12 -colorspace bt709 -color_primaries bt709 -color_trc bt709 \
         "$out/bars709.mp4"
+    $FFMPEG $common -f lavfi -i "smptehdbars=rate=30:duration=2:size=1280x720" \
+        -vf "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p" -c:v libx264 \
+        -preset ultrafast -crf 12 "$out/untagged720.mp4"
     $FFMPEG $common -i "$out/bars709.mp4" -c copy -bsf:v h264_metadata=matrix_coefficients=0 \
         "$out/rgbtag.mp4"
     $FFMPEG $common -f lavfi -i "testsrc2=rate=10:duration=1:size=160x120" -c:v libwebp \
