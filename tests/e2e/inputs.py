@@ -71,7 +71,8 @@ VIDEOS = {
     # Lossless RGB H.264 (a screen capture): its pictures become YUV, tagged BT.709 with
     # colours to match. Before, the rung kept the source's "RGB" matrix tag, which players
     # that honour it show green and purple; GIFs were converted with BT.601's matrix and
-    # left untagged (shown as BT.709, 24 dB against the GIF).
+    # left untagged, which players read as BT.709 from 720 lines up (a 720p GIF's top rung
+    # showed its green bar at 0,190,5 in Chromium instead of 14,222,4; its lower rungs right).
     "rgb.mkv": dict(sizes=[(320, 240)], fps=30, audio=False, display=(320, 240), length=2,
                     looks_like=("rgb.mkv", 35.0), bt709=True),
     # BT.709 video, as phones record: its poster and storyboard tiles are JPEGs, which are
