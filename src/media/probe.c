@@ -181,9 +181,17 @@ static const AVInputFormat *recognised_format(const char *path)
     int score = 0;
     AVProbeData pd = { .filename = "", .buf = buf, .buf_size = (int)n };
     const AVInputFormat *fmt = n > 0 ? av_probe_input_format3(&pd, 1, &score) : NULL;
+    /*
+     * An MP3 cut inside its ID3v2 tag (which holds the cover art, often the first 100 KB)
+     * has no sound for the probe to score. The tag's header ("ID3", version 2 to 4) still
+     * says what the file is.
+     */
+    int id3 = n >= 4 && memcmp(buf, "ID3", 3) == 0 && buf[3] >= 2 && buf[3] <= 4;
     av_free(buf);
     /* Above what a file name alone earns, and well above what random bytes happen to score. */
-    return fmt && score > AVPROBE_SCORE_EXTENSION ? fmt : NULL;
+    if (fmt && score > AVPROBE_SCORE_EXTENSION)
+        return fmt;
+    return id3 ? av_find_input_format("mp3") : NULL;
 }
 
 static int too_many_pixels(struct job *j, int w, int h)

@@ -180,6 +180,9 @@ BROKEN = {
     "channels65.wav": r"65 channels, more than the 64 kino can mix",
     "cut.ogg": r"in the Ogg format but damaged or incomplete",
     "cut.wav": r"in the WAV / WAVE \(Waveform Audio\) format but damaged or incomplete",
+    # Cut inside its ID3 tag, nothing for FFmpeg's probe to score: it said "not a video or
+    # audio file that kino can read ... upload ... an MP3".
+    "cut.mp3": r"in the MP2/3 \(MPEG audio layer 2/3\) format but damaged or incomplete",
     "image.png": r"image",
     # FFmpeg 5.1 cannot decode it ("no audio or video stream found" before).
     "anim.webp": r"animated WebP image, which kino cannot read",

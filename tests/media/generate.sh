@@ -95,6 +95,7 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   random.mp4       64 KiB of pseudo-random bytes
 #   cut.ogg cut.wav  song.ogg's first 100 bytes, song.wav's first 40 (its header without the
 #                    data chunk): files of a known kind, damaged
+#   cut.mp3          song.mp3's first 1000 bytes: cut inside its ID3 tag (the cover art)
 #   empty.mp4        0 bytes
 #   image.png        a still picture
 #   anim.webp        an animated WebP, which FFmpeg 5.1 cannot decode
@@ -416,6 +417,7 @@ for i in range(n):
 wav(sys.argv[1], rate, channels, samples.tobytes())
 PY
     head -c 40 "$out/song.wav" > "$out/cut.wav"
+    head -c 1000 "$out/song.mp3" > "$out/cut.mp3"
     cp "$out/cover.png" "$out/image.png"
     { printf 'YUV4MPEG2 W12000 H12000 F25:1 Ip A1:1 C420jpeg\nFRAME\n'; head -c 4096 /dev/zero; } \
         > "$out/huge.y4m"
