@@ -646,6 +646,12 @@ static int video_in(struct job *j, AVFrame *f)
      * read it here (media_sws_matrix()). */
     if (f->colorspace == AVCOL_SPC_UNSPECIFIED && !media_format_is_rgb(f->format))
         f->colorspace = j->untagged_matrix;
+    /* Transparency shows as black; swscale does that for RGB, not for YUV with alpha. */
+    if (media_frame_has_yuv_alpha(f)) {
+        if ((rc = av_frame_make_writable(f)) < 0)
+            return media_ff_error(j, -ENOMEM, "out of memory", rc);
+        media_frame_flatten_alpha(f);
+    }
     /* HDR is each frame's own: a file spliced from an HDR and an SDR clip has both kinds, and
      * SDR frames tone-mapped as if HDR come out dark. Untagged frames follow the stream. */
     int hdr = f->color_trc == AVCOL_TRC_UNSPECIFIED ? j->hdr : is_hdr_transfer(f->color_trc);

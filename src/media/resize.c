@@ -3,6 +3,7 @@
 #include "media/resize.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,11 @@ struct SwsContext *media_sws_get(struct media_sws *s, const AVFrame *src, int ds
         return s->sws;
     media_sws_release(s);
     /*
+     * Pictures with an alpha channel (GIF and PNG stickers, QuickTime Animation) are laid on
+     * black, as video platforms show transparency: without it the colours hidden under the
+     * transparent pixels showed. swscale blends from RGB and grey; planar YUV with alpha is
+     * flattened before (media_frame_flatten_alpha()).
+     *
      * The ranges are set before the context is initialised: set afterwards
      * (sws_setColorspaceDetails), they are ignored where no scaling is needed and swscale
      * only copies the planes.
@@ -275,7 +281,9 @@ struct SwsContext *media_sws_get(struct media_sws *s, const AVFrame *src, int ds
         av_opt_set_int(sws, "dstw", dst_w, 0) < 0 || av_opt_set_int(sws, "dsth", dst_h, 0) < 0 ||
         av_opt_set_pixel_fmt(sws, "dst_format", dst_format, 0) < 0 ||
         av_opt_set_int(sws, "dst_range", is_full_range_format(dst_format), 0) < 0 ||
-        av_opt_set_int(sws, "sws_flags", flags, 0) < 0 || sws_init_context(sws, NULL, NULL) < 0) {
+        av_opt_set_int(sws, "sws_flags", flags, 0) < 0 ||
+        av_opt_set(sws, "alphablend", "uniform_color", 0) < 0 ||
+        sws_init_context(sws, NULL, NULL) < 0) {
         sws_freeContext(sws);
         return NULL;
     }
@@ -295,6 +303,58 @@ struct SwsContext *media_sws_get(struct media_sws *s, const AVFrame *src, int ds
                              .src_format = src->format, .src_full = full, .dst_w = dst_w,
                              .dst_h = dst_h, .dst_format = dst_format, .flags = flags };
     return s->sws;
+}
+
+int media_frame_has_yuv_alpha(const AVFrame *f)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+    return d && d->nb_components == 4 && (d->flags & AV_PIX_FMT_FLAG_PLANAR) &&
+           (d->flags & AV_PIX_FMT_FLAG_ALPHA) &&
+           !(d->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_BE | AV_PIX_FMT_FLAG_FLOAT)) &&
+           d->comp[0].depth >= 8 && d->comp[0].depth <= 16 && d->comp[3].plane == 3;
+}
+
+/* Sample (x, y) of plane `p` of `f`, 8 or 16 bits a sample by `wide`. */
+static unsigned sample_at(const AVFrame *f, int p, int x, int y, int wide)
+{
+    const uint8_t *row = f->data[p] + (ptrdiff_t)y * f->linesize[p];
+    return wide ? ((const uint16_t *)row)[x] : row[x];
+}
+
+static void sample_set(AVFrame *f, int p, int x, int y, int wide, unsigned v)
+{
+    uint8_t *row = f->data[p] + (ptrdiff_t)y * f->linesize[p];
+    if (wide)
+        ((uint16_t *)row)[x] = (uint16_t)v;
+    else
+        row[x] = (uint8_t)v;
+}
+
+void media_frame_flatten_alpha(AVFrame *f)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+    int depth = d->comp[0].depth, wide = depth > 8;
+    unsigned top = (1u << depth) - 1, mid = 1u << (depth - 1);
+    unsigned black = media_frame_is_full_range(f) ? 0 : 16u << (depth - 8);
+    for (int p = 0; p < 3; p++) {
+        int sx = p ? d->log2_chroma_w : 0, sy = p ? d->log2_chroma_h : 0;
+        int w = AV_CEIL_RSHIFT(f->width, sx), h = AV_CEIL_RSHIFT(f->height, sy);
+        unsigned under = p ? mid : black; /* what shows where nothing covers it */
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                /* A chroma sample takes the alpha of the top left luma sample it covers. */
+                unsigned a = sample_at(f, 3, x << sx, y << sy, wide);
+                if (a >= top)
+                    continue;
+                unsigned v = sample_at(f, p, x, y, wide);
+                double out = under + ((double)v - under) * a / top;
+                sample_set(f, p, x, y, wide, (unsigned)lrint(out));
+            }
+    }
+    /* Opaque from now on: a later step must not blend again. */
+    for (int y = 0; y < f->height; y++)
+        for (int x = 0; x < f->width; x++)
+            sample_set(f, 3, x, y, wide, top);
 }
 
 enum AVColorSpace media_sws_matrix(const AVFrame *src, enum AVPixelFormat dst_format)

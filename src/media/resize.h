@@ -69,6 +69,18 @@ int media_resizer_frame_alloc(AVFrame *f, int width, int height);
 int media_resizer_run(struct media_resizer *r, const AVFrame *src, AVFrame *dst,
                       struct kino_err *err);
 
+/* 1 when `f` is planar YUV of 8 to 16 bits with an alpha plane (ProRes 4444, VP9 with alpha):
+ * swscale cannot lay it on black, media_frame_flatten_alpha() does. */
+int media_frame_has_yuv_alpha(const AVFrame *f);
+
+/*
+ * Lay the picture `f` (writable; media_frame_has_yuv_alpha) on black in place: each sample
+ * moves towards black (or neutral chroma) as its alpha falls, and the alpha plane becomes
+ * opaque. Video platforms show transparency as black; dropping the alpha plane instead shows
+ * whatever colours hide under the transparent pixels.
+ */
+void media_frame_flatten_alpha(AVFrame *f);
+
 /* A swscale context and the kind of source and destination it was made for. Zero it first. */
 struct media_sws {
     struct SwsContext *sws;
@@ -80,7 +92,8 @@ struct media_sws {
  * The context that scales `src` to dst_w x dst_h `dst_format` with `flags` (SWS_BICUBIC...),
  * made again only when one of them or the source's size, format or range changed. A
  * full-range source is read as full range; the destination's range is its format's (yuvj*:
- * full, else limited). An RGB source (media_format_is_rgb) becomes limited-range YUV with
+ * full, else limited). Pictures with alpha are laid on black. An RGB source
+ * (media_format_is_rgb) becomes limited-range YUV with
  * BT.709's matrix, which the rungs are tagged with, and full-range YUV with BT.601's, which
  * JPEG (JFIF) decoders assume. NULL when swscale cannot do the conversion.
  */

@@ -90,6 +90,12 @@ VIDEOS = {
     # the first thumbnail colour conversion took FFmpeg's weights for "RGB" (12.7 dB).
     "rgbtag.mp4": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
                        length=2, bt709=True, thumb_colours=38.0),
+    # Transparency shows as black, as on video platforms: before, the colours hidden under the
+    # transparent left half showed (ProRes 4444 with alpha; an animated PNG sticker).
+    "alpha.mov": dict(sizes=[(320, 240)], fps=30, audio=False, display=(320, 240), length=2,
+                      transparent_left=True),
+    "sticker.png": dict(sizes=[(320, 240)], fps=30, audio=False, display=(320, 240),
+                        length=2, transparent_left=True),
     # The default audio track cannot be decoded: the other one is used.
     "undecodable_track.mov": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
                                   language="fra"),
@@ -320,6 +326,15 @@ def is_rgb(path):
     return rc == 0 and out.strip().startswith(("rgb", "bgr", "gbr", "argb", "abgr", "pal"))
 
 
+def half_averages(path, left):
+    """(Y, U, V) averages of the left or right half of `path`'s first picture, or None."""
+    crop = "crop=iw/2:ih:0:0" if left else "crop=iw/2:ih:iw/2:0"
+    rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", path, "-frames:v", "1", "-vf",
+                     crop + ",signalstats,metadata=print", "-f", "null", "-"])
+    got = [re.search(r"lavfi\.signalstats\.%sAVG=([0-9.]+)" % k, err) for k in "YUV"]
+    return tuple(float(m.group(1)) for m in got) if rc == 0 and all(got) else None
+
+
 def colour_psnr(jpeg, source, crop=None):
     """PSNR of the colours of `jpeg` (a poster, or the tile `crop` = (x, y, w, h) of a
     storyboard sheet) against `source`'s first picture, both as a viewer sees them: the JPEG
@@ -478,6 +493,12 @@ def check_video(c, name, exp):
         R.check("%s: names its colour matrix (%s); players guess by the rung's height "
                 "otherwise" % (vlabel, f["color_space"]),
                 f["color_space"] not in (None, "unknown", "reserved"), repr(f))
+        if exp.get("transparent_left"):
+            left, right = half_averages(path, True), half_averages(path, False)
+            R.check("%s: the transparent left half is black (Y, U, V averages %s), the right "
+                    "half has its picture (%s)" % (vlabel, left, right),
+                    left is not None and right is not None and left[0] < 20 and
+                    abs(left[1] - 128) < 3 and abs(left[2] - 128) < 3 and right[0] > 40, "")
         if exp.get("bt709"):
             R.check("%s: tagged SDR BT.709 (transfer %s, primaries %s, matrix %s)" %
                     (vlabel, f["color_transfer"], f["color_primaries"], f["color_space"]),

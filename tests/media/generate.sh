@@ -53,6 +53,9 @@ common="-hide_banner -loglevel error -nostdin -y"
 #                    not tagged (as many encoders leave it)
 #   rgbtag.mp4       bars709.mp4 whose H.264 says its YUV samples have the RGB matrix (a
 #                    damaged stream: matrix_coefficients 0)
+#   alpha.mov        320x240 ProRes 4444 with an alpha plane, 2 s: its left half transparent
+#                    over testsrc2's colours (a motion graphics export)
+#   sticker.png      the same as an animated PNG (RGBA), as sticker and GIF makers write
 #   claps.ts         ten 1 s clips with sound spliced in MPEG-TS, the last with a clap: a white
 #                    picture and a beep together, 0.5 s in
 #   sound_hole.ts    320x180, 14 s, in MPEG-TS; its sound has no packets from 1 s to 12.5 s
@@ -284,6 +287,11 @@ PY
         -preset ultrafast -crf 12 "$out/untagged720.mp4"
     $FFMPEG $common -i "$out/bars709.mp4" -c copy -bsf:v h264_metadata=matrix_coefficients=0 \
         "$out/rgbtag.mp4"
+    half="testsrc2=rate=30:duration=2:size=320x240,format=rgba,geq=r='r(X,Y)':g='g(X,Y)'"
+    half="$half:b='b(X,Y)':a='if(lt(X,160),0,255)'"
+    $FFMPEG $common -f lavfi -i "$half" -c:v prores_ks -profile:v 4444 \
+        -pix_fmt yuva444p10le "$out/alpha.mov"
+    $FFMPEG $common -f lavfi -i "$half" -plays 0 -f apng "$out/sticker.png"
     $FFMPEG $common -f lavfi -i "testsrc2=rate=10:duration=1:size=160x120" -c:v libwebp \
         -loop 0 "$out/anim.webp"
     # A stream that starts well after the other (over 10 s): sound that starts when the

@@ -406,3 +406,57 @@ Test(resize, rgb_sources_become_yuv_with_the_matrix_their_destination_is_read_wi
     y = luma_of(green, AV_PIX_FMT_YUVJ420P);
     cr_expect(abs(y - 150) <= 1, "green: Y %d, JPEG's 150", y);
 }
+
+/*
+ * Transparency is laid on black: planar YUV with alpha (ProRes 4444) moves each sample towards
+ * black luma and neutral chroma as its alpha falls, and comes out opaque; swscale would drop
+ * the alpha plane and show the colours under it. 8-bit 4:2:0 and 10-bit 4:4:4, limited range.
+ */
+Test(resize, yuv_with_alpha_is_laid_on_black)
+{
+    const enum AVPixelFormat formats[] = { AV_PIX_FMT_YUVA420P, AV_PIX_FMT_YUVA444P10 };
+    for (size_t i = 0; i < 2; i++) {
+        AVFrame *f = picture_new(8, 4, formats[i]);
+        const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(formats[i]);
+        int wide = d->comp[0].depth > 8, shift = d->comp[0].depth - 8;
+        unsigned top = (1u << d->comp[0].depth) - 1;
+        cr_assert(media_frame_has_yuv_alpha(f));
+        for (int p = 0; p < 4; p++) {
+            int w = p == 1 || p == 2 ? AV_CEIL_RSHIFT(8, d->log2_chroma_w) : 8;
+            int h = p == 1 || p == 2 ? AV_CEIL_RSHIFT(4, d->log2_chroma_h) : 4;
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++) {
+                    /* Columns 0-1 transparent, 2-3 half, the rest opaque. */
+                    int cx = p == 1 || p == 2 ? x << d->log2_chroma_w : x;
+                    unsigned v = p == 3 ? (cx < 2 ? 0 : cx < 4 ? (top + 1) / 2 : top)
+                                        : (unsigned)(200 - 40 * p) << shift;
+                    uint8_t *row = f->data[p] + y * f->linesize[p];
+                    if (wide)
+                        ((uint16_t *)row)[x] = (uint16_t)v;
+                    else
+                        row[x] = (uint8_t)v;
+                }
+        }
+        media_frame_flatten_alpha(f);
+        for (int p = 0; p < 4; p++) {
+            int w = p == 1 || p == 2 ? AV_CEIL_RSHIFT(8, d->log2_chroma_w) : 8;
+            for (int x = 0; x < w; x++) {
+                const uint8_t *row = f->data[p] + f->linesize[p]; /* row 1 */
+                unsigned got = wide ? ((const uint16_t *)row)[x] : row[x];
+                int cx = p == 1 || p == 2 ? x << d->log2_chroma_w : x;
+                double under = p == 0 ? 16 << shift : 128 << shift, v = (200 - 40 * p) << shift;
+                double a = cx < 2 ? 0 : cx < 4 ? (double)((top + 1) / 2) / top : 1;
+                double want = p == 3 ? top : under + (v - under) * a;
+                cr_expect(fabs(got - want) <= 1, "%s plane %d x %d: %u, want %.1f",
+                          av_get_pix_fmt_name(formats[i]), p, x, got, want);
+            }
+        }
+        av_frame_free(&f);
+    }
+    AVFrame *plain = picture_new(8, 4, AV_PIX_FMT_YUV420P), *rgba = picture_new(8, 4,
+                                                                                AV_PIX_FMT_RGBA);
+    cr_expect(!media_frame_has_yuv_alpha(plain), "no alpha plane");
+    cr_expect(!media_frame_has_yuv_alpha(rgba), "RGB: swscale lays it on black");
+    av_frame_free(&plain);
+    av_frame_free(&rgba);
+}
