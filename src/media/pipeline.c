@@ -1148,6 +1148,7 @@ static int write_cover(struct job *j)
     AVCodecContext *c = codec ? avcodec_alloc_context3(codec) : NULL;
     AVFrame *f = av_frame_alloc();
     AVPacket *pkt = av_packet_alloc();
+    struct media_sws cover_sws = { 0 }; /* transparency on black, like the video's */
     struct SwsContext *sws = NULL;
     char path[PATH_MAX];
     FILE *fp = NULL;
@@ -1160,8 +1161,7 @@ static int write_cover(struct job *j)
     c->time_base = (AVRational){ 1, 25 };
     c->flags |= AV_CODEC_FLAG_QSCALE;
     c->global_quality = FF_QP2LAMBDA * 3;
-    sws = sws_getContext(src->width, src->height, src->format, w, h, AV_PIX_FMT_YUVJ420P,
-                         SWS_BICUBIC, NULL, NULL, NULL);
+    sws = media_sws_get(&cover_sws, src, w, h, AV_PIX_FMT_YUVJ420P, SWS_BICUBIC);
     if (!sws || avcodec_open2(c, codec, NULL) < 0 || av_frame_get_buffer(f, 0) < 0)
         goto out;
     sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, f->data,
@@ -1181,7 +1181,7 @@ out:
         kino_err_set(j->err, rc, "cannot make the poster from the cover art");
     if (fp && fclose(fp) != 0 && rc == 1)
         rc = kino_err_set(j->err, -errno, "cannot write %s: %s", path, strerror(errno));
-    sws_freeContext(sws);
+    media_sws_release(&cover_sws);
     avcodec_free_context(&c);
     av_frame_free(&f);
     av_frame_free(&src);

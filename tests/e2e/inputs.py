@@ -167,6 +167,9 @@ VIDEOS = {
 }
 AUDIO = {
     "song.mp3": dict(cover=(300, 300)),
+    # Its cover's transparent half is black in the poster, as in the video's (the colours
+    # hidden under it showed before).
+    "cover_alpha.mp3": dict(cover=(300, 300), cover_left_black=True),
     "song.flac": dict(cover=None),
     "song.wav": dict(cover=None),
     "song.m4a": dict(cover=None),
@@ -609,6 +612,11 @@ def check_audio(c, name, exp):
             R.check("%s: GET thumbnail -> 200, a %dx%d JPEG" % ((label,) + exp["cover"]),
                     r.status == 200 and st.get("codec_name") == "mjpeg" and
                     (st.get("width"), st.get("height")) == exp["cover"], err or repr(st))
+            if exp.get("cover_left_black"):
+                left = half_averages(path, True)
+                R.check("%s: the cover's transparent left half is black in the poster (Y, U, V "
+                        "averages %s)" % (label, left), left is not None and left[0] < 8 and
+                        abs(left[1] - 128) < 3 and abs(left[2] - 128) < 3, "")
     else:
         R.check("%s: no cover art -> playback thumbnail null" % label, thumb is None, repr(thumb))
     plays(label, master)

@@ -90,6 +90,7 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   dovi5.mp4        the same marked profile 5, which has no standard base layer (refused)
 #   bogus_cll.mp4    hdr_pq.mp4's chart as HEVC whose content light level claims MaxCLL = 1 nit
 #   song.mp3         stereo MP3 with a cover picture (ID3 APIC)
+#   cover_alpha.mp3  the same with a PNG cover whose left half is transparent
 #   song.flac song.wav song.m4a song.ogg song.opus   audio only, assorted rates/layouts
 #   channels65.wav   0.5 s of 65 channels, more than FFmpeg's resampler mixes (refused)
 #   multitrack.wav   12 channels with no layout (a multitrack recorder), 48 kHz, 3 s: a 1 kHz
@@ -369,6 +370,11 @@ PY
         -i "$out/cover.png" -map 0 -map 1 -c:a libmp3lame -ac 2 -c:v copy \
         -id3v2_version 3 -metadata:s:v comment="Cover (front)" -metadata title=Song \
         "$out/song.mp3"
+    $FFMPEG $common -f lavfi -i "testsrc2=size=300x300:duration=1,trim=end_frame=1,format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,150),0,255)'" \
+        -frames:v 1 "$out/cover_alpha.png"
+    $FFMPEG $common -f lavfi -i "sine=frequency=440:sample_rate=44100:duration=3" \
+        -i "$out/cover_alpha.png" -map 0 -map 1 -c:a libmp3lame -ac 2 -c:v copy \
+        -id3v2_version 3 -metadata:s:v comment="Cover (front)" "$out/cover_alpha.mp3"
     $FFMPEG $common -f lavfi -i "sine=frequency=500:sample_rate=96000:duration=3" \
         -ac 2 "$out/song.flac"
     $FFMPEG $common -f lavfi -i "sine=frequency=600:sample_rate=44100:duration=3" \
