@@ -3,8 +3,9 @@
  * media_transcode(): probe (probe.c), decode once, scale and encode every
  * rung, encode the audio once and hand packets to the CMAF segmenters;
  * output.c writes the playlists and the MPD from what was measured and
- * publishes as segments close. Single-threaded orchestration; libx264 and the decoder run their own
- * threads. The state of a call is struct job (job.h).
+ * publishes as segments close. Single-threaded orchestration; libx264 and
+ * the decoder run their own threads. The state of a call is struct job
+ * (job.h).
  */
 #include <errno.h>
 #include <limits.h>
@@ -206,35 +207,14 @@ static int rotation_of(const AVStream *st, int *ret_mirror)
     return (int)(deg < 0 ? deg + 360 : deg);
 }
 
-static int open_video_rung(struct job *j, struct rung_out *r)
+/*
+ * The colour tags of every rung: what the pictures are, so that every player shows every
+ * rung alike. Tone-mapped HDR and RGB sources are BT.709 (prep.c, media_sws_get()); tags the
+ * source gives are kept; untagged video gets the matrix players take the source to be.
+ */
+static void tag_colours(const struct job *j, AVCodecContext *c)
 {
-    char params[128];
-    int rc;
-    const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
-    if (!codec)
-        return kino_err_set(j->err, KINO_EINTERNAL, "FFmpeg was built without libx264");
-    AVCodecContext *c = r->enc = avcodec_alloc_context3(codec);
-    if (!c)
-        return kino_err_set(j->err, -ENOMEM, "out of memory");
-    c->width = r->le.width;
-    c->height = r->le.height;
-    c->pix_fmt = AV_PIX_FMT_YUV420P;
-    c->sample_aspect_ratio = (AVRational){ 1, 1 };
-    c->time_base = av_inv_q(j->fps);
-    c->framerate = j->fps;
-    c->gop_size = j->gop_frames;
-    c->keyint_min = j->gop_frames;
-    c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    c->thread_count = j->opt->threads;
-    if (j->opt->rate_control != MEDIA_RC_CRF) {
-        /* Two rung-seconds of buffer: a hard second may briefly go above the rung, the
-         * segments never do by much (BANDWIDTH is measured in any case). */
-        c->rc_max_rate = (int64_t)r->le.bitrate_kbps * 1000;
-        c->rc_buffer_size = (int)(2 * c->rc_max_rate);
-    }
-    if (j->opt->rate_control == MEDIA_RC_CBR)
-        c->bit_rate = (int64_t)r->le.bitrate_kbps * 1000;
-    if (j->hdr) { /* tone-mapped: prep.c */
+    if (j->hdr) {
         c->color_primaries = AVCOL_PRI_BT709;
         c->color_trc = AVCOL_TRC_BT709;
         c->colorspace = AVCOL_SPC_BT709;
@@ -269,6 +249,37 @@ static int open_video_rung(struct job *j, struct rung_out *r)
         c->color_trc = j->vdec->color_trc;
         c->colorspace = j->vdec->colorspace;
     }
+}
+
+static int open_video_rung(struct job *j, struct rung_out *r)
+{
+    char params[128];
+    int rc;
+    const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+    if (!codec)
+        return kino_err_set(j->err, KINO_EINTERNAL, "FFmpeg was built without libx264");
+    AVCodecContext *c = r->enc = avcodec_alloc_context3(codec);
+    if (!c)
+        return kino_err_set(j->err, -ENOMEM, "out of memory");
+    c->width = r->le.width;
+    c->height = r->le.height;
+    c->pix_fmt = AV_PIX_FMT_YUV420P;
+    c->sample_aspect_ratio = (AVRational){ 1, 1 };
+    c->time_base = av_inv_q(j->fps);
+    c->framerate = j->fps;
+    c->gop_size = j->gop_frames;
+    c->keyint_min = j->gop_frames;
+    c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    c->thread_count = j->opt->threads;
+    if (j->opt->rate_control != MEDIA_RC_CRF) {
+        /* Two rung-seconds of buffer: a hard second may briefly go above the rung, the
+         * segments never do by much (BANDWIDTH is measured in any case). */
+        c->rc_max_rate = (int64_t)r->le.bitrate_kbps * 1000;
+        c->rc_buffer_size = (int)(2 * c->rc_max_rate);
+    }
+    if (j->opt->rate_control == MEDIA_RC_CBR)
+        c->bit_rate = (int64_t)r->le.bitrate_kbps * 1000;
+    tag_colours(j, c);
     c->color_range = AVCOL_RANGE_MPEG;
     av_opt_set(c->priv_data, "preset", j->opt->x264_preset, 0);
     av_opt_set(c->priv_data, "profile", "high", 0);
