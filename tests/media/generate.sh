@@ -370,7 +370,8 @@ PY
         -i "$out/cover.png" -map 0 -map 1 -c:a libmp3lame -ac 2 -c:v copy \
         -id3v2_version 3 -metadata:s:v comment="Cover (front)" -metadata title=Song \
         "$out/song.mp3"
-    $FFMPEG $common -f lavfi -i "testsrc2=size=300x300:duration=1,trim=end_frame=1,format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,150),0,255)'" \
+    clear="format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,150),0,255)'"
+    $FFMPEG $common -f lavfi -i "testsrc2=size=300x300:duration=1,trim=end_frame=1,$clear" \
         -frames:v 1 "$out/cover_alpha.png"
     $FFMPEG $common -f lavfi -i "sine=frequency=440:sample_rate=44100:duration=3" \
         -i "$out/cover_alpha.png" -map 0 -map 1 -c:a libmp3lame -ac 2 -c:v copy \
