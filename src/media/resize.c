@@ -3,7 +3,6 @@
 #include "media/resize.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,20 +313,36 @@ int media_frame_has_yuv_alpha(const AVFrame *f)
            d->comp[0].depth >= 8 && d->comp[0].depth <= 16 && d->comp[3].plane == 3;
 }
 
-/* Sample (x, y) of plane `p` of `f`, 8 or 16 bits a sample by `wide`. */
-static unsigned sample_at(const AVFrame *f, int p, int x, int y, int wide)
+/* v moved towards `under` as alpha `a` falls (`per_step` = 1 / the opaque alpha), rounded. */
+static inline unsigned lay_on(unsigned v, unsigned a, unsigned under, float per_step)
 {
-    const uint8_t *row = f->data[p] + (ptrdiff_t)y * f->linesize[p];
-    return wide ? ((const uint16_t *)row)[x] : row[x];
+    return (unsigned)((float)under + ((float)v - (float)under) * (float)a * per_step + 0.5f);
 }
 
-static void sample_set(AVFrame *f, int p, int x, int y, int wide, unsigned v)
+/*
+ * One plane of a picture 8 bits a sample (`wide` 0) or 16 (`wide` 1): w x h samples, each with
+ * the alpha at (x << sx, y << sy) of the alpha plane. A row at a time with the types fixed
+ * outside the loops: a 1080p ProRes 4444 frame is 8 million samples.
+ */
+static void flatten_plane(AVFrame *f, int p, int w, int h, int sx, int sy, int wide,
+                          unsigned under, unsigned top)
 {
-    uint8_t *row = f->data[p] + (ptrdiff_t)y * f->linesize[p];
-    if (wide)
-        ((uint16_t *)row)[x] = (uint16_t)v;
-    else
-        row[x] = (uint8_t)v;
+    float per_step = 1.0f / (float)top;
+    for (int y = 0; y < h; y++) {
+        uint8_t *row = f->data[p] + (ptrdiff_t)y * f->linesize[p];
+        const uint8_t *arow = f->data[3] + (ptrdiff_t)(y << sy) * f->linesize[3];
+        if (wide) {
+            uint16_t *v = (uint16_t *)row;
+            const uint16_t *a = (const uint16_t *)arow;
+            for (int x = 0; x < w; x++)
+                if (a[x << sx] < top)
+                    v[x] = (uint16_t)lay_on(v[x], a[x << sx], under, per_step);
+        } else {
+            for (int x = 0; x < w; x++)
+                if (arow[x << sx] < top)
+                    row[x] = (uint8_t)lay_on(row[x], arow[x << sx], under, per_step);
+        }
+    }
 }
 
 void media_frame_flatten_alpha(AVFrame *f)
@@ -336,25 +351,21 @@ void media_frame_flatten_alpha(AVFrame *f)
     int depth = d->comp[0].depth, wide = depth > 8;
     unsigned top = (1u << depth) - 1, mid = 1u << (depth - 1);
     unsigned black = media_frame_is_full_range(f) ? 0 : 16u << (depth - 8);
+    /* A chroma sample takes the alpha of the top left luma sample it covers. */
     for (int p = 0; p < 3; p++) {
         int sx = p ? d->log2_chroma_w : 0, sy = p ? d->log2_chroma_h : 0;
-        int w = AV_CEIL_RSHIFT(f->width, sx), h = AV_CEIL_RSHIFT(f->height, sy);
-        unsigned under = p ? mid : black; /* what shows where nothing covers it */
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                /* A chroma sample takes the alpha of the top left luma sample it covers. */
-                unsigned a = sample_at(f, 3, x << sx, y << sy, wide);
-                if (a >= top)
-                    continue;
-                unsigned v = sample_at(f, p, x, y, wide);
-                double out = under + ((double)v - under) * a / top;
-                sample_set(f, p, x, y, wide, (unsigned)lrint(out));
-            }
+        flatten_plane(f, p, AV_CEIL_RSHIFT(f->width, sx), AV_CEIL_RSHIFT(f->height, sy), sx, sy,
+                      wide, p ? mid : black, top);
     }
     /* Opaque from now on: a later step must not blend again. */
-    for (int y = 0; y < f->height; y++)
-        for (int x = 0; x < f->width; x++)
-            sample_set(f, 3, x, y, wide, top);
+    for (int y = 0; y < f->height; y++) {
+        uint8_t *row = f->data[3] + (ptrdiff_t)y * f->linesize[3];
+        if (wide)
+            for (int x = 0; x < f->width; x++)
+                ((uint16_t *)row)[x] = (uint16_t)top;
+        else
+            memset(row, (int)top, (size_t)f->width);
+    }
 }
 
 enum AVColorSpace media_sws_matrix(const AVFrame *src, enum AVPixelFormat dst_format)
