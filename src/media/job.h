@@ -59,6 +59,9 @@ struct job {
     AVPacket *pkt, *opkt;
     double duration;   /* seconds, from the container (estimate) */
     int64_t t0;        /* start of the presentation, AV_TIME_BASE units */
+    int64_t reached;   /* how far into the file decoding got: the end of the latest frame
+                          by its timestamp, from t0, AV_TIME_BASE units (the check for a cut
+                          file in run(): a gap the timelines closed is not missing media) */
     /* Formats whose timestamps may start again mid-file (splice_timestamps in pipeline.c). */
     int ts_discont;
     int64_t ts_offset;      /* added to every packet's time since the last splice, AV_TIME_BASE */

@@ -510,6 +510,12 @@ static int late_start(const struct job *j, int64_t us)
     return us > 0 && us < limit * AV_TIME_BASE;
 }
 
+static void reach(struct job *j, int64_t us)
+{
+    if (us > j->reached)
+        j->reached = us;
+}
+
 /*
  * Constant frame rate: each decoded frame lands on the output frame number
  * nearest its timestamp; frames that land on a taken number are dropped and
@@ -526,6 +532,7 @@ static int video_frame(struct job *j, const AVFrame *f)
     } else {
         us = av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) - j->t0;
         idx = av_rescale_q(us, AV_TIME_BASE_Q, av_inv_q(j->fps)) + j->idx_offset;
+        reach(j, us + av_rescale_q(1, av_inv_q(j->fps), AV_TIME_BASE_Q));
     }
     int64_t second = j->fps.num / j->fps.den + 1;
     if (idx < j->next_idx) {
@@ -947,6 +954,8 @@ static int audio_frame(struct job *j, const AVFrame *f)
                      ? AV_NOPTS_VALUE
                      : av_rescale_q(f->best_effort_timestamp, st->time_base, AV_TIME_BASE_Q) -
                            j->t0;
+    if (us != AV_NOPTS_VALUE)
+        reach(j, us + av_rescale(f->nb_samples, AV_TIME_BASE, f->sample_rate));
     if (!j->audio_started) {
         j->audio_started = 1;
         /*
@@ -1073,10 +1082,14 @@ static int run(struct job *j)
                             "no audio in the file could be decoded; the file is damaged or "
                             "incomplete, upload it again");
     /*
-     * A file cut short (an media_interrupted upload with its index at the front)
-     * decodes up to the cut without an error; compare with what it claims.
+     * A file cut short (an interrupted upload with its index at the front) decodes up to the
+     * cut without an error; compare with what it claims. How far is the furthest of: the
+     * timestamps reached (a gap the timelines closed is not missing), the sound and the
+     * pictures made (timestamps that start again, or none at all).
      */
-    double got = (double)(j->samples_in - j->audio_shift) / AUDIO_RATE;
+    double got = (double)j->reached / AV_TIME_BASE;
+    if ((double)(j->samples_in - j->audio_shift) / AUDIO_RATE > got)
+        got = (double)(j->samples_in - j->audio_shift) / AUDIO_RATE;
     if (j->vidx >= 0 && j->next_idx / av_q2d(j->fps) > got)
         got = j->next_idx / av_q2d(j->fps);
     if (j->duration > 0 && got < j->duration * 0.5 && j->duration - got > 2)

@@ -154,6 +154,20 @@ VIDEOS = {
     "late_picture.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
                              length=14, beep=True,
                              parts=[(331, 89, "parts_ref.mp4", 32.0, 0)]),
+    # Sound that runs 2 s past the pictures (music over a clip's end): the last picture is
+    # held until the sound ends, which keeps its place (beep at 4.5 s).
+    "long_sound.mp4": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
+                           length=5, beep_at=4.5, parts=[(0, 90, "parts_ref.mp4", 32.0, 0)],
+                           held=(90, 60, "parts_ref.mp4", 32.0, 89)),
+    # Pictures and sound jumping 20 s ahead 2 s in (a paused recording, a camera that records
+    # on motion): the jump is closed, the clap after it is heard when it is seen. It was
+    # refused before as "incomplete: it should last 24.0 s but only 4.0 s could be decoded".
+    # Each picture lands one frame late, before the jump and after it (the pictures start
+    # 21 ms in).
+    "paused.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180), length=4,
+                       clap=True, beep_at=3.0,
+                       parts=[(1, 59, "parts_ref.mp4", 32.0, 0),
+                              (61, 28, "parts_ref.mp4", 32.0, 60)]),
     # No sound from 2 s to 3 s (a microphone that dropped out), a beep at 4 s: the gap is
     # filled with silence and the beep stays at 4 s (it came 1 s early without).
     "audiogap.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180), length=6,
@@ -242,6 +256,11 @@ def download_rendition(label, playlist_url, dest):
     return pl
 
 
+def playlist_span(pl):
+    """Seconds a media playlist lasts: the sum of its EXTINF."""
+    return sum(d for d, _ in pl["segments"] if d == d)
+
+
 def short_pl(pl):
     return e2e.short("\n".join(pl["lines"]), 400)
 
@@ -299,13 +318,15 @@ def idet(path):
     return tuple(int(x) for x in m.groups()) if m else None
 
 
-def psnr(a, b, renumber=False, size=None, turn=None, frames=None, ref_first=0, matrix=None):
+def psnr(a, b, renumber=False, size=None, turn=None, frames=None, ref_first=0, matrix=None,
+         hold=False):
     """Average PSNR of `a` against `b`, as ffmpeg's psnr filter says; renumber=True pairs
     the n-th pictures of both whatever their timestamps; size=(w, h) scales `b` to it
     (bicubic, square pixels) first, else both must be the same size; turn is a filter that
     turns `b` first (transpose=cclock); frames=(first, count) takes only those of `a`, and
-    as many of `b`'s from its frame ref_first on; matrix (bt709) is the YUV matrix an RGB `b`
-    becomes YUV with (ffmpeg's default is BT.601's)."""
+    as many of `b`'s from its frame ref_first on (hold=True: `b`'s frame ref_first alone,
+    repeated); matrix (bt709) is the YUV matrix an RGB `b` becomes YUV with (ffmpeg's
+    default is BT.601's)."""
     scale = "scale=%d:%d:flags=bicubic,setsar=1," % size if size else ""
     if matrix:
         scale += "scale=out_color_matrix=%s:out_range=tv,format=yuv420p," % matrix
@@ -314,6 +335,9 @@ def psnr(a, b, renumber=False, size=None, turn=None, frames=None, ref_first=0, m
         if frames else ""
     ref_cut = "trim=start_frame=%d:end_frame=%d," % (ref_first, ref_first + frames[1]) \
         if frames else ""
+    if frames and hold:
+        ref_cut = "trim=start_frame=%d:end_frame=%d,loop=loop=%d:size=1:start=0," % (
+            ref_first, ref_first + 1, frames[1] - 1)
     graph = ("[0:v]%ssetpts=N/(30*TB)[a];[1:v]%s%ssetpts=N/(30*TB)[b];[a][b]psnr" %
              (cut, ref_cut, scale) if renumber else "[0:v][1:v]psnr")
     rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", a, "-i", b, "-lavfi",
@@ -456,12 +480,14 @@ def check_video(c, name, exp):
                 not audio and variants and all(
                     re.match(r"^avc1\.[0-9a-fA-F]{6}$", a.get("CODECS", "")) and
                     "AUDIO" not in a for a, _ in variants), repr(media) + repr(variants))
-    sizes = []
+    sizes, spans = [], []
     for i, (a, uri) in enumerate(variants):
         vlabel = "%s %s" % (label, uri)
         path = os.path.join(c.tmp, "%s-v%d.mp4" % (name, i))
-        if not download_rendition(vlabel, urllib.parse.urljoin(master, uri), path):
+        pl = download_rendition(vlabel, urllib.parse.urljoin(master, uri), path)
+        if not pl:
             continue
+        spans.append(playlist_span(pl))
         f, err = video_facts(path)
         if not R.check("%s: ffprobe reads the rendition" % vlabel, f is not None, err):
             continue
@@ -526,6 +552,13 @@ def check_video(c, name, exp):
             R.check("%s: frames %d-%d look like %s's %d-%d (PSNR %s dB > %.0f)" %
                     (vlabel, first, first + count - 1, ref, ref_first, ref_first + count - 1,
                      q, least), q is not None and q > least, "")
+        if exp.get("held"):
+            first, count, ref, least, ref_frame = exp["held"]
+            q = psnr(path, os.path.join(c.media_dir, ref), renumber=True, size=size,
+                     frames=(first, count), ref_first=ref_frame, hold=True)
+            R.check("%s: frames %d-%d hold %s's frame %d (PSNR %s dB > %.0f)" %
+                    (vlabel, first, first + count - 1, ref, ref_frame, q, least),
+                    q is not None and q > least, "")
         if name == "rotated.mp4":
             # ffmpeg turns the source upright by its display matrix: the same picture.
             q = psnr(path, os.path.join(c.media_dir, name))
@@ -536,8 +569,16 @@ def check_video(c, name, exp):
             repr(sizes))
     if audio:
         path = os.path.join(c.tmp, "%s-a.mp4" % name)
-        if download_rendition(label + " audio", urllib.parse.urljoin(master, audio[0]["URI"]),
-                              path):
+        pl = download_rendition(label + " audio", urllib.parse.urljoin(master, audio[0]["URI"]),
+                                path)
+        if pl:
+            # A player's timeline is the playlists': one stopping early stalls or ends the
+            # playback there. The sound may run on by its two-frame lead and the rest of an
+            # AAC frame (about 0.09 s at 30 fps).
+            span = playlist_span(pl)
+            R.check("%s: the sound's playlist (%.3f s) and every rung's (%s) cover the same "
+                    "time" % (label, span, ", ".join("%.3f" % x for x in spans)),
+                    spans and all(abs(span - x) < 0.15 for x in spans), "")
             f, err = audio_facts(path)
             R.note("%s audio: %s" % (label, f))
             R.check("%s audio: AAC-LC stereo 48000 Hz" % label, f is not None and

@@ -63,6 +63,11 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   late_sound.mkv   320x180, 14 s; its sound starts 11 s in and beeps at 12 s
 #   late_picture.mkv 14 s of sound beeping at 12 s; its pictures (parts_ref.mp4's first 3 s)
 #                    start 11 s in
+#   long_sound.mp4   parts_ref.mp4's first 3 s of pictures and 5 s of sound beeping at 4.5 s
+#                    (a clip whose music runs on after the pictures end)
+#   paused.mkv       parts_ref.mp4's first 4 s, pictures and sound jumping 20 s ahead 2 s in
+#                    (a recording paused, a camera that records on motion), with a clap 3 s
+#                    in (by the pictures: 23 s): a white picture and a beep together
 #   undecodable_track.mov  320x180, audio 1 "eng" (default) in a codec FFmpeg does not know
 #                    (qqqa), audio 2 stereo AAC "fra"
 #   undecodable_sound.mov  its only audio track in that unknown codec (refused)
@@ -304,6 +309,15 @@ PY
         -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=14" \
         -af "volume='if(between(t,12,12.1),1,0)':eval=frame" -c:v libx264 -preset ultrafast \
         -crf 12 -pix_fmt yuv420p -c:a aac -ac 2 "$out/late_picture.mkv"
+    $FFMPEG $common -t 3 -i "$out/parts_ref.mp4" \
+        -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=5" \
+        -af "volume='if(between(t,4.5,4.6),1,0)':eval=frame" -c:v libx264 -preset ultrafast \
+        -crf 12 -pix_fmt yuv420p -c:a aac -ac 2 "$out/long_sound.mp4"
+    $FFMPEG $common -t 4 -i "$out/parts_ref.mp4" \
+        -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=4" \
+        -filter_complex "[0:v]drawbox=enable='between(n,90,92)':x=0:y=0:w=iw:h=ih:color=white:t=fill,setpts='PTS+if(gte(N,60),20/TB,0)'[v];[1:a]volume='between(t,3,3.1)':eval=frame,asetpts='PTS+if(gte(T,2),20/TB,0)'[a]" \
+        -map "[v]" -map "[a]" -c:v libx264 -preset ultrafast -crf 12 -pix_fmt yuv420p \
+        -c:a aac -ac 2 "$out/paused.mkv"
     $FFMPEG $common -f lavfi -i "testsrc2=rate=25:duration=3:size=720x576" -c:v libx264 \
         -preset ultrafast -qp 0 -pix_fmt yuv420p "$out/sdr_chart576.mp4"
     $FFMPEG $common -i "$out/sdr_chart576.mp4" \
