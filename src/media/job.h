@@ -130,7 +130,7 @@ struct job {
  */
 int media_probe(struct job *j);
 
-/* ---- pipeline.c: errors and progress shared with probe.c ---------------- */
+/* ---- pipeline.c: shared with probe.c and audio.c ------------------------ */
 
 /* KINO_EMEDIA: the file lasts `s` seconds (0: unknown, found out while decoding), more than
  * the max-duration setting. */
@@ -142,6 +142,47 @@ int media_ff_error(struct job *j, int code, const char *what, int averr);
 /* FFmpeg's interrupt callback (`opaque` is the job): 1 once the job is canceled, which
  * reporting progress finds out. */
 int media_interrupted(void *opaque);
+
+/* Report progress once `done_s` seconds of output exist (a fraction of the declared duration,
+ * or of the file read when it declares none). KINO_ECANCELED when the hook cancels the job. */
+int media_report_done(struct job *j, double done_s);
+
+/*
+ * The segment grid, in output frame numbers: the first segment is one GOP long so that a
+ * viewer can start as soon as possible (the media is playable once every rendition has its
+ * first segment); the others are segment_seconds. Boundary k (k >= 1) starts segment k + 1.
+ */
+int64_t media_segment_boundary(const struct job *j, int64_t k);
+
+/* Whether a segment starts at `frame`: a boundary, unless it is so close before the expected
+ * end that it would leave a tiny last segment (players stall on those); the tail then stays in
+ * the segment before. */
+int media_is_segment_start(const struct job *j, int64_t frame);
+
+/* Whether a stream whose first frame is `us` after the start is a real late start (sound that
+ * starts when the speaker does), to be kept, rather than broken timestamps. */
+int media_late_start(const struct job *j, int64_t us);
+
+/* Decoding got `us` into the file (j->reached). */
+void media_reach(struct job *j, int64_t us);
+
+/* ---- audio.c ------------------------------------------------------------ */
+
+/* Start the AAC encoder, its fifo and the audio segmenter (out_dir/audio). */
+int media_audio_open(struct job *j);
+
+/* One decoded audio frame: resampled to stereo 48 kHz where its timestamp puts it, encoded as
+ * AAC frames fill. */
+int media_audio_frame(struct job *j, const AVFrame *f);
+
+/* `n` samples of silence, encoded as they fill AAC frames. */
+int media_audio_silence(struct job *j, int64_t n);
+
+/* At the end of the file: what the resampler still holds into the fifo. */
+int media_audio_flush_resampler(struct job *j);
+
+/* Encode what is left in the fifo, drain the encoder and close the audio segmenter. */
+int media_audio_finish(struct job *j);
 
 /* ---- output.c ----------------------------------------------------------- */
 

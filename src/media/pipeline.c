@@ -36,14 +36,6 @@
 #include "core/buf.h"
 #include "core/banned.h"
 
-#define AAC_FRAME 1024
-/* Sound timestamps may wander this far (samples: 0.1 s) from the samples before it counts as
- * a gap; FFmpeg's aresample takes the same default (min_hard_comp). */
-#define AUDIO_GAP_MIN (AUDIO_RATE / 10)
-/* An overlap of sound at a splice left out beyond this (10 ms): lips and sound stay within it. */
-#define AUDIO_OVERLAP_MIN (AUDIO_RATE / 100)
-/* The most channels libswresample mixes (its SWR_CH_MAX, which it does not export). */
-#define MIX_CHANNELS_MAX 64
 
 void media_options_init(struct media_options *opt)
 {
@@ -157,6 +149,11 @@ static double fraction_done(const struct job *j, double done_s)
     AVIOContext *pb = j->ic->pb;
     int64_t size = pb ? avio_size(pb) : -1, pos = pb ? avio_tell(pb) : -1;
     return size > 0 && pos > 0 ? (double)pos / size : 0;
+}
+
+int media_report_done(struct job *j, double done_s)
+{
+    return report(j, fraction_done(j, done_s));
 }
 
 int media_interrupted(void *opaque)
@@ -318,60 +315,15 @@ static int open_video_rung(struct job *j, struct rung_out *r)
     return cmaf_open(&r->w, dir, c, NULL, NULL, j->err);
 }
 
-static int open_audio(struct job *j)
-{
-    const AVCodec *codec = avcodec_find_encoder_by_name("aac");
-    if (!codec)
-        return kino_err_set(j->err, KINO_EINTERNAL, "FFmpeg was built without the aac encoder");
-    AVCodecContext *c = j->aenc = avcodec_alloc_context3(codec);
-    if (!c)
-        return kino_err_set(j->err, -ENOMEM, "out of memory");
-    av_channel_layout_default(&c->ch_layout, 2);
-    c->sample_rate = AUDIO_RATE;
-    c->sample_fmt = AV_SAMPLE_FMT_FLTP;
-    c->bit_rate = j->opt->audio_bitrate;
-    c->time_base = (AVRational){ 1, AUDIO_RATE };
-    c->profile = FF_PROFILE_AAC_LOW;
-    c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    int rc = avcodec_open2(c, codec, NULL);
-    if (rc < 0)
-        return media_ff_error(j, KINO_EINTERNAL, "cannot start the AAC encoder", rc);
-    j->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, AAC_FRAME * 4);
-    j->aframe = av_frame_alloc();
-    j->rframe = av_frame_alloc();
-    if (!j->fifo || !j->aframe || !j->rframe)
-        return kino_err_set(j->err, -ENOMEM, "out of memory");
-    j->aframe->format = AV_SAMPLE_FMT_FLTP;
-    j->aframe->sample_rate = AUDIO_RATE;
-    j->aframe->nb_samples = AAC_FRAME;
-    av_channel_layout_copy(&j->aframe->ch_layout, &c->ch_layout);
-    rc = av_frame_get_buffer(j->aframe, 0);
-    if (rc < 0)
-        return media_ff_error(j, -ENOMEM, "out of memory", rc);
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s/audio", j->out_dir);
-    return cmaf_open(&j->aw, dir, c, j->language, NULL, j->err);
-}
-
 /* ---- video path ------------------------------------------------------- */
 
-/*
- * A segment boundary this close before the expected end would leave a tiny
- * last segment (players stall on those): keep the tail in the segment before.
- * Decided from frame numbers alone, so video and audio agree.
- */
-/*
- * Segment boundaries, as frame numbers: the first segment is one GOP long so
- * that a viewer can start as soon as possible (the media is playable once
- * every rendition has its first segment); the others are segment_seconds.
- * Boundary k (k >= 1) starts segment k + 1.
- */
-static int64_t segment_boundary(const struct job *j, int64_t k)
+/* The segment grid (job.h): frame numbers alone decide it, so video and audio agree. */
+int64_t media_segment_boundary(const struct job *j, int64_t k)
 {
     return k == 0 ? 0 : j->gop_frames + (k - 1) * j->seg_frames;
 }
 
-static int is_segment_start(const struct job *j, int64_t frame)
+int media_is_segment_start(const struct job *j, int64_t frame)
 {
     if (frame != 0 && (frame < j->gop_frames || (frame - j->gop_frames) % j->seg_frames != 0))
         return 0;
@@ -393,7 +345,7 @@ static int drain_video(struct job *j, struct rung_out *r)
             j->opkt->duration = 1;
         int64_t pts = j->opkt->pts;
         int key = (j->opkt->flags & AV_PKT_FLAG_KEY) && pts % j->gop_frames == 0;
-        int seg = key && is_segment_start(j, pts);
+        int seg = key && media_is_segment_start(j, pts);
         rc = cmaf_write(&r->w, j->opkt, key, seg, j->err);
         if (rc == 0 && seg)
             rc = media_publish_progress(j);
@@ -504,13 +456,13 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
  * the first picture held) so the two stay in sync; before, a lead of over 10 s was dropped
  * and the stream played that much early.
  */
-static int late_start(const struct job *j, int64_t us)
+int media_late_start(const struct job *j, int64_t us)
 {
     double limit = j->duration > 10 ? j->duration : 10;
     return us > 0 && us < limit * AV_TIME_BASE;
 }
 
-static void reach(struct job *j, int64_t us)
+void media_reach(struct job *j, int64_t us)
 {
     if (us > j->reached)
         j->reached = us;
@@ -532,7 +484,7 @@ static int video_frame(struct job *j, const AVFrame *f)
     } else {
         us = av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) - j->t0;
         idx = av_rescale_q(us, AV_TIME_BASE_Q, av_inv_q(j->fps)) + j->idx_offset;
-        reach(j, us + av_rescale_q(1, av_inv_q(j->fps), AV_TIME_BASE_Q));
+        media_reach(j, us + av_rescale_q(1, av_inv_q(j->fps), AV_TIME_BASE_Q));
     }
     int64_t second = j->fps.num / j->fps.den + 1;
     if (idx < j->next_idx) {
@@ -540,7 +492,7 @@ static int video_frame(struct job *j, const AVFrame *f)
             return 0;
         j->idx_offset += j->next_idx - idx;
         idx = j->next_idx;
-    } else if (idx - j->next_idx > 10 * second && !(j->next_idx == 0 && late_start(j, us)) &&
+    } else if (idx - j->next_idx > 10 * second && !(j->next_idx == 0 && media_late_start(j, us)) &&
                !j->ts_discont) {
         j->idx_offset -= idx - j->next_idx;
         idx = j->next_idx;
@@ -698,26 +650,6 @@ static int video_in(struct job *j, AVFrame *f)
  * same time range): repeat the last picture while the audio goes on, or pad
  * the audio with silence up to the end of the video.
  */
-static int encode_audio_frames(struct job *j, int flush);
-
-/* `n` samples of silence into the fifo, encoded as they fill AAC frames. */
-static int write_silence(struct job *j, int64_t n)
-{
-    static float zero[AAC_FRAME]; /* only ever read */
-    void *planes[2] = { zero, zero };
-    while (n > 0) {
-        int k = n > AAC_FRAME ? AAC_FRAME : (int)n;
-        if (av_audio_fifo_write(j->fifo, planes, k) < k)
-            return kino_err_set(j->err, -ENOMEM, "out of memory");
-        j->samples_in += k;
-        n -= k;
-        int rc = encode_audio_frames(j, 0);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
 static int equalize(struct job *j)
 {
     if (j->vidx < 0 || !j->aenc || !j->last->buf[0])
@@ -734,250 +666,9 @@ static int equalize(struct job *j)
             j->next_idx++;
         }
     } else if (video > audio) {
-        return write_silence(j, video - audio);
+        return media_audio_silence(j, video - audio);
     }
     return 0;
-}
-
-/* ---- audio path ------------------------------------------------------- */
-
-static int64_t audio_boundary(const struct job *j, int64_t k, int segment)
-{
-    if (j->vidx >= 0) {
-        int64_t frames = (segment ? segment_boundary(j, k) : k * j->gop_frames) + j->reorder_delay;
-        return av_rescale_q(frames, av_inv_q(j->fps), (AVRational){ 1, AUDIO_RATE });
-    }
-    /* Audio only: the same grid in seconds. */
-    int64_t secs = !segment ? k * j->opt->gop_seconds
-                   : k == 0 ? 0
-                            : j->opt->gop_seconds + (k - 1) * j->opt->segment_seconds;
-    return secs * (int64_t)AUDIO_RATE;
-}
-
-static int drain_audio(struct job *j)
-{
-    for (;;) {
-        int rc = avcodec_receive_packet(j->aenc, j->opkt);
-        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
-            return 0;
-        if (rc < 0)
-            return media_ff_error(j, KINO_EINTERNAL, "the AAC encoder failed", rc);
-        /*
-         * The encoder's packets start at -initial_padding (priming); the muxer
-         * rebases the track to its first dts anyway, so count from 0 here too.
-         */
-        j->opkt->pts += j->aenc->initial_padding;
-        j->opkt->dts += j->aenc->initial_padding;
-        int64_t pts = j->opkt->pts;
-        int seg = 0, frag = 0;
-        while (pts >= audio_boundary(j, j->a_next_seg, 1)) {
-            seg = seg || j->vidx < 0 || is_segment_start(j, segment_boundary(j, j->a_next_seg));
-            j->a_next_seg++;
-        }
-        while (pts >= audio_boundary(j, j->a_next_frag, 0)) {
-            frag = 1;
-            j->a_next_frag++;
-        }
-        if ((rc = cmaf_write(&j->aw, j->opkt, frag, seg, j->err)) < 0)
-            return rc;
-        if (seg && (rc = media_publish_progress(j)) < 0)
-            return rc;
-    }
-}
-
-static int encode_audio_frames(struct job *j, int flush)
-{
-    while (av_audio_fifo_size(j->fifo) >= AAC_FRAME ||
-           (flush && av_audio_fifo_size(j->fifo) > 0)) {
-        int n = av_audio_fifo_size(j->fifo);
-        if (n > AAC_FRAME)
-            n = AAC_FRAME;
-        int rc = av_frame_make_writable(j->aframe);
-        if (rc < 0)
-            return media_ff_error(j, -ENOMEM, "out of memory", rc);
-        j->aframe->nb_samples = n;
-        if (av_audio_fifo_read(j->fifo, (void **)j->aframe->data, n) != n)
-            return kino_err_set(j->err, KINO_EINTERNAL, "audio buffer underrun");
-        j->aframe->pts = j->samples_out;
-        j->samples_out += n;
-        if ((rc = avcodec_send_frame(j->aenc, j->aframe)) < 0)
-            return media_ff_error(j, KINO_EINTERNAL, "the AAC encoder refused a frame", rc);
-        if ((rc = drain_audio(j)) < 0)
-            return rc;
-        if (j->vidx < 0 &&
-            (rc = report(j, fraction_done(j, (double)j->samples_out / AUDIO_RATE))) < 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* Convert `in` (or flush the resampler when NULL) into the fifo. */
-static int resample(struct job *j, const AVFrame *in)
-{
-    int max_out = swr_get_out_samples(j->swr, in ? in->nb_samples : 0);
-    if (max_out < 0)
-        return kino_err_set(j->err, KINO_EMEDIA, "the audio cannot be resampled");
-    if (max_out == 0)
-        return 0;
-    if (j->rframe->nb_samples < max_out) {
-        av_frame_unref(j->rframe);
-        j->rframe->format = AV_SAMPLE_FMT_FLTP;
-        j->rframe->sample_rate = AUDIO_RATE;
-        j->rframe->nb_samples = max_out;
-        av_channel_layout_default(&j->rframe->ch_layout, 2);
-        int rc = av_frame_get_buffer(j->rframe, 0);
-        if (rc < 0)
-            return media_ff_error(j, -ENOMEM, "out of memory", rc);
-    }
-    int n = swr_convert(j->swr, j->rframe->data, max_out,
-                        in ? (const uint8_t **)in->extended_data : NULL, in ? in->nb_samples : 0);
-    if (n < 0)
-        return kino_err_set(j->err, KINO_EMEDIA, "the audio cannot be resampled");
-    /* Sound that overlaps what was already played (fill_audio_gap) is left out. */
-    int skip = j->audio_drop < n ? (int)j->audio_drop : n;
-    j->audio_drop -= skip;
-    n -= skip;
-    float *planes[2] = { (float *)j->rframe->data[0] + skip, (float *)j->rframe->data[1] + skip };
-    if (n > 0 && av_audio_fifo_write(j->fifo, (void **)planes, n) < n)
-        return kino_err_set(j->err, -ENOMEM, "out of memory");
-    j->samples_in += n;
-    return 0;
-}
-
-static int setup_swr(struct job *j, const AVFrame *f)
-{
-    AVChannelLayout in = { 0 };
-    int rc;
-    rc = 0;
-    if (f->ch_layout.order != AV_CHANNEL_ORDER_UNSPEC && f->ch_layout.nb_channels > 0)
-        rc = av_channel_layout_copy(&in, &f->ch_layout);
-    else
-        av_channel_layout_default(&in, f->ch_layout.nb_channels > 0 ? f->ch_layout.nb_channels
-                                                                       : 2);
-    if (rc < 0)
-        return media_ff_error(j, -ENOMEM, "out of memory", rc);
-    if (j->swr && j->swr_rate == f->sample_rate && j->swr_fmt == f->format &&
-        av_channel_layout_compare(&j->swr_layout, &in) == 0) {
-        av_channel_layout_uninit(&in);
-        return 0;
-    }
-    /* Format change mid-stream: drain what the old resampler holds, then start over. */
-    if (j->swr && (rc = resample(j, NULL)) < 0) {
-        av_channel_layout_uninit(&in);
-        return rc;
-    }
-    swr_free(&j->swr);
-    if (in.nb_channels > MIX_CHANNELS_MAX) {
-        av_channel_layout_uninit(&in);
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the sound has %d channels, more than the %d kino can mix; export "
-                            "it as stereo or 5.1 and upload it again",
-                            f->ch_layout.nb_channels, MIX_CHANNELS_MAX);
-    }
-    AVChannelLayout out = AV_CHANNEL_LAYOUT_STEREO;
-    rc = swr_alloc_set_opts2(&j->swr, &out, AV_SAMPLE_FMT_FLTP, AUDIO_RATE, &in, f->format,
-                             f->sample_rate, 0, NULL);
-    if (rc >= 0)
-        rc = swr_init(j->swr);
-    if (rc < 0 && in.nb_channels > 2) {
-        /*
-         * No way to stereo that libswresample knows: the channels have no names (a WAV of
-         * 9 to 15 or 17+ tracks from a multitrack recorder) or names it cannot place. The
-         * first two become left and right and the rest is left out, the usual recipe for an
-         * unknown layout (FFmpeg's "pan=stereo|c0=c0|c1=c1"); refusing the file would lose
-         * all of its sound.
-         */
-        swr_free(&j->swr);
-        rc = swr_alloc_set_opts2(&j->swr, &out, AV_SAMPLE_FMT_FLTP, AUDIO_RATE, &in, f->format,
-                                 f->sample_rate, 0, NULL);
-        double matrix[2 * MIX_CHANNELS_MAX] = { 0 };
-        matrix[0] = 1;                  /* left <- channel 1 */
-        matrix[in.nb_channels + 1] = 1; /* right <- channel 2 */
-        if (rc >= 0)
-            rc = swr_set_matrix(j->swr, matrix, in.nb_channels);
-        if (rc >= 0)
-            rc = swr_init(j->swr);
-    }
-    av_channel_layout_uninit(&j->swr_layout);
-    j->swr_layout = in;
-    j->swr_rate = f->sample_rate;
-    j->swr_fmt = f->format;
-    if (rc < 0)
-        return kino_err_set(j->err, KINO_EMEDIA,
-                            "the sound (%d Hz, %d channels) cannot be converted to stereo "
-                            "48 kHz (%s); export it as stereo or 5.1 and upload it again",
-                            f->sample_rate, in.nb_channels, av_err2str(rc));
-    return 0;
-}
-
-/*
- * Keep the sound where its timestamps put it. A gap in them (a microphone that dropped out,
- * clips spliced without sound) is filled with silence, as the video timeline fills holes by
- * repeating pictures; without it every later sound plays early by the gap's length. Up to
- * AUDIO_GAP_MIN either way is timestamp jitter and left alone; a jump back, or forward by more
- * than the video would fill (10 s), is a discontinuity: the sound goes on from where it is.
- * In formats whose timestamps may start again, splice_timestamps() has already undone the
- * splices, so what is left are holes, filled whatever their length, and overlaps: sound that
- * overlaps what was played by more than AUDIO_OVERLAP_MIN is left out. At a splice a clip's
- * sound runs on a little past its pictures (AAC pads its last frame); kept, each splice
- * would move all later sound that much late.
- * `us`: the frame's time from the start of the file.
- */
-static int fill_audio_gap(struct job *j, int64_t us)
-{
-    int64_t have = j->samples_in + swr_get_delay(j->swr, AUDIO_RATE) - j->audio_drop;
-    int64_t want = j->audio_zero + av_rescale(us, AUDIO_RATE, AV_TIME_BASE);
-    int64_t gap = want - have;
-    if (gap > AUDIO_GAP_MIN && (gap <= 10 * (int64_t)AUDIO_RATE || j->ts_discont)) {
-        if (j->samples_in + gap > j->max_samples)
-            return media_too_long(j, 0);
-        return write_silence(j, gap);
-    }
-    if (j->ts_discont && gap < -AUDIO_OVERLAP_MIN && gap >= -AUDIO_GAP_MIN) {
-        j->audio_drop -= gap;
-        return 0;
-    }
-    if (gap > AUDIO_GAP_MIN || gap < -AUDIO_GAP_MIN)
-        j->audio_zero -= gap;
-    return 0;
-}
-
-static int audio_frame(struct job *j, const AVFrame *f)
-{
-    int rc;
-    if (f->nb_samples <= 0 || f->sample_rate <= 0)
-        return 0;
-    if ((rc = setup_swr(j, f)) < 0)
-        return rc;
-    AVStream *st = j->ic->streams[j->aidx];
-    int64_t us = f->best_effort_timestamp == AV_NOPTS_VALUE
-                     ? AV_NOPTS_VALUE
-                     : av_rescale_q(f->best_effort_timestamp, st->time_base, AV_TIME_BASE_Q) -
-                           j->t0;
-    if (us != AV_NOPTS_VALUE)
-        reach(j, us + av_rescale(f->nb_samples, AV_TIME_BASE, f->sample_rate));
-    if (!j->audio_started) {
-        j->audio_started = 1;
-        /*
-         * Silence ahead of the audio so its first real sample lands where the
-         * first video frame does: at the video's reorder delay, minus the AAC
-         * priming the encoder adds itself, plus any late start of the audio.
-         */
-        int64_t pad = j->audio_shift - j->aenc->initial_padding;
-        if (us != AV_NOPTS_VALUE && late_start(j, us) && j->vidx >= 0)
-            pad += av_rescale(us, AUDIO_RATE, AV_TIME_BASE);
-        if (pad > 0 && (rc = write_silence(j, pad)) < 0)
-            return rc;
-        if (us != AV_NOPTS_VALUE)
-            j->audio_zero = j->samples_in - av_rescale(us, AUDIO_RATE, AV_TIME_BASE);
-    } else if (us != AV_NOPTS_VALUE && j->vidx >= 0 && (rc = fill_audio_gap(j, us)) < 0) {
-        return rc;
-    }
-    if (j->samples_in > j->max_samples)
-        return media_too_long(j, 0);
-    if ((rc = resample(j, f)) < 0)
-        return rc;
-    return encode_audio_frames(j, 0);
 }
 
 /* ---- decode loop ------------------------------------------------------ */
@@ -997,7 +688,7 @@ static int decode(struct job *j, AVCodecContext *dec, const AVPacket *pkt, int *
         if (dec == j->vdec)
             rc = video_in(j, j->dframe);
         else
-            rc = audio_frame(j, j->dframe);
+            rc = media_audio_frame(j, j->dframe);
         av_frame_unref(j->dframe);
         if (rc < 0)
             return rc;
@@ -1097,7 +788,7 @@ static int run(struct job *j)
                             "the file is incomplete: it should last %.1f s but only %.1f s could "
                             "be decoded; upload the whole file again",
                             j->duration, got);
-    if (j->swr && (rc = resample(j, NULL)) < 0)
+    if ((rc = media_audio_flush_resampler(j)) < 0)
         return rc;
     if ((rc = equalize(j)) < 0)
         return rc;
@@ -1108,15 +799,7 @@ static int run(struct job *j)
         if ((rc = drain_video(j, r)) < 0 || (rc = cmaf_finish(&r->w, j->err)) < 0)
             return rc;
     }
-    if (j->aenc) {
-        if ((rc = encode_audio_frames(j, 1)) < 0)
-            return rc;
-        if ((rc = avcodec_send_frame(j->aenc, NULL)) < 0)
-            return media_ff_error(j, KINO_EINTERNAL, "cannot flush the AAC encoder", rc);
-        if ((rc = drain_audio(j)) < 0 || (rc = cmaf_finish(&j->aw, j->err)) < 0)
-            return rc;
-    }
-    return 0;
+    return j->aenc ? media_audio_finish(j) : 0;
 }
 
 /* ---- cover art ------------------------------------------------------- */
@@ -1262,7 +945,7 @@ static int setup_video(struct job *j)
      * delay (2 frames for x264's B-pyramid) rather than 0, on every rung alike.
      * pts < dts is refused by libavformat and the muxer rebases every track
      * to its own first dts, so the audio gets the same delay as leading
-     * silence (see audio_frame()).
+     * silence (see media_audio_frame() in audio.c).
      */
     j->reorder_delay = j->rungs[0].enc->has_b_frames;
     j->audio_shift =
@@ -1344,7 +1027,7 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
     j.a_next_seg = j.a_next_frag = 1; /* boundary 0 is the start of segment 1 */
     if (j.vidx >= 0 && (rc = setup_video(&j)) < 0)
         goto out;
-    if (j.aidx >= 0 && (rc = open_audio(&j)) < 0)
+    if (j.aidx >= 0 && (rc = media_audio_open(&j)) < 0)
         goto out;
     /* An audio file's cover first, so that it is published with the first segments. */
     if (j.vidx < 0 && (rc = write_cover(&j)) < 0)
