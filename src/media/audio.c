@@ -224,6 +224,16 @@ static int setup_swr(struct job *j, const AVFrame *f)
     AVChannelLayout out = AV_CHANNEL_LAYOUT_STEREO;
     rc = swr_alloc_set_opts2(&j->swr, &out, AV_SAMPLE_FMT_FLTP, AUDIO_RATE, &in, f->format,
                              f->sample_rate, 0, NULL);
+    if (rc >= 0 && in.nb_channels == 1) {
+        /*
+         * Mono goes to both sides at full level, as players play a mono file (browsers copy
+         * it to left and right) and as mono is mixed for them (podcasts: -19 LUFS mono for
+         * -16 stereo). libswresample's own matrix puts it at -3 dB a side: a voice memo came
+         * out 3 dB quieter than the upload played.
+         */
+        double both[2] = { 1, 1 }; /* left <- channel 1, right <- channel 1 */
+        rc = swr_set_matrix(j->swr, both, 1);
+    }
     if (rc >= 0)
         rc = swr_init(j->swr);
     if (rc < 0 && in.nb_channels > 2) {
