@@ -86,6 +86,11 @@ int media_audio_silence(struct job *j, int64_t n)
     return 0;
 }
 
+/*
+ * Where fragment k (segment 0) or segment k (segment 1) of the sound starts, in samples: at
+ * the video's boundary k, in the video's muxed time (shifted by its reorder delay), so that
+ * each audio segment covers the same pictures as the video segments beside it.
+ */
 static int64_t audio_boundary(const struct job *j, int64_t k, int segment)
 {
     if (j->vidx >= 0) {
