@@ -277,7 +277,8 @@ static int setup_swr(struct job *j, const AVFrame *f)
  * clips spliced without sound) is filled with silence, as the video timeline fills holes by
  * repeating pictures; without it every later sound plays early by the gap's length. Up to
  * AUDIO_GAP_MIN either way is timestamp jitter and left alone; a jump back, or forward by more
- * than the video would fill (10 s), is a discontinuity: the sound goes on from where it is.
+ * than 10 s while the pictures jump too (a paused recording: media_hole_in_one_stream()), is a
+ * discontinuity: the sound goes on from where it is.
  * In formats whose timestamps may start again, splice_timestamps() has already undone the
  * splices, so what is left are holes, filled whatever their length, and overlaps: sound that
  * overlaps what was played by more than AUDIO_OVERLAP_MIN is left out. At a splice a clip's
@@ -290,7 +291,9 @@ static int fill_audio_gap(struct job *j, int64_t us)
     int64_t have = j->samples_in + swr_get_delay(j->swr, AUDIO_RATE) - j->audio_drop;
     int64_t want = j->audio_zero + av_rescale(us, AUDIO_RATE, AV_TIME_BASE);
     int64_t gap = want - have;
-    if (gap > AUDIO_GAP_MIN && (gap <= 10 * (int64_t)AUDIO_RATE || j->ts_discont)) {
+    double landing_s = (double)(want + j->aenc->initial_padding - j->audio_shift) / AUDIO_RATE;
+    if (gap > AUDIO_GAP_MIN && (gap <= 10 * (int64_t)AUDIO_RATE || j->ts_discont ||
+                                media_hole_in_one_stream(j, 0, landing_s))) {
         if (j->samples_in + gap > j->max_samples)
             return media_too_long(j, 0);
         return media_audio_silence(j, gap);

@@ -166,6 +166,18 @@ int media_late_start(const struct job *j, int64_t us);
 /* Decoding got `us` into the file (j->reached). */
 void media_reach(struct job *j, int64_t us);
 
+/*
+ * One stream jumps ahead by over 10 s outside MPEG-TS: a pause in the whole recording (both
+ * streams jump; closed) or a hole in this stream alone (a microphone that dropped out, a
+ * camera that froze; the other stream plays on through it, so it is filled, or everything
+ * after it would play out of sync by the hole's length). 1 for a hole: the other stream
+ * (`video`: the sound; else the pictures) has already been made up to within
+ * HOLE_NEAR_OTHER_S of `landing_s`, the output time this stream's frame would play at were
+ * the hole filled. 0 when there is no other stream, or it has not started.
+ */
+#define HOLE_NEAR_OTHER_S 5.0
+int media_hole_in_one_stream(const struct job *j, int video, double landing_s);
+
 /* ---- audio.c ------------------------------------------------------------ */
 
 /* Start the AAC encoder, its fifo and the audio segmenter (out_dir/audio). */

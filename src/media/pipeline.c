@@ -468,11 +468,28 @@ void media_reach(struct job *j, int64_t us)
         j->reached = us;
 }
 
+int media_hole_in_one_stream(const struct job *j, int video, double landing_s)
+{
+    double other;
+    if (video) {
+        if (!j->aenc || !j->audio_started)
+            return 0;
+        other = (double)(j->samples_in + j->aenc->initial_padding - j->audio_shift) / AUDIO_RATE;
+    } else {
+        if (j->vidx < 0 || j->next_idx == 0)
+            return 0;
+        other = j->next_idx / av_q2d(j->fps);
+    }
+    return landing_s - other <= HOLE_NEAR_OTHER_S;
+}
+
 /*
  * Constant frame rate: each decoded frame lands on the output frame number
  * nearest its timestamp; frames that land on a taken number are dropped and
- * holes are filled by repeating the frame. Large jumps (broken timestamps)
- * resynchronise instead of producing minutes of repeated frames.
+ * holes are filled by repeating the frame. A jump ahead by over 10 s is
+ * closed instead when the sound jumps too (a paused recording) or there is no
+ * sound (broken timestamps would make minutes of repeated frames); filled
+ * when the sound plays on through it (media_hole_in_one_stream()).
  */
 static int video_frame(struct job *j, const AVFrame *f)
 {
@@ -493,7 +510,7 @@ static int video_frame(struct job *j, const AVFrame *f)
         j->idx_offset += j->next_idx - idx;
         idx = j->next_idx;
     } else if (idx - j->next_idx > 10 * second && !(j->next_idx == 0 && media_late_start(j, us)) &&
-               !j->ts_discont) {
+               !j->ts_discont && !media_hole_in_one_stream(j, 1, idx / av_q2d(j->fps))) {
         j->idx_offset -= idx - j->next_idx;
         idx = j->next_idx;
     }

@@ -145,6 +145,16 @@ VIDEOS = {
     # at 13 s (FFmpeg's CLI and kino before took the hole for a splice: beep at 2.5 s).
     "sound_hole.ts": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
                           length=14, beep_at=13.0),
+    # The same in Matroska, with a white picture at 13 s: the hole is filled, so the beep is
+    # heard when the picture is seen (before, a hole over 10 s outside MPEG-TS was closed in
+    # the sound alone: the beep came at 1.6 s, 11.5 s before its picture).
+    "sound_hole.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
+                           length=14, beep_at=13.0, clap=True),
+    # Pictures missing from 2 s to 17 s while the sound goes on: the last picture is held
+    # through the hole and the clap at 18 s is heard when seen (before, the pictures jumped
+    # ahead alone: the white picture at 3.1 s, its beep at 18.1 s).
+    "picture_hole.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
+                             length=20, beep_at=18.0, clap=True),
     # Sound that starts 11 s in: its beep stays at 12 s (it came at 1.1 s before: a lead over
     # 10 s was dropped).
     "late_sound.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),

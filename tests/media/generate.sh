@@ -60,6 +60,10 @@ common="-hide_banner -loglevel error -nostdin -y"
 #                    picture and a beep together, 0.5 s in
 #   sound_hole.ts    320x180, 14 s, in MPEG-TS; its sound has no packets from 1 s to 12.5 s
 #                    (over 10 s) and beeps at 13 s
+#   sound_hole.mkv   the same in Matroska, with a white picture at 13 s (a microphone that
+#                    dropped out in a call recording)
+#   picture_hole.mkv 320x180, 20 s; its pictures have no frames from 2 s to 17 s (a camera
+#                    that froze) while the sound goes on, and a clap at 18 s
 #   late_sound.mkv   320x180, 14 s; its sound starts 11 s in and beeps at 12 s
 #   late_picture.mkv 14 s of sound beeping at 12 s; its pictures (parts_ref.mp4's first 3 s)
 #                    start 11 s in
@@ -267,6 +271,16 @@ PY
         -filter_complex "[1:a]volume='between(t,13,13.1)':eval=frame,aselect='not(between(t,1,12.5))'[a]" \
         -map 0:v -map "[a]" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 \
         -f mpegts "$out/sound_hole.ts"
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=14:size=320x180" \
+        -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=14" \
+        -filter_complex "[0:v]drawbox=enable='between(n,390,392)':x=0:y=0:w=iw:h=ih:color=white:t=fill[v];[1:a]volume='between(t,13,13.1)':eval=frame,aselect='not(between(t,1,12.5))'[a]" \
+        -map "[v]" -map "[a]" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 \
+        "$out/sound_hole.mkv"
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=20:size=320x180" \
+        -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=20" \
+        -filter_complex "[0:v]drawbox=enable='between(n,540,542)':x=0:y=0:w=iw:h=ih:color=white:t=fill,select='not(between(t,2,17))'[v];[1:a]volume='between(t,18,18.1)':eval=frame[a]" \
+        -map "[v]" -map "[a]" -fps_mode passthrough -c:v libx264 -preset ultrafast \
+        -pix_fmt yuv420p -c:a aac -ac 2 "$out/picture_hole.mkv"
     : > "$out/claps.ts"
     for i in 0 1 2 3 4 5 6 7 8 9; do
         clap=0; [ $i -eq 9 ] && clap=1
