@@ -36,7 +36,6 @@
 #include "core/buf.h"
 #include "core/banned.h"
 
-
 void media_options_init(struct media_options *opt)
 {
     static const struct media_rung defaults[] = {
