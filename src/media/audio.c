@@ -335,7 +335,7 @@ int media_audio_frame(struct job *j, const AVFrame *f)
             return rc;
         if (us != AV_NOPTS_VALUE)
             j->audio_zero = j->samples_in - av_rescale(us, AUDIO_RATE, AV_TIME_BASE);
-    } else if (us != AV_NOPTS_VALUE && j->vidx >= 0 && (rc = fill_audio_gap(j, us)) < 0) {
+    } else if (us != AV_NOPTS_VALUE && (rc = fill_audio_gap(j, us)) < 0) {
         return rc;
     }
     if (j->samples_in > j->max_samples)

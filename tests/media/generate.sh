@@ -62,6 +62,8 @@ common="-hide_banner -loglevel error -nostdin -y"
 #                    (over 10 s) and beeps at 13 s
 #   sound_hole.mkv   the same in Matroska, with a white picture at 13 s (a microphone that
 #                    dropped out in a call recording)
+#   gap.webm         10 s of Opus (a browser's recording) with no packets from 2 s to 5 s, a
+#                    beep at 8 s
 #   picture_hole.mkv 320x180, 20 s; its pictures have no frames from 2 s to 17 s (a camera
 #                    that froze) while the sound goes on, and a clap at 18 s
 #   late_sound.mkv   320x180, 14 s; its sound starts 11 s in and beeps at 12 s
@@ -276,6 +278,9 @@ PY
         -filter_complex "[0:v]drawbox=enable='between(n,390,392)':x=0:y=0:w=iw:h=ih:color=white:t=fill[v];[1:a]volume='between(t,13,13.1)':eval=frame,aselect='not(between(t,1,12.5))'[a]" \
         -map "[v]" -map "[a]" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 \
         "$out/sound_hole.mkv"
+    $FFMPEG $common -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=10" \
+        -af "volume='between(t,8,8.1)':eval=frame,aselect='not(between(t,2,5))'" -c:a libopus \
+        "$out/gap.webm"
     $FFMPEG $common -f lavfi -i "testsrc2=rate=30:duration=20:size=320x180" \
         -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=20" \
         -filter_complex "[0:v]drawbox=enable='between(n,540,542)':x=0:y=0:w=iw:h=ih:color=white:t=fill,select='not(between(t,2,17))'[v];[1:a]volume='between(t,18,18.1)':eval=frame[a]" \
