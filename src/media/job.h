@@ -75,6 +75,8 @@ struct job {
     int64_t next_idx;  /* next output frame number (constant frame rate) */
     int reorder_delay; /* frames the muxed video timeline is shifted by (B-frames) */
     int64_t idx_offset;
+    int64_t last_end_idx; /* the output frame where the last picture ends by its own duration:
+                             one frame on, or 15 s on for a slide meant to last 15 s */
     int64_t max_frames;
     int64_t total_frames;
     struct thumbs thumbs; /* poster and storyboard (thumbs.c) */

@@ -494,27 +494,49 @@ static int video_frame(struct job *j, const AVFrame *f)
 {
     AVStream *st = j->ic->streams[j->vidx];
     int64_t ts = f->best_effort_timestamp;
+    /* How many output frames this picture lasts by its own duration: one, or many for a
+     * picture of a slideshow or of a screen recording that only sends changes. */
+    int64_t span = f->pkt_duration > 0
+                       ? av_rescale_q(f->pkt_duration, st->time_base, av_inv_q(j->fps))
+                       : 1;
+    if (span < 1)
+        span = 1;
     int64_t idx, us = 0;
     if (ts == AV_NOPTS_VALUE) {
         idx = j->next_idx;
     } else {
         us = av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) - j->t0;
         idx = av_rescale_q(us, AV_TIME_BASE_Q, av_inv_q(j->fps)) + j->idx_offset;
-        media_reach(j, us + av_rescale_q(1, av_inv_q(j->fps), AV_TIME_BASE_Q));
+        media_reach(j, us + av_rescale_q(span, av_inv_q(j->fps), AV_TIME_BASE_Q));
     }
     int64_t second = j->fps.num / j->fps.den + 1;
+    /* A hole is what lies beyond the end of the picture before it. */
+    int64_t expected = j->next_idx > j->last_end_idx ? j->next_idx : j->last_end_idx;
     if (idx < j->next_idx) {
         if (j->next_idx - idx < 2 * second)
             return 0;
         j->idx_offset += j->next_idx - idx;
         idx = j->next_idx;
-    } else if (idx - j->next_idx > 10 * second && !(j->next_idx == 0 && media_late_start(j, us)) &&
+    } else if (idx - expected > 10 * second && !(j->next_idx == 0 && media_late_start(j, us)) &&
                !j->ts_discont && !media_hole_in_one_stream(j, 1, idx / av_q2d(j->fps))) {
         j->idx_offset -= idx - j->next_idx;
         idx = j->next_idx;
     }
-    j->picture++;
-    while (j->next_idx <= idx) {
+    j->last_end_idx = idx + span;
+    /* Up to this picture's time the one before it stays on screen, as players show it (a
+     * slide until the next one); before the first picture, the first one. */
+    const AVFrame *before = j->last->buf[0] ? j->last : f;
+    if (before == f)
+        j->picture++;
+    while (j->next_idx < idx) {
+        int rc = emit_video(j, before, j->next_idx);
+        if (rc < 0)
+            return rc;
+        j->next_idx++;
+    }
+    if (before != f)
+        j->picture++;
+    if (j->next_idx == idx) {
         int rc = emit_video(j, f, j->next_idx);
         if (rc < 0)
             return rc;
@@ -668,7 +690,16 @@ static int video_in(struct job *j, AVFrame *f)
  */
 static int equalize(struct job *j)
 {
-    if (j->vidx < 0 || !j->aenc || !j->last->buf[0])
+    if (j->vidx < 0 || !j->last->buf[0])
+        return 0;
+    /* The last picture lasts as long as it says (a slideshow's last slide), not one frame. */
+    while (j->next_idx < j->last_end_idx) {
+        int rc = emit_video(j, j->last, j->next_idx);
+        if (rc < 0)
+            return rc;
+        j->next_idx++;
+    }
+    if (!j->aenc)
         return 0;
     /* Both in muxed time: the audio carries the encoder's priming, the video its delay. */
     int64_t audio = j->samples_in + j->aenc->initial_padding - j->audio_shift;

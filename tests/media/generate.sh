@@ -62,6 +62,8 @@ common="-hide_banner -loglevel error -nostdin -y"
 #                    (over 10 s) and beeps at 13 s
 #   sound_hole.mkv   the same in Matroska, with a white picture at 13 s (a microphone that
 #                    dropped out in a call recording)
+#   slides.mp4       a slideshow: three pictures of 11 s each (1/11 fps), no sound
+#   slides_music.mp4 the same with 33 s of sound
 #   gap.webm         10 s of Opus (a browser's recording) with no packets from 2 s to 5 s, a
 #                    beep at 8 s
 #   picture_hole.mkv 320x180, 20 s; its pictures have no frames from 2 s to 17 s (a camera
@@ -278,6 +280,11 @@ PY
         -filter_complex "[0:v]drawbox=enable='between(n,390,392)':x=0:y=0:w=iw:h=ih:color=white:t=fill[v];[1:a]volume='between(t,13,13.1)':eval=frame,aselect='not(between(t,1,12.5))'[a]" \
         -map "[v]" -map "[a]" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 \
         "$out/sound_hole.mkv"
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=1/11:duration=33:size=320x180" -c:v libx264 \
+        -preset ultrafast -qp 0 -pix_fmt yuv420p "$out/slides.mp4"
+    $FFMPEG $common -i "$out/slides.mp4" \
+        -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=33" -c:v copy -c:a aac \
+        -ac 2 "$out/slides_music.mp4"
     $FFMPEG $common -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=10" \
         -af "volume='between(t,8,8.1)':eval=frame,aselect='not(between(t,2,5))'" -c:a libopus \
         "$out/gap.webm"
