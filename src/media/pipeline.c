@@ -683,38 +683,43 @@ static int video_in(struct job *j, AVFrame *f)
     return prep_drain(j);
 }
 
-/*
- * Make audio and video the same length (HLS wants every playlist to cover the
- * same time range): repeat the last picture while the audio goes on, or pad
- * the audio with silence up to the end of the video.
- */
-static int equalize(struct job *j)
+/* Repeat the last picture up to output frame `end`. */
+static int hold_last_picture(struct job *j, int64_t end)
 {
-    if (j->vidx < 0 || !j->last->buf[0])
-        return 0;
-    /* The last picture lasts as long as it says (a slideshow's last slide), not one frame. */
-    while (j->next_idx < j->last_end_idx) {
+    while (j->next_idx < end) {
         int rc = emit_video(j, j->last, j->next_idx);
         if (rc < 0)
             return rc;
         j->next_idx++;
     }
-    if (!j->aenc)
+    return 0;
+}
+
+/*
+ * At the end of the file. The last picture lasts as long as it says (a slideshow's last
+ * slide), not one frame, but not past the file's declared end: a damaged last duration would
+ * hold it for hours. Then sound and pictures are made the same length (HLS wants every
+ * playlist to cover the same time range): the last picture held while the sound goes on, or
+ * silence after the sound up to the end of the pictures.
+ */
+static int equalize(struct job *j)
+{
+    if (j->vidx < 0 || !j->last->buf[0])
         return 0;
+    int64_t declared_end = j->total_frames > 0 ? j->total_frames + 1
+                                               : j->next_idx + 10 * (int64_t)ceil(av_q2d(j->fps));
+    int rc = hold_last_picture(j, j->last_end_idx < declared_end ? j->last_end_idx
+                                                                 : declared_end);
+    if (rc < 0 || !j->aenc)
+        return rc;
     /* Both in muxed time: the audio carries the encoder's priming, the video its delay. */
     int64_t audio = j->samples_in + j->aenc->initial_padding - j->audio_shift;
     int64_t video = av_rescale_q(j->next_idx, av_inv_q(j->fps), (AVRational){ 1, AUDIO_RATE });
-    if (audio > video) {
-        int64_t end = av_rescale_q(audio, (AVRational){ 1, AUDIO_RATE }, av_inv_q(j->fps));
-        while (j->next_idx < end) {
-            int rc = emit_video(j, j->last, j->next_idx);
-            if (rc < 0)
-                return rc;
-            j->next_idx++;
-        }
-    } else if (video > audio) {
+    if (audio > video)
+        return hold_last_picture(j, av_rescale_q(audio, (AVRational){ 1, AUDIO_RATE },
+                                                 av_inv_q(j->fps)));
+    if (video > audio)
         return media_audio_silence(j, video - audio);
-    }
     return 0;
 }
 
