@@ -77,6 +77,8 @@ def run_kino(kino, path, out, timeout):
         return "hang (over %d s)" % timeout, "", ""
     err = p.stderr.decode("utf-8", "replace")
     last = err.strip().splitlines()[-1] if err.strip() else ""
+    if x264_leak_only(err):
+        return "leak inside libx264", last, err
     if "Sanitizer" in err or "runtime error" in err:
         return "sanitizer report", last, err
     if p.returncode == 0:
@@ -90,6 +92,23 @@ def run_kino(kino, path, out, timeout):
     if os.path.isdir(out) and os.listdir(out):
         return "failed, OUTDIR not empty", last, err
     return "refused", last[len("kino transcode: "):], err
+
+
+def x264_leak_only(err):
+    """Whether the sanitizers' only complaint is leaks whose every stack frame past the
+    allocator is inside libx264: a frame that libx264 (core 164, Debian 12) now and then
+    loses when its threads are closed, not reproducible with the same file (see
+    docs/internals/testing.md). Anything else in kino's own code is a find."""
+    if "LeakSanitizer" not in err or "runtime error" in err or \
+            re.search(r"ERROR: AddressSanitizer: (?!.*leak)", err):
+        return False
+    blocks = re.split(r"\n(?=(?:Direct|Indirect) leak of )", err)[1:]
+    for block in blocks:
+        stack = [l for l in block.split("\n\n")[0].splitlines() if re.match(r"\s+#[0-9]+ ", l)]
+        past_allocator = stack[1:]
+        if not past_allocator or any("libx264.so" not in l for l in past_allocator):
+            return False
+    return bool(blocks)
 
 
 def message_shape(msg):
@@ -131,7 +150,7 @@ def replay(args, work):
             continue
         outcome, msg, _ = run_kino(args.kino, os.path.join(args.replay, name),
                                    os.path.join(work, "out"), args.timeout)
-        bad += outcome not in ("ok", "refused")
+        bad += outcome not in ("ok", "refused", "leak inside libx264")
         print("%-20s %s %s" % (outcome, name, msg))
     return 1 if bad else 0
 
@@ -164,6 +183,7 @@ def fuzz(args, work):
             messages[shape] += 1
             examples.setdefault(shape, "%s (%s)" % (os.path.basename(seed), kind))
         elif outcome != "ok":
+            # Kept and listed like a find; the exit status counts only the others.
             name = os.path.join(args.finds, "%d-%d-%s-%s%s" % (
                 args.seed, runs, os.path.basename(seed).replace(".", "_"), kind, ext))
             with open(name, "wb") as f:
@@ -178,7 +198,8 @@ def fuzz(args, work):
     print("refusals, by message:")
     for shape, count in messages.most_common():
         print("%6d  %s  [e.g. %s]" % (count, shape, examples[shape]))
-    finds = sum(c for o, c in outcomes.items() if o not in ("ok", "refused"))
+    finds = sum(c for o, c in outcomes.items()
+                if o not in ("ok", "refused", "leak inside libx264"))
     if finds:
         print("%d finds in %s" % (finds, args.finds))
     return 1 if finds else 0
