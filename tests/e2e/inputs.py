@@ -19,6 +19,7 @@ Prints one line per check (and the ffprobe facts of each output) and ends with
 keeps the temporary directory.
 """
 
+import math
 import os
 import re
 import subprocess
@@ -286,8 +287,9 @@ def download_rendition(label, playlist_url, dest):
 
 
 def playlist_span(pl):
-    """Seconds a media playlist lasts: the sum of its EXTINF."""
-    return sum(d for d, _ in pl["segments"] if d == d)
+    """Seconds a media playlist lasts: the sum of its EXTINF (an unreadable one, NaN, left
+    out; the segment checks report it)."""
+    return sum(d for d, _ in pl["segments"] if d is not None and not math.isnan(d))
 
 
 def short_pl(pl):
