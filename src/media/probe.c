@@ -127,8 +127,9 @@ static int open_decoder(struct job *j, int idx, AVCodecContext **ret)
     rc = avcodec_open2(c, dec, NULL);
     if (rc < 0)
         return kino_err_set(j->err, KINO_EMEDIA,
-                            "the %s stream cannot be decoded (%s); the file may be damaged, "
-                            "re-export it and upload it again",
+                            "the file's %s (%s) cannot be decoded: its settings are damaged or "
+                            "not supported (%s); re-export it and upload it again",
+                            st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO ? "video" : "sound",
                             avcodec_get_name(st->codecpar->codec_id), av_err2str(rc));
     return 0;
 }

@@ -113,6 +113,8 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   cut.ogg cut.wav  song.ogg's first 100 bytes, song.wav's first 40 (its header without the
 #                    data chunk): files of a known kind, damaged
 #   cut.mp3          song.mp3's first 1000 bytes: cut inside its ID3 tag (the cover art)
+#   bad_config.m4a   song.m4a with the first byte of its AAC decoder configuration (esds)
+#                    zeroed: audio object type 0, which the decoder refuses
 #   empty.mp4        0 bytes
 #   image.png        a still picture
 #   anim.webp        an animated WebP, which FFmpeg 5.1 cannot decode
@@ -473,6 +475,17 @@ wav(sys.argv[1], rate, channels, samples.tobytes())
 PY
     head -c 40 "$out/song.wav" > "$out/cut.wav"
     head -c 1000 "$out/song.mp3" > "$out/cut.mp3"
+    python3 - "$out/song.m4a" "$out/bad_config.m4a" <<'PY'
+import sys
+
+data = bytearray(open(sys.argv[1], "rb").read())
+esds = data.find(b"esds")
+# The DecoderSpecificInfo descriptor (tag 5, FFmpeg writes its length in four bytes).
+config = data.find(b"\x05\x80\x80\x80", esds) + 5
+assert esds > 0 and config > esds
+data[config] = 0
+open(sys.argv[2], "wb").write(bytes(data))
+PY
     cp "$out/cover.png" "$out/image.png"
     { printf 'YUV4MPEG2 W12000 H12000 F25:1 Ip A1:1 C420jpeg\nFRAME\n'; head -c 4096 /dev/zero; } \
         > "$out/huge.y4m"
