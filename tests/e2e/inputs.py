@@ -183,6 +183,11 @@ VIDEOS = {
                              length=33, held=[(0, 275, "slides.mp4", 35.0, 0),
                                               (275, 275, "slides.mp4", 35.0, 1),
                                               (550, 275, "slides.mp4", 35.0, 2)]),
+    # One picture lasting 30 s beside 10 s of sound: the picture is held 30 s and silence
+    # follows the sound, as players play it. Refused before ("it should last 30.0 s but only
+    # 10.0 s could be decoded"): the picture counted as one frame.
+    "one_picture.mp4": dict(sizes=[(320, 180)], fps=25, audio=True, display=(320, 180),
+                            length=30, held=[(0, 750, "one_picture.mp4", 35.0, 0)]),
     # Pictures and sound jumping 20 s ahead 2 s in (a paused recording, a camera that records
     # on motion): the jump is closed, the clap after it is heard when it is seen. It was
     # refused before as "incomplete: it should last 24.0 s but only 4.0 s could be decoded".
