@@ -165,7 +165,8 @@ int media_is_segment_start(const struct job *j, int64_t frame);
  * starts when the speaker does), to be kept, rather than broken timestamps. */
 int media_late_start(const struct job *j, int64_t us);
 
-/* Decoding got `us` into the file (j->reached). */
+/* A decoded frame ends `us` into the file (by its timestamp and its own duration, from t0):
+ * j->reached keeps the furthest, for the check for a cut file. */
 void media_reach(struct job *j, int64_t us);
 
 /*
