@@ -501,6 +501,8 @@ static int video_frame(struct job *j, const AVFrame *f)
                        : 1;
     if (span < 1)
         span = 1;
+    if (span > j->max_frames) /* a damaged duration: nothing lasts longer than the limit */
+        span = j->max_frames;
     int64_t idx, us = 0;
     if (ts == AV_NOPTS_VALUE) {
         idx = j->next_idx;
