@@ -526,7 +526,8 @@ static int video_frame(struct job *j, const AVFrame *f)
     }
     j->last_end_idx = idx + span;
     /* Up to this picture's time the one before it stays on screen, as players show it (a
-     * slide until the next one); before the first picture, the first one. */
+     * slide until the next one); before the first picture, the first one. j->picture numbers
+     * the picture being sent, so that a rung scales each picture once (encode_rung()). */
     const AVFrame *before = j->last->buf[0] ? j->last : f;
     if (before == f)
         j->picture++;
