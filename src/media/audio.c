@@ -277,8 +277,9 @@ static int setup_swr(struct job *j, const AVFrame *f)
  * clips spliced without sound) is filled with silence, as the video timeline fills holes by
  * repeating pictures; without it every later sound plays early by the gap's length. Up to
  * AUDIO_GAP_MIN either way is timestamp jitter and left alone; a jump back, or forward by more
- * than 10 s while the pictures jump too (a paused recording: media_hole_in_one_stream()), is a
- * discontinuity: the sound goes on from where it is.
+ * than 10 s while the pictures jump too (a paused recording: media_hole_in_one_stream()) or
+ * in a file without pictures (broken timestamps), is a discontinuity: the sound goes on from
+ * where it is.
  * In formats whose timestamps may start again, splice_timestamps() has already undone the
  * splices, so what is left are holes, filled whatever their length, and overlaps: sound that
  * overlaps what was played by more than AUDIO_OVERLAP_MIN is left out. At a splice a clip's
