@@ -37,6 +37,12 @@ struct rung_out {
     AVFrame *frame; /* scaled picture, reused; the encoder copies it (libx264) */
     int64_t frame_picture; /* job.picture of the picture `frame` holds scaled, 0 for none */
     AVFrame *pass;  /* reference to the decoded frame when no scaling is needed */
+    /* The output frame numbers sent to the encoder whose packets have not come out yet, in
+     * the order sent (a ring): the k-th packet out decodes at the k-th of them less the
+     * reorder delay, and lasts until the next (drain_video() in pipeline.c). */
+    int64_t *sent;
+    size_t sent_head, sent_len, sent_cap;
+    AVPacket *waiting; /* a packet out before the frame after it was sent (no encoder delay) */
     struct cmaf_writer w;
     char codecs[64];
 };
@@ -55,7 +61,11 @@ struct job {
     AVFrame *dframe;
     AVFrame *last;     /* reference to the last video frame, to extend the video */
     int64_t picture;   /* numbers the distinct pictures sent to the rungs, from 1: a picture
-                          held over several output frames is scaled once */
+                          held over several output frames, or decoded again unchanged, is
+                          scaled once */
+    int64_t sent_picture; /* the picture the encoders were last given */
+    int repeats_sent;  /* its repeats given to them since (emit_video() in pipeline.c) */
+    int64_t video_end; /* output frame number where the video ends, once every frame is sent */
     AVPacket *pkt, *opkt;
     double duration;   /* seconds, from the container (estimate) */
     int64_t t0;        /* start of the presentation, AV_TIME_BASE units */

@@ -34,6 +34,7 @@
 #include "media/resize.h"
 #include "media/thumbs.h"
 #include "core/buf.h"
+#include "core/mem.h"
 #include "core/banned.h"
 
 void media_options_init(struct media_options *opt)
@@ -299,7 +300,8 @@ static int open_video_rung(struct job *j, struct rung_out *r)
         return kino_err_set(j->err, KINO_EINTERNAL, "the H.264 encoder gave no SPS");
     r->frame = av_frame_alloc();
     r->pass = av_frame_alloc();
-    if (!r->frame || !r->pass)
+    r->waiting = av_packet_alloc();
+    if (!r->frame || !r->pass || !r->waiting)
         return kino_err_set(j->err, -ENOMEM, "out of memory");
     rc = media_resizer_frame_alloc(r->frame, c->width, c->height);
     if (rc < 0)
@@ -331,26 +333,79 @@ int media_is_segment_start(const struct job *j, int64_t frame)
            frame < j->total_frames - tail;
 }
 
+/* Note that output frame `idx` went into the rung's encoder (r->sent). */
+static void sent_push(struct rung_out *r, int64_t idx)
+{
+    if (r->sent_len == r->sent_cap) {
+        size_t cap = r->sent_cap ? 2 * r->sent_cap : 64;
+        int64_t *grown = xmalloc(cap * sizeof(*grown));
+        for (size_t i = 0; i < r->sent_len; i++)
+            grown[i] = r->sent[(r->sent_head + i) % r->sent_cap];
+        free(r->sent);
+        r->sent = grown;
+        r->sent_head = 0;
+        r->sent_cap = cap;
+    }
+    r->sent[(r->sent_head + r->sent_len++) % r->sent_cap] = idx;
+}
+
+/*
+ * Time and write the oldest packet out of the encoder. Its decode time is the k-th frame sent
+ * less the reorder delay, and it lasts until the frame sent after that one: with every frame
+ * sent that is x264's own timing, and where a repeated picture was sent once
+ * (emit_video()), the sample that lasts the run is the last picture before it, which
+ * emit_video() makes sure nothing is decoded after. Players take a sample's duration as the
+ * time it covers, so the timeline has no hole. When that next frame is not sent yet (an
+ * encoder without delay), the packet waits in r->waiting.
+ */
+static int write_video_packet(struct job *j, struct rung_out *r, AVPacket *pkt)
+{
+    if (r->sent_len == 0)
+        return kino_err_set(j->err, KINO_EINTERNAL,
+                            "the H.264 encoder gave more pictures than it was given; this is a "
+                            "bug in kino");
+    int64_t at = r->sent[r->sent_head], next;
+    if (r->sent_len >= 2) {
+        next = r->sent[(r->sent_head + 1) % r->sent_cap];
+    } else if (j->video_end > at) {
+        next = j->video_end; /* the last frame sent: it lasts to the end */
+    } else {
+        av_packet_move_ref(r->waiting, pkt);
+        return 0;
+    }
+    r->sent_head = (r->sent_head + 1) % r->sent_cap;
+    r->sent_len--;
+    pkt->dts = at - j->reorder_delay;
+    pkt->duration = next - at;
+    int64_t pts = pkt->pts;
+    int key = (pkt->flags & AV_PKT_FLAG_KEY) && pts % j->gop_frames == 0;
+    int seg = key && media_is_segment_start(j, pts);
+    int rc = cmaf_write(&r->w, pkt, key, seg, j->err);
+    if (rc == 0 && seg)
+        rc = media_publish_progress(j);
+    return rc;
+}
+
 /* Move every packet the encoder has ready into the rung's segmenter. */
 static int drain_video(struct job *j, struct rung_out *r)
 {
-    for (;;) {
-        int rc = avcodec_receive_packet(r->enc, j->opkt);
+    int rc;
+    if (r->waiting->data) {
+        av_packet_move_ref(j->opkt, r->waiting);
+        if ((rc = write_video_packet(j, r, j->opkt)) < 0)
+            return rc;
+    }
+    /* While a packet waits, the encoder keeps the ones after it. */
+    while (!r->waiting->data) {
+        rc = avcodec_receive_packet(r->enc, j->opkt);
         if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
             return 0;
         if (rc < 0)
             return media_ff_error(j, KINO_EINTERNAL, "the H.264 encoder failed", rc);
-        if (j->opkt->duration <= 0)
-            j->opkt->duration = 1;
-        int64_t pts = j->opkt->pts;
-        int key = (j->opkt->flags & AV_PKT_FLAG_KEY) && pts % j->gop_frames == 0;
-        int seg = key && media_is_segment_start(j, pts);
-        rc = cmaf_write(&r->w, j->opkt, key, seg, j->err);
-        if (rc == 0 && seg)
-            rc = media_publish_progress(j);
-        if (rc < 0)
+        if ((rc = write_video_packet(j, r, j->opkt)) < 0)
             return rc;
     }
+    return 0;
 }
 
 /*
@@ -380,7 +435,8 @@ static int prepare_resizer(struct rung_out *r, const AVFrame *src)
  * limited range, as players expect H.264 to be: full-range sources (phones, screen
  * recorders) are converted on the way.
  */
-static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, int64_t idx)
+static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, int64_t idx,
+                       enum AVPictureType type)
 {
     AVFrame *f;
     int rc;
@@ -418,9 +474,9 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
     f->pts = idx;
     f->pkt_duration = 1;
     f->sample_aspect_ratio = (AVRational){ 1, 1 };
-    /* The IDR grid: same frame numbers, hence same timestamps, on every rung. */
-    f->pict_type = idx % j->gop_frames == 0 ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
-    f->key_frame = f->pict_type == AV_PICTURE_TYPE_I;
+    f->pict_type = type;
+    f->key_frame = type == AV_PICTURE_TYPE_I;
+    sent_push(r, idx);
     rc = avcodec_send_frame(r->enc, f);
     if (f == r->pass)
         av_frame_unref(r->pass);
@@ -429,18 +485,50 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
     return drain_video(j, r);
 }
 
+/*
+ * Output frame `idx` shows `src`, picture number j->picture. The IDR grid: same frame numbers,
+ * hence same timestamps, on every rung.
+ *
+ * A picture repeated unchanged (a still image exported as a video, a slideshow, a screen
+ * recording, a hole filled) is sent to the encoders once with a longer duration from its third
+ * output frame on, until it changes or a keyframe is due: an encoder spends nearly as long on
+ * a repeated 1080p picture as on a new one. The two repeats before are sent as P frames: the
+ * encoder may decode B frames just after a P frame, and the picture whose sample lasts the
+ * run must be the last decoded before it (write_video_packet()); the second P has no B frame
+ * before it. An IDR has none either, so a run can start right after one. Pictures that change
+ * every frame or repeat once or twice (a 24 fps film on a 30 fps grid) keep one frame each.
+ *
+ * The first GOP is sent whole: the encoder then puts B frames in it as everywhere, and
+ * FFmpeg's MP4 reader (mpv, VLC, ffmpeg) takes the largest shift between decode and
+ * presentation times it has seen so far; a first fragment without B frames would move every
+ * picture after it by two frames where the first B frames come.
+ */
 static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
 {
     int rc;
     if (idx >= j->max_frames)
         return media_too_long(j, 0);
+    enum AVPictureType type = AV_PICTURE_TYPE_NONE;
+    int on_screen = 0; /* the picture is on screen already: the sample before lasts longer */
+    if (idx % j->gop_frames == 0) {
+        type = AV_PICTURE_TYPE_I;
+        j->repeats_sent = 2;
+    } else if (j->picture != j->sent_picture) {
+        j->repeats_sent = 0;
+    } else if (j->repeats_sent < 2 || idx < j->gop_frames) {
+        type = idx < j->gop_frames ? AV_PICTURE_TYPE_NONE : AV_PICTURE_TYPE_P;
+        j->repeats_sent++;
+    } else {
+        on_screen = 1;
+    }
+    j->sent_picture = j->picture;
     /*
      * Every rung is scaled from the full decoded frame. Scaling each from the
      * rung above (a cascade) halves the scaling cost but measured 0.2 dB (480p)
      * and 0.5 dB (360p) worse PSNR on bench/transcode's source: not worth it.
      */
-    for (size_t i = 0; i < j->n_rungs; i++)
-        if ((rc = encode_rung(j, &j->rungs[i], src, idx)) < 0)
+    for (size_t i = 0; i < j->n_rungs && !on_screen; i++)
+        if ((rc = encode_rung(j, &j->rungs[i], src, idx, type)) < 0)
             return rc;
     if ((rc = thumbs_frame(&j->thumbs, src, idx, j->err)) < 0)
         return rc;
@@ -529,6 +617,8 @@ static int video_frame(struct job *j, const AVFrame *f)
      * slide until the next one); before the first picture, the first one. j->picture numbers
      * the picture being sent, so that a rung scales each picture once (encode_rung()). */
     const AVFrame *before = j->last->buf[0] ? j->last : f;
+    /* Decoded again unchanged (a still image encoded as a video): the same picture. */
+    int same = before != f && media_frame_same_picture(j->last, f);
     if (before == f)
         j->picture++;
     while (j->next_idx < idx) {
@@ -537,7 +627,7 @@ static int video_frame(struct job *j, const AVFrame *f)
             return rc;
         j->next_idx++;
     }
-    if (before != f)
+    if (before != f && !same)
         j->picture++;
     if (j->next_idx == idx) {
         int rc = emit_video(j, f, j->next_idx);
@@ -847,6 +937,7 @@ static int run(struct job *j)
         return rc;
     if ((rc = equalize(j)) < 0)
         return rc;
+    j->video_end = j->next_idx;
     for (size_t i = 0; i < j->n_rungs; i++) {
         struct rung_out *r = &j->rungs[i];
         if ((rc = avcodec_send_frame(r->enc, NULL)) < 0)
@@ -1017,6 +1108,8 @@ static void job_release(struct job *j)
         media_resizer_free(r->resizer);
         av_frame_free(&r->frame);
         av_frame_free(&r->pass);
+        av_packet_free(&r->waiting);
+        free(r->sent);
         cmaf_release(&r->w);
     }
     avcodec_free_context(&j->aenc);

@@ -10,6 +10,7 @@
 
 #include <libavutil/buffer.h>
 #include <libavutil/cpu.h>
+#include <libavutil/imgutils.h>
 #include <libavutil/macros.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
@@ -302,6 +303,33 @@ struct SwsContext *media_sws_get(struct media_sws *s, const AVFrame *src, int ds
                              .src_format = src->format, .src_full = full, .dst_w = dst_w,
                              .dst_h = dst_h, .dst_format = dst_format, .flags = flags };
     return s->sws;
+}
+
+int media_frame_same_picture(const AVFrame *a, const AVFrame *b)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(a->format);
+    if (!d || (d->flags & AV_PIX_FMT_FLAG_HWACCEL) || a->format != b->format ||
+        a->width != b->width || a->height != b->height || a->width <= 0 || a->height <= 0)
+        return 0;
+    /* Row by row from the top; the chroma planes are the smaller ones, so luma first. */
+    for (int p = 0; p < AV_NUM_DATA_POINTERS && a->data[p]; p++) {
+        if (!b->data[p])
+            return 0;
+        int bytes = av_image_get_linesize(a->format, a->width, p);
+        int chroma = (p == 1 || p == 2) && !(d->flags & AV_PIX_FMT_FLAG_RGB);
+        int rows = chroma ? AV_CEIL_RSHIFT(a->height, d->log2_chroma_h) : a->height;
+        if (d->flags & AV_PIX_FMT_FLAG_PAL && p == 1) {
+            bytes = AVPALETTE_SIZE; /* the palette: one "row" of 256 colours */
+            rows = 1;
+        }
+        if (bytes <= 0)
+            return 0;
+        for (int y = 0; y < rows; y++)
+            if (memcmp(a->data[p] + (ptrdiff_t)y * a->linesize[p],
+                       b->data[p] + (ptrdiff_t)y * b->linesize[p], (size_t)bytes) != 0)
+                return 0;
+    }
+    return 1;
 }
 
 int media_frame_has_yuv_alpha(const AVFrame *f)

@@ -69,6 +69,16 @@ int media_resizer_frame_alloc(AVFrame *f, int width, int height);
 int media_resizer_run(struct media_resizer *r, const AVFrame *src, AVFrame *dst,
                       struct kino_err *err);
 
+/*
+ * 1 when `a` and `b` hold the same picture sample for sample: same size and pixel format, and
+ * every row of every plane equal (padding ignored). A still image exported as a video, a
+ * slideshow or a screen recording decodes to long runs of such frames; the pipeline stores a
+ * run once (docs/internals/media.md, "Repeated pictures"). Stops at the first difference, so a
+ * moving picture costs about one row; a repeat costs one read of both frames. Hardware frames
+ * (no data in memory) are never the same.
+ */
+int media_frame_same_picture(const AVFrame *a, const AVFrame *b);
+
 /* 1 when `f` is planar YUV of 8 to 16 bits with an alpha plane (ProRes 4444, VP9 with alpha):
  * swscale cannot lay it on black, media_frame_flatten_alpha() does. */
 int media_frame_has_yuv_alpha(const AVFrame *f);

@@ -36,7 +36,8 @@ R = e2e.R
 MAX_PIXELS = 1000000  # the server's max-pixels here: every clip is smaller, big.y4m is not
 MAX_DURATION = 60     # the server's max-duration: longdur.mp4 claims 90 s
 
-# name -> what a user of kino expects from it
+# name -> what a user of kino expects from it. repeats: the source shows a picture unchanged
+# for three output frames or more (a hole filled, a slide, a still): stored once for the run.
 VIDEOS = {
     "rotated.mp4": dict(sizes=[(360, 640)], fps=30, audio=True, display=(360, 640)),
     # A display matrix that mirrors: shown mirrored, as players show the file. Taken as a turn
@@ -53,11 +54,11 @@ VIDEOS = {
     # before, and x264 refused it.
     "absurd_sar.mkv": dict(sizes=[(320, 180)], fps=30, audio=False, display=(320, 180)),
     "tenbit.mov": dict(sizes=[(320, 240)], fps=25, audio=False, display=(320, 240)),
-    "vfr.mp4": dict(sizes=[(480, 270)], fps=30, audio=True, display=(480, 270)),
+    "vfr.mp4": dict(repeats=True, sizes=[(480, 270)], fps=30, audio=True, display=(480, 270)),
     # Frames only when the screen changes (11 fps on average, 30 fps base): its first second
     # of motion plays at 30 fps, frame for frame (it came out at 11 fps before).
-    "screen.mp4": dict(sizes=[(320, 180)], fps=30, audio=False, display=(320, 180),
-                       parts=[(0, 30, "parts_ref.mp4", 32.0, 0)]),
+    "screen.mp4": dict(repeats=True, sizes=[(320, 180)], fps=30, audio=False,
+                       display=(320, 180), parts=[(0, 30, "parts_ref.mp4", 32.0, 0)]),
     "fps120.mp4": dict(sizes=[(320, 180)], fps=60, audio=False, display=(320, 180), length=2),
     "fps100.mkv": dict(sizes=[(320, 180)], fps=50, audio=False, display=(320, 180), length=2),
     "fps50.mp4": dict(sizes=[(320, 180)], fps=50, audio=False, display=(320, 180), length=2),
@@ -154,40 +155,43 @@ VIDEOS = {
     # Pictures missing from 2 s to 17 s while the sound goes on: the last picture is held
     # through the hole and the clap at 18 s is heard when seen (before, the pictures jumped
     # ahead alone: the white picture at 3.1 s, its beep at 18.1 s).
-    "picture_hole.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
-                             length=20, beep_at=18.0, clap=True),
+    "picture_hole.mkv": dict(repeats=True, sizes=[(320, 180)], fps=30, audio=True,
+                             display=(320, 180), length=20, beep_at=18.0, clap=True),
     # Sound that starts 11 s in: its beep stays at 12 s (it came at 1.1 s before: a lead over
     # 10 s was dropped).
     "late_sound.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
                            length=14, beep=True),
     # Pictures that start 11 s in (11.023 s: frame 331): the first is held until then, and
     # they play from there, with the sound (they played from 0 before: 17 dB).
-    "late_picture.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
-                             length=14, beep=True,
+    "late_picture.mkv": dict(repeats=True, sizes=[(320, 180)], fps=30, audio=True,
+                             display=(320, 180), length=14, beep=True,
                              parts=[(331, 89, "parts_ref.mp4", 32.0, 0)]),
     # Sound that runs 2 s past the pictures (music over a clip's end): the last picture is
     # held until the sound ends, which keeps its place (beep at 4.5 s).
-    "long_sound.mp4": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
-                           length=5, beep_at=4.5, parts=[(0, 90, "parts_ref.mp4", 32.0, 0)],
+    "long_sound.mp4": dict(repeats=True, sizes=[(320, 180)], fps=30, audio=True,
+                           display=(320, 180), length=5, beep_at=4.5,
+                           parts=[(0, 90, "parts_ref.mp4", 32.0, 0)],
                            held=[(90, 60, "parts_ref.mp4", 32.0, 89)]),
     # A slideshow (one picture every 11 s, as slideshow makers and "still image + music"
     # exports write it): each picture stays on screen until the next, the last one to the
     # end. Before, without sound the 11 s between pictures were taken for broken timestamps
     # and closed (33 s came out as 0.12 s); with sound every picture showed from the end of
     # the one before it, 11 s early.
-    "slides.mp4": dict(sizes=[(320, 180)], fps=25, audio=False, display=(320, 180),
-                       length=33, held=[(0, 275, "slides.mp4", 35.0, 0),
-                                        (275, 275, "slides.mp4", 35.0, 1),
-                                        (550, 275, "slides.mp4", 35.0, 2)]),
-    "slides_music.mp4": dict(sizes=[(320, 180)], fps=25, audio=True, display=(320, 180),
-                             length=33, held=[(0, 275, "slides.mp4", 35.0, 0),
-                                              (275, 275, "slides.mp4", 35.0, 1),
-                                              (550, 275, "slides.mp4", 35.0, 2)]),
+    "slides.mp4": dict(repeats=True, sizes=[(320, 180)], fps=25, audio=False,
+                       display=(320, 180), length=33,
+                       held=[(0, 275, "slides.mp4", 35.0, 0), (275, 275, "slides.mp4", 35.0, 1),
+                             (550, 275, "slides.mp4", 35.0, 2)]),
+    "slides_music.mp4": dict(repeats=True, sizes=[(320, 180)], fps=25, audio=True,
+                             display=(320, 180), length=33,
+                             held=[(0, 275, "slides.mp4", 35.0, 0),
+                                   (275, 275, "slides.mp4", 35.0, 1),
+                                   (550, 275, "slides.mp4", 35.0, 2)]),
     # One picture lasting 30 s beside 10 s of sound: the picture is held 30 s and silence
     # follows the sound, as players play it. Refused before ("it should last 30.0 s but only
     # 10.0 s could be decoded"): the picture counted as one frame.
-    "one_picture.mp4": dict(sizes=[(320, 180)], fps=25, audio=True, display=(320, 180),
-                            length=30, held=[(0, 750, "one_picture.mp4", 35.0, 0)]),
+    "one_picture.mp4": dict(repeats=True, sizes=[(320, 180)], fps=25, audio=True,
+                            display=(320, 180), length=30,
+                            held=[(0, 750, "one_picture.mp4", 35.0, 0)]),
     # Pictures and sound jumping 20 s ahead 2 s in (a paused recording, a camera that records
     # on motion): the jump is closed, the clap after it is heard when it is seen. It was
     # refused before as "incomplete: it should last 24.0 s but only 4.0 s could be decoded".
@@ -321,11 +325,15 @@ def video_facts(path):
                                     "r_frame_rate", "color_transfer", "color_primaries",
                                     "color_space", "color_range")}
     facts["side_data"] = [sd.get("side_data_type") for sd in st.get("side_data_list", [])]
+    # How long each picture is on screen, in ticks of the time base: the steps between
+    # consecutive presentation times (a picture repeated unchanged is stored once and lasts
+    # several frames).
     pk, perr = e2e.ffprobe_json(["-select_streams", "v:0", "-show_entries",
-                                 "packet=duration", path])
-    durs = sorted(set(int(p["duration"]) for p in (pk or {}).get("packets", [])
-                      if p.get("duration")))
-    facts["packet_durations"] = durs
+                                 "packet=pts:stream=time_base", path])
+    pts = sorted(int(p["pts"]) for p in (pk or {}).get("packets", []) if p.get("pts"))
+    facts["pts_steps"] = sorted(set(b - a for a, b in zip(pts, pts[1:])))
+    tb = ((pk or {}).get("streams") or [{}])[0].get("time_base", "0/1")
+    facts["time_base_den"] = int(tb.split("/")[1])
     return facts, ""
 
 
@@ -357,14 +365,15 @@ def idet(path):
 
 
 def psnr(a, b, renumber=False, size=None, turn=None, frames=None, ref_first=0, matrix=None,
-         hold=False):
+         hold=False, grid=None):
     """Average PSNR of `a` against `b`, as ffmpeg's psnr filter says; renumber=True pairs
     the n-th pictures of both whatever their timestamps; size=(w, h) scales `b` to it
     (bicubic, square pixels) first, else both must be the same size; turn is a filter that
     turns `b` first (transpose=cclock); frames=(first, count) takes only those of `a`, and
     as many of `b`'s from its frame ref_first on (hold=True: `b`'s frame ref_first alone,
     repeated); matrix (bt709) is the YUV matrix an RGB `b` becomes YUV with (ffmpeg's
-    default is BT.601's)."""
+    default is BT.601's); grid (a rate, "30/1") puts `a`'s pictures back on their frame grid
+    first, as a player shows them: a picture stored once for a run of frames shows for each."""
     scale = "scale=%d:%d:flags=bicubic,setsar=1," % size if size else ""
     if matrix:
         scale += "scale=out_color_matrix=%s:out_range=tv,format=yuv420p," % matrix
@@ -376,6 +385,7 @@ def psnr(a, b, renumber=False, size=None, turn=None, frames=None, ref_first=0, m
     if frames and hold:
         ref_cut = "trim=start_frame=%d:end_frame=%d,loop=loop=%d:size=1:start=0," % (
             ref_first, ref_first + 1, frames[1] - 1)
+    cut = ("fps=%s," % grid if grid else "") + cut
     graph = ("[0:v]%ssetpts=N/(30*TB)[a];[1:v]%s%ssetpts=N/(30*TB)[b];[a][b]psnr" %
              (cut, ref_cut, scale) if renumber else "[0:v][1:v]psnr")
     rc, _, err = sh(["ffmpeg", "-hide_banner", "-nostdin", "-i", a, "-i", b, "-lavfi",
@@ -545,13 +555,22 @@ def check_video(c, name, exp):
                 f["field_order"] in (None, "progressive", "unknown"), repr(f["field_order"]))
         R.check("%s: no display matrix (pixels are upright)" % vlabel,
                 not any("Display Matrix" in (s or "") for s in f["side_data"]), repr(f))
-        fr = f["avg_frame_rate"] or "0/1"
+        fr = f["r_frame_rate"] or "0/1"
         n, d = (int(x) for x in fr.split("/"))
-        R.check("%s: constant %.3f fps (avg_frame_rate %s, one packet duration %s, "
-                "FRAME-RATE %s)" % (vlabel, exp["fps"], fr, f["packet_durations"],
-                                    a.get("FRAME-RATE")),
-                d and abs(n / d - exp["fps"]) < 0.01 and len(f["packet_durations"]) == 1 and
-                abs(float(a.get("FRAME-RATE") or 0) - exp["fps"]) < 0.01, repr(f))
+        # Every picture starts and ends on the output's frame grid. A picture repeated
+        # unchanged for three frames or more is stored once, lasting the run (exp "repeats");
+        # elsewhere each lasts one frame.
+        frames = [x * exp["fps"] / f["time_base_den"] for x in f["pts_steps"]]
+        on_grid = bool(frames) and all(abs(x - round(x)) < 0.01 and round(x) >= 1
+                                       for x in frames)
+        runs = [round(x) for x in frames if on_grid]
+        R.check("%s: %.3f fps (r_frame_rate %s, FRAME-RATE %s); each picture lasts %s frames "
+                "(%s)" % (vlabel, exp["fps"], fr, a.get("FRAME-RATE"), runs,
+                          "repeats stored once" if exp.get("repeats") else "one each"),
+                d and abs(n / d - exp["fps"]) < 0.01 and on_grid and
+                abs(float(a.get("FRAME-RATE") or 0) - exp["fps"]) < 0.01 and
+                (max(runs) > 2 if exp.get("repeats") else runs == [1]), repr(f))
+        grid = fr if exp.get("repeats") else None
         if name == "interlaced.mp4":
             det = idet(path)
             R.note("%s: idet TFF/BFF/progressive %s" % (vlabel, det))
@@ -578,7 +597,7 @@ def check_video(c, name, exp):
             matrix = "bt709" if f["color_space"] == "bt709" and \
                 is_rgb(os.path.join(c.media_dir, ref)) else None
             q = psnr(path, os.path.join(c.media_dir, ref), renumber=True, size=size, turn=turn,
-                     matrix=matrix)
+                     matrix=matrix, grid=grid)
             R.check("%s: looks like its limited-range SDR original %s (PSNR %s dB > %.0f)" %
                     (vlabel, ref, q, least), q is not None and q > least, "")
             R.check("%s: limited range (color_range %s)" % (vlabel, f["color_range"]),
@@ -586,13 +605,13 @@ def check_video(c, name, exp):
         for part in exp.get("parts", []):
             first, count, ref, least, ref_first = (part + (0,))[:5]
             q = psnr(path, os.path.join(c.media_dir, ref), renumber=True, size=size,
-                     frames=(first, count), ref_first=ref_first)
+                     frames=(first, count), ref_first=ref_first, grid=grid)
             R.check("%s: frames %d-%d look like %s's %d-%d (PSNR %s dB > %.0f)" %
                     (vlabel, first, first + count - 1, ref, ref_first, ref_first + count - 1,
                      q, least), q is not None and q > least, "")
         for first, count, ref, least, ref_frame in exp.get("held", []):
             q = psnr(path, os.path.join(c.media_dir, ref), renumber=True, size=size,
-                     frames=(first, count), ref_first=ref_frame, hold=True)
+                     frames=(first, count), ref_first=ref_frame, hold=True, grid=grid)
             R.check("%s: frames %d-%d hold %s's frame %d (PSNR %s dB > %.0f)" %
                     (vlabel, first, first + count - 1, ref, ref_frame, q, least),
                     q is not None and q > least, "")
