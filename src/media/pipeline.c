@@ -8,6 +8,7 @@
  * (job.h).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -377,6 +378,11 @@ static int write_video_packet(struct job *j, struct rung_out *r, AVPacket *pkt)
     r->sent_len--;
     pkt->dts = at - j->reorder_delay;
     pkt->duration = next - at;
+    if (pkt->dts > pkt->pts)
+        return kino_err_set(j->err, KINO_EINTERNAL,
+                            "the H.264 encoder put a picture after its presentation time (frame "
+                            "%" PRId64 "); this is a bug in kino",
+                            pkt->pts);
     int64_t pts = pkt->pts;
     int key = (pkt->flags & AV_PKT_FLAG_KEY) && pts % j->gop_frames == 0;
     int seg = key && media_is_segment_start(j, pts);

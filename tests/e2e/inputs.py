@@ -22,6 +22,7 @@ keeps the temporary directory.
 import math
 import os
 import re
+import struct
 import subprocess
 import sys
 import time
@@ -295,6 +296,71 @@ def download_rendition(label, playlist_url, dest):
     with open(dest, "wb") as f:
         f.write(b"".join(data))
     return pl
+
+
+def mp4_boxes(data, start, end):
+    """(type, payload start, box end) of each box in data[start:end]."""
+    while start + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[start:start + 8])
+        head = 8
+        if size == 1:
+            size, head = struct.unpack(">Q", data[start + 8:start + 16])[0], 16
+        if size < head or start + size > end:
+            return
+        yield kind.decode("latin-1"), start + head, start + size
+        start += size
+
+
+def sample_spans(path):
+    """[(presentation start, end)] of every video sample of a fragmented MP4, in the track's
+    timescale, as a Media Source Extensions player buffers them: decode time from tfdt and the
+    durations before it, presentation time plus the composition offset, lasting the sample's
+    trun duration."""
+    data = open(path, "rb").read()
+    spans = []
+    for kind, body, end in mp4_boxes(data, 0, len(data)):
+        if kind != "moof":
+            continue
+        for kind2, body2, end2 in mp4_boxes(data, body, end):
+            if kind2 != "traf":
+                continue
+            dts, default_duration, runs = 0, 0, []
+            for kind3, b, _ in mp4_boxes(data, body2, end2):
+                version, flags = data[b], int.from_bytes(data[b + 1:b + 4], "big")
+                if kind3 == "tfhd":
+                    at = b + 8 + (8 if flags & 1 else 0) + (4 if flags & 2 else 0)
+                    if flags & 8:
+                        default_duration = struct.unpack(">I", data[at:at + 4])[0]
+                elif kind3 == "tfdt":
+                    dts = struct.unpack(">Q" if version else ">I",
+                                        data[b + 4:b + (12 if version else 8)])[0]
+                elif kind3 == "trun":
+                    runs.append((b, version, flags))
+            for b, version, flags in runs:
+                count = struct.unpack(">I", data[b + 4:b + 8])[0]
+                at = b + 8 + (4 if flags & 1 else 0) + (4 if flags & 4 else 0)
+                for _ in range(count):
+                    duration, offset = default_duration, 0
+                    if flags & 0x100:
+                        duration = struct.unpack(">I", data[at:at + 4])[0]
+                        at += 4
+                    at += (4 if flags & 0x200 else 0) + (4 if flags & 0x400 else 0)
+                    if flags & 0x800:
+                        offset = struct.unpack(">i" if version else ">I", data[at:at + 4])[0]
+                        at += 4
+                    spans.append((dts + offset, dts + offset + duration))
+                    dts += duration
+    return spans
+
+
+def span_holes(spans):
+    """The stretches of presentation time no sample covers, between the first and the last."""
+    holes, reach = [], None
+    for start, end in sorted(spans):
+        if reach is not None and start > reach:
+            holes.append((reach, start))
+        reach = end if reach is None else max(reach, end)
+    return holes
 
 
 def playlist_span(pl):
@@ -571,6 +637,13 @@ def check_video(c, name, exp):
                 abs(float(a.get("FRAME-RATE") or 0) - exp["fps"]) < 0.01 and
                 (max(runs) > 2 if exp.get("repeats") else runs == [1]), repr(f))
         grid = fr if exp.get("repeats") else None
+        # A browser's Media Source buffer holds each sample from its presentation time for
+        # its duration: a hole stalls the playback there (a picture stored once for a run must
+        # last the run, not one frame).
+        spans = sample_spans(path)
+        holes = span_holes(spans)
+        R.check("%s: the %d samples cover their time without a hole %s" %
+                (vlabel, len(spans), holes[:3]), spans and not holes, "")
         if name == "interlaced.mp4":
             det = idet(path)
             R.note("%s: idet TFF/BFF/progressive %s" % (vlabel, det))

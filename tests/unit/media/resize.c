@@ -460,3 +460,87 @@ Test(resize, yuv_with_alpha_is_laid_on_black)
     av_frame_free(&plain);
     av_frame_free(&rgba);
 }
+
+/* A copy of `src` in a frame of its own whose strides are rounded up to `align` bytes. */
+static AVFrame *copy_with_padding(const AVFrame *src, int align)
+{
+    AVFrame *f = av_frame_alloc();
+    cr_assert_not_null(f);
+    f->width = src->width;
+    f->height = src->height;
+    f->format = src->format;
+    cr_assert_eq(av_frame_get_buffer(f, align), 0);
+    cr_assert_eq(av_frame_copy(f, src), 0);
+    return f;
+}
+
+/* The pipeline stores a picture decoded again unchanged once (a still image as a video):
+ * equal samples are the same picture whatever the padding; one sample off anywhere is not. */
+Test(resize, same_picture_means_every_sample_equal)
+{
+    const int sizes[][2] = { { 330, 180 }, { 321, 181 } }; /* odd: chroma rounds up */
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        AVFrame *a = picture_new(sizes[i][0], sizes[i][1], AV_PIX_FMT_YUV420P);
+        for (int p = 0; p < 3; p++)
+            memset(a->data[p], 0, (size_t)a->linesize[p] * (size_t)(p ? (a->height + 1) / 2
+                                                                       : a->height));
+        paint(a);
+        AVFrame *b = copy_with_padding(a, 1);
+        cr_assert_neq(a->linesize[0], b->linesize[0], "the strides should differ");
+        /* Padding is not the picture. */
+        a->data[0][a->linesize[0] - 1] ^= 0xff;
+        cr_assert(media_frame_same_picture(a, b));
+        cr_assert(media_frame_same_picture(b, a));
+        /* The last sample of each plane: bottom right. */
+        for (int p = 0; p < 3; p++) {
+            int w = p ? (a->width + 1) / 2 : a->width, h = p ? (a->height + 1) / 2 : a->height;
+            uint8_t *last = &b->data[p][(h - 1) * b->linesize[p] + w - 1];
+            *last ^= 1;
+            cr_assert_not(media_frame_same_picture(a, b), "plane %d, %dx%d", p, a->width,
+                          a->height);
+            *last ^= 1;
+        }
+        cr_assert(media_frame_same_picture(a, b));
+        av_frame_free(&a);
+        av_frame_free(&b);
+    }
+}
+
+Test(resize, same_picture_needs_the_same_size_and_format)
+{
+    AVFrame *a = picture_new(320, 180, AV_PIX_FMT_YUV420P);
+    paint(a);
+    AVFrame *smaller = picture_new(320, 178, AV_PIX_FMT_YUV420P);
+    cr_assert_eq(av_frame_copy(smaller, a), AVERROR(EINVAL)); /* sizes differ: fill by hand */
+    for (int p = 0; p < 3; p++)
+        for (int y = 0; y < (p ? 89 : 178); y++)
+            memcpy(smaller->data[p] + y * smaller->linesize[p], a->data[p] + y * a->linesize[p],
+                   p ? 160 : 320);
+    cr_assert_not(media_frame_same_picture(a, smaller));
+    AVFrame *full = copy_with_padding(a, 0);
+    full->format = AV_PIX_FMT_YUVJ420P; /* same bytes, other meaning */
+    cr_assert_not(media_frame_same_picture(a, full));
+    av_frame_free(&a);
+    av_frame_free(&smaller);
+    av_frame_free(&full);
+
+    /* Semi-planar: the chroma plane is half as high. A palette is part of the picture. */
+    AVFrame *nv = picture_new(64, 36, AV_PIX_FMT_NV12);
+    memset(nv->data[0], 16, (size_t)nv->linesize[0] * 36);
+    memset(nv->data[1], 128, (size_t)nv->linesize[1] * 18);
+    AVFrame *nv2 = copy_with_padding(nv, 1);
+    cr_assert(media_frame_same_picture(nv, nv2));
+    nv2->data[1][17 * nv2->linesize[1] + 63] = 0;
+    cr_assert_not(media_frame_same_picture(nv, nv2));
+    AVFrame *pal = picture_new(16, 16, AV_PIX_FMT_PAL8);
+    memset(pal->data[0], 3, (size_t)pal->linesize[0] * 16);
+    memset(pal->data[1], 0, 1024);
+    AVFrame *pal2 = copy_with_padding(pal, 1);
+    cr_assert(media_frame_same_picture(pal, pal2));
+    pal2->data[1][3 * 4] = 200; /* colour 3 changes: the picture does */
+    cr_assert_not(media_frame_same_picture(pal, pal2));
+    av_frame_free(&nv);
+    av_frame_free(&nv2);
+    av_frame_free(&pal);
+    av_frame_free(&pal2);
+}
