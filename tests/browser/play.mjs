@@ -2,7 +2,10 @@
 // manifest in dash.js, in Chromium, from a page on another origin (so every
 // request to kino is cross-origin).
 //
-// 1. ffmpeg makes a 6 s 854x480 H.264/AAC clip (two rungs: 480p, 360p);
+// 1. ffmpeg makes an 8 s 854x480 H.264/AAC clip (two rungs: 480p, 360p) whose
+//    picture moves for 3.5 s and then stays still: kino stores the still part as
+//    one long sample per keyframe interval (docs/internals/media.md, "Repeated
+//    pictures"), which the players must play through;
 //    `kino user add` makes an admin, `kino serve` starts on a free loopback
 //    port, the admin logs in and gets an API key; the clip is uploaded as a
 //    private media and transcoded, so the players can only fetch it through
@@ -10,11 +13,11 @@
 // 2. A tiny static server on another loopback port serves page.html, hls.js
 //    and dash.js; Debian's Chromium (driven by playwright-core, no browser
 //    download) opens it, and hls.js plays kino's master.m3u8.
-// 3. Checks: playback passes 3 s, one hls.js level per rendition, no fatal
+// 3. Checks: playback passes 5.5 s (into the still part), one hls.js level per rendition, no fatal
 //    hls.js error, the codecs hls.js parsed, a seek to the end ends, a
 //    screenshot is written.
 // 4. A fresh page (browser cache off, so dash.js's requests reach kino) plays
-//    the playback answer's manifest.mpd with dash.js: playback passes 3 s, one
+//    the playback answer's manifest.mpd with dash.js: playback passes 5.5 s, one
 //    video Representation per rendition, an audio track and an audio
 //    SourceBuffer, no dash.js ERROR event, a seek to the end ends, every
 //    request carries CORS. Then kino exits 0 on SIGTERM.
@@ -44,7 +47,7 @@ const PAGE = path.join(HERE, "page.html");
 const HEALTH_TIMEOUT_S = 30;
 const READY_TIMEOUT_S = 300; // the server may run under AddressSanitizer
 const PLAY_TIMEOUT_S = 60;   // until currentTime > PLAY_PAST_S
-const PLAY_PAST_S = 3;
+const PLAY_PAST_S = 5.5;     // the picture is still from 3.5 s on
 const END_TIMEOUT_S = 60;    // after the seek, until 'ended'
 const STOP_TIMEOUT_S = 30;
 const OVERALL_TIMEOUT_S = 560; // below Meson's 600 s, so cleanup still runs
@@ -371,16 +374,16 @@ async function playDash({ base, pageOrigin, dashUrl, mpd, media, renditions }) {
 async function main() {
   info(`kino: ${KINO_BIN}; browser: ${CHROMIUM}; node ${process.version}; temp: ${tmp}`);
 
-  // A 6 s 640x360 H.264 + stereo AAC clip.
+  // An 8 s 854x480 H.264 + stereo AAC clip: 3.5 s of motion, then its last picture held.
   const clip = path.join(tmp, "clip.mp4");
   const ff = await run("ffmpeg", [
     "-hide_banner", "-loglevel", "error", "-y",
-    "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=30:duration=6",
-    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6",
+    "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=30:duration=3.5,tpad=stop_mode=clone:stop_duration=4.5",
+    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=8",
     "-ac", "2", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
     "-c:a", "aac", "-b:a", "128k", "-shortest", "-movflags", "+faststart", clip,
   ], 120000);
-  if (!check("ffmpeg makes a 6 s 854x480 H.264/AAC test clip", ff.code === 0 && fs.existsSync(clip),
+  if (!check("ffmpeg makes an 8 s 854x480 H.264/AAC test clip", ff.code === 0 && fs.existsSync(clip),
              `ffmpeg exited ${ff.code}\n${ff.err}`)) return;
 
   // An admin account, then kino serve on a free loopback port.
