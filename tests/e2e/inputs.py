@@ -640,10 +640,10 @@ def check_video(c, name, exp):
         # A browser's Media Source buffer holds each sample from its presentation time for
         # its duration: a hole stalls the playback there (a picture stored once for a run must
         # last the run, not one frame).
-        spans = sample_spans(path)
-        holes = span_holes(spans)
+        samples = sample_spans(path)
+        holes = span_holes(samples)
         R.check("%s: the %d samples cover their time without a hole %s" %
-                (vlabel, len(spans), holes[:3]), spans and not holes, "")
+                (vlabel, len(samples), holes[:3]), samples and not holes, "")
         if name == "interlaced.mp4":
             det = idet(path)
             R.note("%s: idet TFF/BFF/progressive %s" % (vlabel, det))
