@@ -504,10 +504,13 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
  * before it. An IDR has none either, so a run can start right after one. Pictures that change
  * every frame or repeat once or twice (a 24 fps film on a 30 fps grid) keep one frame each.
  *
- * The first GOP is sent whole: the encoder then puts B frames in it as everywhere, and
- * FFmpeg's MP4 reader (mpv, VLC, ffmpeg) takes the largest shift between decode and
- * presentation times it has seen so far; a first fragment without B frames would move every
- * picture after it by two frames where the first B frames come.
+ * The first two GOPs are sent whole. In the first, the encoder then puts B frames as
+ * everywhere, and FFmpeg's MP4 reader (mpv, VLC, ffmpeg) takes the largest shift between
+ * decode and presentation times it has seen so far: a first fragment without B frames would
+ * move every picture after it by two frames where the first B frames come. In the second:
+ * x264 gives a picture out only after about a dozen more went in (lookahead, frame threads,
+ * B frames), and the first segment, which makes the media playable, closes when the IDR
+ * after it comes out: with the run after it sent once, that took 26 s more of a still.
  */
 static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
 {
@@ -521,8 +524,8 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
         j->repeats_sent = 2;
     } else if (j->picture != j->sent_picture) {
         j->repeats_sent = 0;
-    } else if (j->repeats_sent < 2 || idx < j->gop_frames) {
-        type = idx < j->gop_frames ? AV_PICTURE_TYPE_NONE : AV_PICTURE_TYPE_P;
+    } else if (j->repeats_sent < 2 || idx < 2 * j->gop_frames) {
+        type = idx < 2 * j->gop_frames ? AV_PICTURE_TYPE_NONE : AV_PICTURE_TYPE_P;
         j->repeats_sent++;
     } else {
         on_screen = 1;
