@@ -353,11 +353,11 @@ static void sent_push(struct rung_out *r, int64_t idx)
 /*
  * Time and write the oldest packet out of the encoder. Its decode time is the k-th frame sent
  * less the reorder delay, and it lasts until the frame sent after that one: with every frame
- * sent that is x264's own timing, and where a repeated picture was sent once
- * (emit_video()), the sample that lasts the run is the last picture before it, which
- * emit_video() makes sure nothing is decoded after. Players take a sample's duration as the
- * time it covers, so the timeline has no hole. When that next frame is not sent yet (an
- * encoder without delay), the packet waits in r->waiting.
+ * sent that is x264's own timing. Where a repeated picture was sent once (emit_video()),
+ * the sample that lasts the run is the picture just before it, which emit_video() makes the
+ * last one decoded before the run. Players take a sample's duration as the time it covers,
+ * so the timeline has no hole. When that next frame is not sent yet (an encoder without
+ * delay), the packet waits in r->waiting.
  */
 static int write_video_packet(struct job *j, struct rung_out *r, AVPacket *pkt)
 {
@@ -524,8 +524,10 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
         j->repeats_sent = 2;
     } else if (j->picture != j->sent_picture) {
         j->repeats_sent = 0;
-    } else if (j->repeats_sent < 2 || idx < 2 * j->gop_frames) {
-        type = idx < 2 * j->gop_frames ? AV_PICTURE_TYPE_NONE : AV_PICTURE_TYPE_P;
+    } else if (idx < 2 * j->gop_frames) {
+        /* sent whole, as it comes */
+    } else if (j->repeats_sent < 2) {
+        type = AV_PICTURE_TYPE_P;
         j->repeats_sent++;
     } else {
         on_screen = 1;
