@@ -145,6 +145,8 @@ int cmd_serve(int argc, char **argv)
                               k.cfg.rate_control);
             goto fail;
         }
+        /* config.c accepts only "once" and "every-frame". */
+        jc.media.encode_repeats = strcmp(k.cfg.repeats, "every-frame") == 0;
         jc.media.max_pixels = k.cfg.max_pixels;
         jc.media.max_duration_s = k.cfg.max_duration_s;
         if ((rc = jobs_pool_start(&jc, k.db, k.blob, &k.jobs, &err)) < 0)

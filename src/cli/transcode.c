@@ -57,6 +57,10 @@ static void usage(FILE *out)
             "                  (1080p 5000k, 720p 2800k, 480p 1400k, 360p 800k); crf:\n"
             "                  quality --crf alone; cbr: each rung at its bitrate, on\n"
             "                  average and as the cap (default capped-crf)\n"
+            "  --repeats MODE  once: a picture repeated unchanged is encoded once per run,\n"
+            "                  its sample lasting the run (much faster on stills, slides,\n"
+            "                  screen recordings); every-frame: every frame is encoded, a\n"
+            "                  constant frame rate for players that need one (default once)\n"
             "  --threads N     encoder threads per rendition, 0 = automatic (default 0)\n"
             "  -h, --help      show this help\n");
 }
@@ -207,6 +211,13 @@ int cmd_transcode(int argc, char **argv)
                         "kino transcode: --rate-control needs capped-crf, crf or cbr\n");
                 return 1;
             }
+            i++;
+        } else if (strcmp(a, "--repeats") == 0) {
+            if (!val || (strcmp(val, "once") != 0 && strcmp(val, "every-frame") != 0)) {
+                fprintf(stderr, "kino transcode: --repeats needs once or every-frame\n");
+                return 1;
+            }
+            opt.encode_repeats = strcmp(val, "every-frame") == 0;
             i++;
         } else if (strcmp(a, "--threads") == 0) {
             if (parse_int("--threads", val, 0, 64, &opt.threads) < 0)

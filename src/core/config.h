@@ -29,6 +29,7 @@ struct kino_config {
     char x264_preset[16];       /* "veryfast" */
     unsigned crf;               /* 23 */
     char rate_control[16];      /* "capped-crf", "crf" or "cbr" (media_rate_control_parse) */
+    char repeats[16];           /* "once" or "every-frame" (media_options.encode_repeats) */
     char log_level[8];          /* "info" */
     unsigned max_pixels;        /* refuse video with more pixels (width x height) (8192x4608) */
     unsigned max_duration_s;    /* refuse media longer than this (86400) */

@@ -53,6 +53,7 @@ void media_options_init(struct media_options *opt)
     opt->rate_control = MEDIA_RC_CAPPED_CRF;
     opt->audio_bitrate = 128000;
     opt->threads = 0;
+    opt->encode_repeats = 0;
     /* 8K UHD (7680x4320) with room to spare; beyond that a header is lying or abusive. */
     opt->max_pixels = 8192LL * 4608;
     opt->max_duration_s = 24 * 3600.0;
@@ -524,7 +525,7 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
         j->repeats_sent = 2;
     } else if (j->picture != j->sent_picture) {
         j->repeats_sent = 0;
-    } else if (idx < 2 * j->gop_frames) {
+    } else if (idx < 2 * j->gop_frames || j->opt->encode_repeats) {
         /* sent whole, as it comes */
     } else if (j->repeats_sent < 2) {
         type = AV_PICTURE_TYPE_P;

@@ -22,7 +22,6 @@ keeps the temporary directory.
 import math
 import os
 import re
-import struct
 import subprocess
 import sys
 import time
@@ -303,71 +302,6 @@ def download_rendition(label, playlist_url, dest):
     return pl
 
 
-def mp4_boxes(data, start, end):
-    """(type, payload start, box end) of each box in data[start:end]."""
-    while start + 8 <= end:
-        size, kind = struct.unpack(">I4s", data[start:start + 8])
-        head = 8
-        if size == 1:
-            size, head = struct.unpack(">Q", data[start + 8:start + 16])[0], 16
-        if size < head or start + size > end:
-            return
-        yield kind.decode("latin-1"), start + head, start + size
-        start += size
-
-
-def sample_spans(path):
-    """[(presentation start, end)] of every video sample of a fragmented MP4, in the track's
-    timescale, as a Media Source Extensions player buffers them: decode time from tfdt and the
-    durations before it, presentation time plus the composition offset, lasting the sample's
-    trun duration."""
-    data = open(path, "rb").read()
-    spans = []
-    for kind, body, end in mp4_boxes(data, 0, len(data)):
-        if kind != "moof":
-            continue
-        for kind2, body2, end2 in mp4_boxes(data, body, end):
-            if kind2 != "traf":
-                continue
-            dts, default_duration, runs = 0, 0, []
-            for kind3, b, _ in mp4_boxes(data, body2, end2):
-                version, flags = data[b], int.from_bytes(data[b + 1:b + 4], "big")
-                if kind3 == "tfhd":
-                    at = b + 8 + (8 if flags & 1 else 0) + (4 if flags & 2 else 0)
-                    if flags & 8:
-                        default_duration = struct.unpack(">I", data[at:at + 4])[0]
-                elif kind3 == "tfdt":
-                    dts = struct.unpack(">Q" if version else ">I",
-                                        data[b + 4:b + (12 if version else 8)])[0]
-                elif kind3 == "trun":
-                    runs.append((b, version, flags))
-            for b, version, flags in runs:
-                count = struct.unpack(">I", data[b + 4:b + 8])[0]
-                at = b + 8 + (4 if flags & 1 else 0) + (4 if flags & 4 else 0)
-                for _ in range(count):
-                    duration, offset = default_duration, 0
-                    if flags & 0x100:
-                        duration = struct.unpack(">I", data[at:at + 4])[0]
-                        at += 4
-                    at += (4 if flags & 0x200 else 0) + (4 if flags & 0x400 else 0)
-                    if flags & 0x800:
-                        offset = struct.unpack(">i" if version else ">I", data[at:at + 4])[0]
-                        at += 4
-                    spans.append((dts + offset, dts + offset + duration))
-                    dts += duration
-    return spans
-
-
-def span_holes(spans):
-    """The stretches of presentation time no sample covers, between the first and the last."""
-    holes, reach = [], None
-    for start, end in sorted(spans):
-        if reach is not None and start > reach:
-            holes.append((reach, start))
-        reach = end if reach is None else max(reach, end)
-    return holes
-
-
 def playlist_span(pl):
     """Seconds a media playlist lasts: the sum of its EXTINF (an unreadable one, NaN, left
     out; the segment checks report it)."""
@@ -645,8 +579,8 @@ def check_video(c, name, exp):
         # A browser's Media Source buffer holds each sample from its presentation time for
         # its duration: a hole stalls the playback there (a picture stored once for a run must
         # last the run, not one frame).
-        samples = sample_spans(path)
-        holes = span_holes(samples)
+        samples = e2e.sample_spans(path)
+        holes = e2e.span_holes(samples)
         R.check("%s: the %d samples cover their time without a hole %s" %
                 (vlabel, len(samples), holes[:3]), samples and not holes, "")
         if name == "interlaced.mp4":

@@ -8,9 +8,11 @@ modes differ visibly), transcodes it with each `--rate-control` mode and checks
 what a user would see: the JSON summary on stdout, the files of the ladder, the
 encoder settings x264 records in the stream, and the bitrate the 360p rung
 really carries (capped CRF stays within what the rung's 800 kbit/s cap and its
-buffer allow, CRF alone goes far above it, CBR lands on it). Bad options exit 1
-and say what is accepted. Then `kino serve --rate-control crf --crf 35`
-transcodes an upload of the same clip with those settings.
+buffer allow, CRF alone goes far above it, CBR lands on it). A still picture
+as a video is stored once per GOP with `--repeats once` (the default) and on
+every frame with `--repeats every-frame`, without a hole in either. Bad options
+exit 1 and say what is accepted. Then `kino serve --rate-control crf --crf 35
+--repeats every-frame` transcodes uploads of the same clips with those settings.
 
     KINO_BIN=./build/kino python3 tests/e2e/transcode.py
 
@@ -50,6 +52,59 @@ def make_clip(path):
          "-vf", "noise=alls=30:allf=t+u", "-c:v", "libx264", "-preset", "ultrafast",
          "-crf", "12", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", "-shortest", path],
         capture_output=True, text=True, timeout=300)
+
+
+def make_still(path):
+    """A still image as an 8 s 25 fps 320x180 video with sound, every frame coded, as
+    "still image + audio" exports make them (a podcast episode with its cover)."""
+    return subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=%d" % SECONDS,
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=%d" % SECONDS,
+         "-vf", "select='eq(n,0)',loop=loop=%d:size=1,setpts=N/25/TB" % (25 * SECONDS - 1),
+         "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-ac", "2", path], capture_output=True, text=True, timeout=300)
+
+
+def rung_samples(rung_dir):
+    """[(start, end)] of each video sample of a rung folder (init.mp4 + N.m4s)."""
+    segs = sorted((f for f in os.listdir(rung_dir) if f.endswith(".m4s")),
+                  key=lambda f: int(f.split(".")[0]))
+    path = rung_dir + ".mp4"
+    with open(path, "wb") as out:
+        for f in ["init.mp4"] + segs:
+            with open(os.path.join(rung_dir, f), "rb") as part:
+                out.write(part.read())
+    return e2e.sample_spans(path)
+
+
+def check_repeats(kino_bin, tmp):
+    """--repeats once (the default) stores a still picture once per run; every-frame
+    encodes all 200 frames; both cover the 8 s without a hole."""
+    still = os.path.join(tmp, "still.mp4")
+    p = make_still(still)
+    if not R.check("ffmpeg makes the still test clip", p.returncode == 0, p.stderr):
+        return
+    frames = 25 * SECONDS
+    for args, label in [([], "default (once)"), (["--repeats", "every-frame"], "every-frame")]:
+        out = os.path.join(tmp, "still-" + label.split()[0])
+        p = kino(kino_bin, *args, still, out)
+        if not R.check("--repeats %s: exit 0" % label, p.returncode == 0, p.stderr[-2000:]):
+            continue
+        samples = rung_samples(os.path.join(out, "180p"))
+        holes = e2e.span_holes(samples)
+        # The track's timescale is 512 ticks a frame at 25 fps (12800).
+        span = (max(e for _, e in samples) - min(s for s, _ in samples)) / 512 if samples else 0
+        R.check("--repeats %s: the 180p rung covers %d frames (%.0f) without a hole %s" %
+                (label, frames, span, holes[:3]), samples and not holes and span == frames, "")
+        if label == "every-frame":
+            R.check("--repeats every-frame: one sample per frame (%d of %d)" %
+                    (len(samples), frames), len(samples) == frames, "")
+        else:
+            # The first two GOPs whole (100 frames), then one IDR per 2 s GOP.
+            R.check("--repeats once: the still stored once per GOP after the first two "
+                    "(%d samples for %d frames)" % (len(samples), frames),
+                    0 < len(samples) < frames * 3 // 4, "")
 
 
 def x264_options(segment_path):
@@ -209,10 +264,11 @@ def check_progress_without_duration(kino_bin, tmp):
 def scenario(kino_bin, tmp):
     R.section("help and bad options")
     p = kino(kino_bin, "--help")
-    R.check("--help exits 0 and lists --preset, --crf and --rate-control with its modes",
+    R.check("--help exits 0 and lists --preset, --crf, --rate-control and --repeats with "
+            "their modes",
             p.returncode == 0 and all(s in p.stdout for s in
                                       ("--preset", "--crf", "--rate-control", "capped-crf",
-                                       "cbr")), p.stdout)
+                                       "cbr", "--repeats", "every-frame")), p.stdout)
     clip = os.path.join(tmp, "grain.mp4")
     p = make_clip(clip)
     if not R.check("ffmpeg makes the grainy test clip", p.returncode == 0, p.stderr):
@@ -225,6 +281,8 @@ def scenario(kino_bin, tmp):
          "--crf out of range"),
         (["--preset", "veryfats", clip, tmp + "/x"], r'preset "veryfats"',
          "an unknown --preset is named in the error"),
+        (["--repeats", "never", clip, tmp + "/x"], r"--repeats needs once or every-frame",
+         "an unknown --repeats names the modes"),
         (["--bogus", clip, tmp + "/x"], r"unknown option '--bogus'", "an unknown option"),
     ]:
         p = kino(kino_bin, *args)
@@ -269,9 +327,13 @@ def scenario(kino_bin, tmp):
     R.check("a higher --crf makes a smaller stream (%.0f < %.0f kbit/s)" % (low[1], crf[1]),
             0 < low[1] < crf[1], (low[1], crf[1]))
 
-    R.section("kino serve --rate-control crf --crf 35")
+    R.section("repeated pictures")
+    check_repeats(kino_bin, tmp)
+
+    R.section("kino serve --rate-control crf --crf 35 --repeats every-frame")
     srv = e2e.Server(kino_bin, os.path.join(tmp, "data"), os.path.join(tmp, "server.log"),
-                     workers=1, extra_args=["--rate-control", "crf", "--crf", "35"])
+                     workers=1, extra_args=["--rate-control", "crf", "--crf", "35",
+                                            "--repeats", "every-frame"])
     if not srv.start("server"):
         srv.kill()
         return
@@ -287,6 +349,23 @@ def scenario(kino_bin, tmp):
         R.check("the server's 360p segment was encoded with CRF 35 and no cap",
                 "rc=crf" in opts and "crf=35.0" in opts and
                 not any(o.startswith("vbv_maxrate") for o in opts), r.describe())
+        r = e2e.upload(srv.base, os.path.join(tmp, "still.mp4"), "still")
+        m = r.json() if r.status == 201 else None
+        if not R.check("upload of the still -> 201", isinstance(m, dict) and m.get("id"),
+                       r.describe()):
+            return
+        e2e.wait_all([e2e.Poller(srv.base, "still", m["id"])])
+        base = srv.base + "/media/%s/180p/" % m["id"]
+        r = e2e.get_url(base + "index.m3u8")
+        pl = e2e.parse_media_playlist(r.body.decode()) if r.status == 200 else None
+        parts = [e2e.get_url(base + u) for u in ([pl["map"]] + [u for _, u in pl["segments"]]
+                                                 if pl else [])]
+        path = os.path.join(tmp, "served-still.mp4")
+        with open(path, "wb") as f:
+            f.write(b"".join(x.body for x in parts if x.status == 200))
+        n = len(e2e.sample_spans(path)) if parts else 0
+        R.check("the server encoded every frame of the still (%d samples of %d)" %
+                (n, 25 * SECONDS), n == 25 * SECONDS, r.describe())
     finally:
         srv.stop("server")
         e2e.check_log(srv, "server")

@@ -235,3 +235,19 @@ Test(config, encoder_settings)
     cr_assert_eq(media_rate_control_parse(NULL, &rc), -1);
     cr_assert_eq(rc, MEDIA_RC_CBR, "a refused name changes nothing");
 }
+
+Test(config, repeats_setting)
+{
+    struct kino_config cfg;
+    struct kino_err err;
+    char *argv[] = { "serve", "--repeats", "every-frame" };
+    cr_assert_eq(load(&cfg, 1, argv, &err), 0);
+    cr_assert_str_eq(cfg.repeats, "once");
+    cr_assert_eq(load(&cfg, 3, argv, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(cfg.repeats, "every-frame");
+    config_init(&cfg);
+    kino_err_clear(&err);
+    cr_assert_eq(config_set(&cfg, "repeats", "never", &err), KINO_EINVAL);
+    cr_assert(strstr(err.msg, "repeats") && strstr(err.msg, "once|every-frame"), "%s", err.msg);
+    cr_assert_str_eq(cfg.repeats, "once", "a refused value changes nothing");
+}
