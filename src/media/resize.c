@@ -311,6 +311,11 @@ int media_frame_same_picture(const AVFrame *a, const AVFrame *b)
     if (!d || (d->flags & AV_PIX_FMT_FLAG_HWACCEL) || a->format != b->format ||
         a->width != b->width || a->height != b->height || a->width <= 0 || a->height <= 0)
         return 0;
+    /* The same samples read another way are another picture. */
+    if (a->color_range != b->color_range || a->colorspace != b->colorspace ||
+        a->color_trc != b->color_trc || a->color_primaries != b->color_primaries ||
+        av_cmp_q(a->sample_aspect_ratio, b->sample_aspect_ratio) != 0)
+        return 0;
     /* Row by row from the top; the chroma planes are the smaller ones, so luma first. */
     for (int p = 0; p < AV_NUM_DATA_POINTERS && a->data[p]; p++) {
         if (!b->data[p])

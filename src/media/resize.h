@@ -70,8 +70,8 @@ int media_resizer_run(struct media_resizer *r, const AVFrame *src, AVFrame *dst,
                       struct kino_err *err);
 
 /*
- * 1 when `a` and `b` hold the same picture sample for sample: same size and pixel format, and
- * every row of every plane equal (padding ignored). A still image exported as a video, a
+ * 1 when `a` and `b` hold the same picture sample for sample: same size, pixel format, range,
+ * colour tags and sample aspect ratio, and every row of every plane equal (padding ignored). A still image exported as a video, a
  * slideshow or a screen recording decodes to long runs of such frames; the pipeline stores a
  * run once (docs/internals/media.md, "Repeated pictures"). Stops at the first difference, so a
  * moving picture costs about one row; a repeat costs one read of both frames. Hardware frames

@@ -518,7 +518,17 @@ Test(resize, same_picture_needs_the_same_size_and_format)
                    p ? 160 : 320);
     cr_assert_not(media_frame_same_picture(a, smaller));
     AVFrame *full = copy_with_padding(a, 0);
-    full->format = AV_PIX_FMT_YUVJ420P; /* same bytes, other meaning */
+    cr_assert(media_frame_same_picture(a, full));
+    full->color_range = AVCOL_RANGE_JPEG; /* same bytes, read another way */
+    cr_assert_not(media_frame_same_picture(a, full));
+    full->color_range = a->color_range;
+    full->sample_aspect_ratio = (AVRational){ 4, 3 };
+    cr_assert_not(media_frame_same_picture(a, full));
+    full->sample_aspect_ratio = a->sample_aspect_ratio;
+    full->colorspace = AVCOL_SPC_BT2020_NCL;
+    cr_assert_not(media_frame_same_picture(a, full));
+    full->colorspace = a->colorspace;
+    full->format = AV_PIX_FMT_YUVJ420P;
     cr_assert_not(media_frame_same_picture(a, full));
     av_frame_free(&a);
     av_frame_free(&smaller);
