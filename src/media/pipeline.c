@@ -443,7 +443,7 @@ static int prepare_resizer(struct rung_out *r, const AVFrame *src)
  * recorders) are converted on the way.
  */
 static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, int64_t idx,
-                       enum AVPictureType type)
+                       enum AVPictureType type, int qp_offset)
 {
     AVFrame *f;
     int rc;
@@ -483,14 +483,36 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
     f->sample_aspect_ratio = (AVRational){ 1, 1 };
     f->pict_type = type;
     f->key_frame = type == AV_PICTURE_TYPE_I;
+    if (qp_offset) { /* the whole picture: libx264 turns it into x264's quant offsets */
+        AVFrameSideData *sd = av_frame_new_side_data(f, AV_FRAME_DATA_REGIONS_OF_INTEREST,
+                                                     sizeof(AVRegionOfInterest));
+        if (!sd)
+            return kino_err_set(j->err, -ENOMEM, "out of memory");
+        AVRegionOfInterest *roi = (AVRegionOfInterest *)sd->data;
+        *roi = (AVRegionOfInterest){ .self_size = sizeof(*roi), .top = 0, .bottom = f->height,
+                                     .left = 0, .right = f->width,
+                                     .qoffset = (AVRational){ qp_offset, 51 } };
+    }
     sent_push(r, idx);
     rc = avcodec_send_frame(r->enc, f);
+    av_frame_remove_side_data(f, AV_FRAME_DATA_REGIONS_OF_INTEREST);
     if (f == r->pass)
         av_frame_unref(r->pass);
     if (rc < 0)
         return media_ff_error(j, KINO_EINTERNAL, "the H.264 encoder refused a frame", rc);
     return drain_video(j, r);
 }
+
+/*
+ * QP added to an IDR that repeats the picture before it (the GOP's first frame in a run sent
+ * once): x264 weighs a picture by how long it stays on screen (its complexity divided by its
+ * duration, up to 1 s), so an IDR lasting its whole GOP came out about 11 QP finer than one
+ * frame of 1/30 s, which with the run encoded in full is followed by repeats that reference
+ * it. Without the offset a still cost 1.25-2.6 times the bits of every frame encoded
+ * (bench/transcode --still); with +6 at veryfast, about the same bits (-2 % to +20 %) at
+ * -0.9 to +0.5 dB (docs/internals/media.md, "Repeated pictures").
+ */
+#define REPEAT_IDR_QP_OFFSET 6
 
 /*
  * Output frame `idx` shows `src`, picture number j->picture. The IDR grid: same frame numbers,
@@ -520,8 +542,11 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
         return media_too_long(j, 0);
     enum AVPictureType type = AV_PICTURE_TYPE_NONE;
     int on_screen = 0; /* the picture is on screen already: the sample before lasts longer */
+    int qp_offset = 0;
     if (idx % j->gop_frames == 0) {
         type = AV_PICTURE_TYPE_I;
+        if (j->picture == j->sent_picture && idx >= 2 * j->gop_frames && !j->opt->encode_repeats)
+            qp_offset = REPEAT_IDR_QP_OFFSET;
         j->repeats_sent = 2;
     } else if (j->picture != j->sent_picture) {
         j->repeats_sent = 0;
@@ -540,7 +565,7 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
      * and 0.5 dB (360p) worse PSNR on bench/transcode's source: not worth it.
      */
     for (size_t i = 0; i < j->n_rungs && !on_screen; i++)
-        if ((rc = encode_rung(j, &j->rungs[i], src, idx, type)) < 0)
+        if ((rc = encode_rung(j, &j->rungs[i], src, idx, type, qp_offset)) < 0)
             return rc;
     if ((rc = thumbs_frame(&j->thumbs, src, idx, j->err)) < 0)
         return rc;
