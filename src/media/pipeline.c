@@ -508,9 +508,9 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
  * once): x264 weighs a picture by how long it stays on screen (its complexity divided by its
  * duration, up to 1 s), so an IDR lasting its whole GOP came out about 11 QP finer than one
  * frame of 1/30 s, which with the run encoded in full is followed by repeats that reference
- * it. Without the offset a still cost 1.25-2.6 times the bits of every frame encoded
- * (bench/transcode --still); with +6 at veryfast, about the same bits (-2 % to +20 %) at
- * -0.9 to +0.5 dB (docs/internals/media.md, "Repeated pictures").
+ * it. Without the offset a grainy still cost 1.25-2.6 times the bits of every frame encoded
+ * (bench/transcode --still); with +6 at veryfast, 1.01-1.37 times, at -1.2 to +1.1 dB; a
+ * clean one about the same bits and PSNR (docs/internals/media.md, "Repeated pictures").
  */
 #define REPEAT_IDR_QP_OFFSET 6
 
