@@ -57,8 +57,8 @@ VIDEOS = {
     "vfr.mp4": dict(sizes=[(480, 270)], fps=30, audio=True, display=(480, 270)),
     # Frames only when the screen changes (11 fps on average, 30 fps base): its first second
     # of motion plays at 30 fps, frame for frame (it came out at 11 fps before).
-    "screen.mp4": dict(sizes=[(320, 180)], fps=30, audio=False,
-                       display=(320, 180), parts=[(0, 30, "parts_ref.mp4", 32.0, 0)]),
+    "screen.mp4": dict(sizes=[(320, 180)], fps=30, audio=False, display=(320, 180),
+                       parts=[(0, 30, "parts_ref.mp4", 32.0, 0)]),
     "fps120.mp4": dict(sizes=[(320, 180)], fps=60, audio=False, display=(320, 180), length=2),
     "fps100.mkv": dict(sizes=[(320, 180)], fps=50, audio=False, display=(320, 180), length=2),
     "fps50.mp4": dict(sizes=[(320, 180)], fps=50, audio=False, display=(320, 180), length=2),
@@ -168,9 +168,8 @@ VIDEOS = {
                              parts=[(331, 89, "parts_ref.mp4", 32.0, 0)]),
     # Sound that runs 2 s past the pictures (music over a clip's end): the last picture is
     # held until the sound ends, which keeps its place (beep at 4.5 s).
-    "long_sound.mp4": dict(sizes=[(320, 180)], fps=30, audio=True,
-                           display=(320, 180), length=5, beep_at=4.5,
-                           parts=[(0, 90, "parts_ref.mp4", 32.0, 0)],
+    "long_sound.mp4": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
+                           length=5, beep_at=4.5, parts=[(0, 90, "parts_ref.mp4", 32.0, 0)],
                            held=[(90, 60, "parts_ref.mp4", 32.0, 89)]),
     # A slideshow (one picture every 11 s, as slideshow makers and "still image + music"
     # exports write it): each picture stays on screen until the next, the last one to the
@@ -335,7 +334,8 @@ def video_facts(path):
     # several frames).
     pk, perr = e2e.ffprobe_json(["-select_streams", "v:0", "-show_entries",
                                  "packet=pts:stream=time_base", path])
-    pts = sorted(int(p["pts"]) for p in (pk or {}).get("packets", []) if p.get("pts"))
+    pts = sorted(int(p["pts"]) for p in (pk or {}).get("packets", [])
+                 if p.get("pts") is not None)
     facts["pts_steps"] = sorted(set(b - a for a, b in zip(pts, pts[1:])))
     tb = ((pk or {}).get("streams") or [{}])[0].get("time_base", "0/1")
     facts["time_base_den"] = int(tb.split("/")[1])

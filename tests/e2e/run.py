@@ -603,7 +603,8 @@ def sample_spans(path):
     timescale, as a Media Source Extensions player buffers them: decode time from tfdt and the
     durations before it, presentation time plus the composition offset, lasting the sample's
     trun duration."""
-    data = open(path, "rb").read()
+    with open(path, "rb") as f:
+        data = f.read()
     spans = []
     for kind, body, end in mp4_boxes(data, 0, len(data)):
         if kind != "moof":
