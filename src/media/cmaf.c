@@ -353,13 +353,16 @@ int cmaf_open(struct cmaf_writer *w, const char *dir, const AVCodecContext *enc,
 
     /*
      * empty_moov: the moov is written by write_header, so init.mp4 is exactly
-     * what comes out before the first flush. default_base_moof + no edit list
-     * (cmaf) give self-contained fragments with a tfdt each; skip_trailer keeps
-     * the mfra index out of the last segment.
+     * what comes out before the first flush. default_base_moof and no edit list
+     * give self-contained fragments with a tfdt each; skip_trailer keeps the
+     * mfra index out of the last segment. Not "cmaf": it would make the muxer
+     * write negative composition offsets (version 1 trun), which players read
+     * in three different ways; pipeline.c starts the video track at its reorder
+     * delay instead, so every offset is >= 0.
      */
-    av_dict_set(&opts, "movflags",
-                "+frag_custom+empty_moov+default_base_moof+cmaf+skip_trailer",
+    av_dict_set(&opts, "movflags", "+frag_custom+empty_moov+default_base_moof+skip_trailer",
                 0);
+    av_dict_set(&opts, "use_editlist", "0", 0);
     rc = open_file(w, "init.mp4", err);
     if (rc < 0)
         goto out;

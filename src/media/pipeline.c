@@ -387,6 +387,12 @@ static int write_video_packet(struct job *j, struct rung_out *r, AVPacket *pkt)
     int64_t pts = pkt->pts;
     int key = (pkt->flags & AV_PKT_FLAG_KEY) && pts % j->gop_frames == 0;
     int seg = key && media_is_segment_start(j, pts);
+    /*
+     * The track starts at the reorder delay: the first packet decodes at 0 and every
+     * composition offset is >= 0 (see open_video_rungs()).
+     */
+    pkt->pts += j->reorder_delay;
+    pkt->dts += j->reorder_delay;
     int rc = cmaf_write(&r->w, pkt, key, seg, j->err);
     if (rc == 0 && seg)
         rc = media_publish_progress(j);
@@ -1123,12 +1129,19 @@ static int setup_video(struct job *j)
     if (trc < 0)
         return trc;
     /*
-     * With B-frames the first dts is negative; the mp4 muxer writes tfdt
-     * relative to the first dts, so the video timeline starts at the reorder
-     * delay (2 frames for x264's B-pyramid) rather than 0, on every rung alike.
-     * pts < dts is refused by libavformat and the muxer rebases every track
-     * to its own first dts, so the audio gets the same delay as leading
-     * silence (see media_audio_frame() in audio.c).
+     * With B-frames a picture decodes up to the reorder delay (2 frames for x264's
+     * B-pyramid) before it is shown, and the first one decodes at 0, so the video
+     * track starts at that delay, on every rung alike; the audio gets the same delay
+     * as leading silence (see media_audio_frame() in audio.c).
+     *
+     * Every composition offset stays >= 0 (cmaf.c writes version 0 trun boxes). The
+     * other way, negative offsets with the first picture at 0, is read three ways:
+     * Chromium and Safari take decode time plus offset, as ISO 14496-12 says, and
+     * showed the pictures two frames ahead of their sound; FFmpeg shifts every
+     * picture by the largest negative offset it has seen; GStreamer (WebKitGTK, WPE
+     * on TVs) by the most negative one of each trun, so a fragment without B-frames
+     * (a still's IDR alone, a short last GOP) lands two frames early, over the end of
+     * the GOP before it.
      */
     j->reorder_delay = j->rungs[0].enc->has_b_frames;
     j->audio_shift =

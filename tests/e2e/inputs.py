@@ -463,15 +463,20 @@ def first_sound(path):
 
 
 def first_flash(path):
-    """When the pictures of `path` first turn (nearly) white, in seconds, or None."""
+    """When the pictures of the fragmented MP4 `path` first turn (nearly) white, in seconds,
+    or None: the time the boxes give that picture (decode time plus composition offset, as
+    ISO 14496-12 has it and Chromium and Safari play it), not FFmpeg's, whose MP4 reader shifts
+    pictures by the largest negative composition offset it has seen."""
     p = subprocess.run(["ffprobe", "-v", "error", "-f", "lavfi", "-i",
                         "movie=%s,signalstats" % path, "-show_entries",
                         "frame=pts_time:frame_tags=lavfi.signalstats.YAVG", "-of", "csv=p=0"],
                        capture_output=True, text=True, timeout=180)
-    for line in p.stdout.split():
+    starts = sorted(start for start, _ in e2e.sample_spans(path))
+    scale = e2e.track_timescale(path)
+    for n, line in enumerate(p.stdout.split()):
         t, y = (line.split(",") + ["", ""])[:2]
         if y and float(y) > 200:
-            return float(t)
+            return starts[n] / scale if scale and n < len(starts) else None
     return None
 
 

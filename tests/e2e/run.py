@@ -641,6 +641,24 @@ def sample_spans(path):
     return spans
 
 
+def track_timescale(path):
+    """The timescale (ticks per second) in the first track's mdhd of an MP4, or None."""
+    with open(path, "rb") as f:
+        data = f.read()
+
+    def find(start, end, path_left):
+        for kind, body, stop in mp4_boxes(data, start, end):
+            if kind != path_left[0]:
+                continue
+            if len(path_left) > 1:
+                return find(body, stop, path_left[1:])
+            version = data[body]
+            at = body + (20 if version == 1 else 12)
+            return struct.unpack(">I", data[at:at + 4])[0]
+        return None
+    return find(0, len(data), ["moov", "trak", "mdia", "mdhd"])
+
+
 def span_holes(spans):
     """The stretches of presentation time no sample covers, between the first and the last."""
     holes, reach = [], None
@@ -1157,18 +1175,21 @@ def check_dash(label, mpd_url, duration, expect_sizes, workdir):
             if not R.check("%s: init.mp4 and all %d segments -> 200" % (rl, len(tl)),
                            ri.status == 200 and not bad, "; ".join(bad[:3]) or ri.describe()):
                 continue
-            # Each S@t is where its segment really starts (its first decode time).
+            # Each S@t is where its segment really starts: its earliest presentation time
+            # (ISO 23009-1), which with B-frames is after its first decode time.
             wrong = []
             for n, ((t, d), body) in enumerate(zip(tl, segs), 1):
                 path = os.path.join(wd, "s%d.mp4" % n)
                 with open(path, "wb") as f:
                     f.write(ri.body + body)
                 got, err = first_packets(path)
-                if got is None:
+                if got is None or not got[1]:
                     wrong.append("segment %d: %s" % (n, short(err)))
-                elif abs(got[0] - t / ts) > 0.0005:
+                    continue
+                start = min(pts for pts, _ in got[1])
+                if abs(start - t / ts) > 0.0005:
                     wrong.append("segment %d: S@t %.4f s, media starts at %.4f s" %
-                                 (n, t / ts, got[0]))
+                                 (n, t / ts, start))
             R.check("%s: every S@t is the segment's start in the media" % rl, not wrong,
                     "; ".join(wrong[:4]))
             end = (tl[-1][0] + tl[-1][1]) / ts if tl else 0
