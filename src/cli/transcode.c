@@ -57,10 +57,11 @@ static void usage(FILE *out)
             "                  (1080p 5000k, 720p 2800k, 480p 1400k, 360p 800k); crf:\n"
             "                  quality --crf alone; cbr: each rung at its bitrate, on\n"
             "                  average and as the cap (default capped-crf)\n"
-            "  --repeats MODE  once: a picture repeated unchanged is encoded once per run,\n"
+            "  --repeats MODE  every-frame: every frame is encoded, a constant frame rate;\n"
+            "                  once: a picture repeated unchanged is encoded once per run,\n"
             "                  its sample lasting the run (much faster on stills, slides,\n"
-            "                  screen recordings); every-frame: every frame is encoded, a\n"
-            "                  constant frame rate for players that need one (default once)\n"
+            "                  screen recordings; WebKitGTK and WPE skip such samples)\n"
+            "                  (default every-frame)\n"
             "  --threads N     encoder threads per rendition, 0 = automatic (default 0)\n"
             "  -h, --help      show this help\n");
 }

@@ -58,9 +58,9 @@ static const struct setting settings[] = {
       "each rung at its bitrate, on average and as the cap (capped-crf)",
       "capped-crf|crf|cbr" },
     { "repeats", T_CHOICE, STR(repeats), 0, 0,
-      "once: a picture repeated unchanged (a still, a slide) is encoded once per run, much "
-      "faster; every-frame: every frame is encoded, a constant frame rate for players that "
-      "need one (once)",
+      "every-frame: every frame is encoded, a constant frame rate; once: a picture repeated "
+      "unchanged (a still, a slide) is encoded once per run, much faster, but WebKitGTK and "
+      "WPE skip its long samples (every-frame)",
       "once|every-frame" },
     { "log-level", T_LEVEL, STR(log_level), 0, 0, "debug, info, warn or error (info)", NULL },
     { "max-pixels", T_UINT, UINT(max_pixels), 256, 1U << 30,
@@ -106,7 +106,7 @@ void config_init(struct kino_config *cfg)
     snprintf(cfg->x264_preset, sizeof(cfg->x264_preset), "veryfast");
     cfg->crf = 23;
     snprintf(cfg->rate_control, sizeof(cfg->rate_control), "capped-crf");
-    snprintf(cfg->repeats, sizeof(cfg->repeats), "once");
+    snprintf(cfg->repeats, sizeof(cfg->repeats), "every-frame");
     snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
     cfg->max_pixels = 8192U * 4608; /* the media pipeline's defaults (media_options_init) */
     cfg->max_duration_s = 24 * 3600;

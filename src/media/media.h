@@ -62,9 +62,10 @@ struct media_options {
     enum media_rate_control rate_control; /* MEDIA_RC_CAPPED_CRF */
     int audio_bitrate;    /* 128000 */
     int threads;          /* encoder threads per job; 0 = automatic */
-    int encode_repeats;   /* 0: a picture repeated unchanged goes to the encoders once per run,
-                             its sample lasting the run; 1: every frame of the grid is encoded
-                             (constant frame rate, for players that need it) */
+    int encode_repeats;   /* 1: every frame of the grid is encoded (constant frame rate);
+                             0: a picture repeated unchanged goes to the encoders once per
+                             run, its sample lasting the run (Media Source players on
+                             GStreamer, WebKitGTK and WPE, skip such samples) */
     int64_t max_pixels;   /* refuse sources with width*height above this (absurd headers) */
     double max_duration_s; /* refuse sources longer than this */
 };

@@ -53,7 +53,7 @@ void media_options_init(struct media_options *opt)
     opt->rate_control = MEDIA_RC_CAPPED_CRF;
     opt->audio_bitrate = 128000;
     opt->threads = 0;
-    opt->encode_repeats = 0;
+    opt->encode_repeats = 1;
     /* 8K UHD (7680x4320) with room to spare; beyond that a header is lying or abusive. */
     opt->max_pixels = 8192LL * 4608;
     opt->max_duration_s = 24 * 3600.0;

@@ -3,9 +3,9 @@
 // request to kino is cross-origin).
 //
 // 1. ffmpeg makes an 8 s 854x480 H.264/AAC clip (two rungs: 480p, 360p) whose
-//    picture moves for 3.5 s and then stays still: kino stores the still part as
-//    one long sample per keyframe interval (docs/internals/media.md, "Repeated
-//    pictures"), which the players must play through;
+//    picture moves for 3.5 s and then stays still, which the players must play
+//    through (with `repeats = once` kino would store it as one long sample per
+//    keyframe interval: docs/internals/media.md, "Repeated pictures");
 //    `kino user add` makes an admin, `kino serve` starts on a free loopback
 //    port, the admin logs in and gets an API key; the clip is uploaded as a
 //    private media and transcoded, so the players can only fetch it through
@@ -20,7 +20,11 @@
 //    the playback answer's manifest.mpd with dash.js: playback passes 5.5 s, one
 //    video Representation per rendition, an audio track and an audio
 //    SourceBuffer, no dash.js ERROR event, a seek to the end ends, every
-//    request carries CORS. Then kino exits 0 on SIGTERM.
+//    request carries CORS.
+// 5. The same HLS with hls.js in WebKit (webkit.mjs: WebKitGTK's MiniBrowser
+//    under WebKitWebDriver and Xvfb, Media Source on GStreamer): it starts at
+//    the beginning, plays past 5.5 s with the whole clip in one buffered range,
+//    seeks to the end and ends. Then kino exits 0 on SIGTERM.
 //
 // Run by run.sh (which installs node_modules). Env: KINO_BIN (default
 // ./build/kino), CHROMIUM (default /usr/bin/chromium), KINO_BROWSER_ARTIFACTS
@@ -35,6 +39,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { playInWebKit } from "./webkit.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const KINO_BIN = path.resolve(process.env.KINO_BIN || "build/kino");
@@ -686,10 +691,16 @@ async function main() {
   info(`time to first frame: hls.js ${hlsFirstFrame == null ? "never" : secs(hlsFirstFrame)}, ` +
        `dash.js ${dashFirstFrame == null ? "never" : secs(dashFirstFrame)}`);
 
-  // Browser down, then kino must stop cleanly on SIGTERM.
+  // Chromium down; the same HLS in WebKit (webkit.mjs).
   const ctx = state.context;
   state.context = null;
   await Promise.race([ctx.close().catch(() => {}), sleep(10000)]);
+  await playInWebKit({
+    hlsUrl, dashUrl, pageOrigin, media, check, info,
+    limits: { playPast: PLAY_PAST_S, playTimeout: PLAY_TIMEOUT_S, endTimeout: END_TIMEOUT_S },
+  });
+
+  // Then kino must stop cleanly on SIGTERM.
   {
     const ts = Date.now();
     state.server.kill("SIGTERM");

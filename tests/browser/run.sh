@@ -2,11 +2,13 @@
 # kino's real-browser test (Meson suite 'browser'): installs the pinned npm
 # packages (hls.js, dashjs, playwright-core) into tests/browser/node_modules when
 # they are missing or package-lock.json changed, then runs play.mjs, which plays
-# kino's HLS with hls.js and its DASH with dash.js in Debian's Chromium from a
-# page on another origin.
+# kino's HLS with hls.js and its DASH with dash.js in Debian's Chromium and in
+# WebKitGTK (webkit.mjs) from a page on another origin.
 #
-# Needs the Debian packages chromium, nodejs, npm and ffmpeg
-# (scripts/install-deps.sh installs them) and the npm registry for the first run.
+# Needs the Debian packages chromium, webkit2gtk-driver, the GStreamer plugins
+# (good, bad, libav), xvfb, xauth, nodejs, npm and ffmpeg
+# (scripts/install-deps.sh --test installs them) and the npm registry for the
+# first run.
 # KINO_BIN: the kino binary (Meson passes it; default ./build/kino).
 # CHROMIUM: the browser (default /usr/bin/chromium). Never downloads a browser.
 set -euo pipefail

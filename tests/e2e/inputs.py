@@ -6,9 +6,9 @@ Makes one short clip per kind of input with `tests/media/generate.sh DIR inputs`
 (rotated phone video, non-square and odd sizes, 10-bit 4:2:2, variable and high
 frame rates, interlaced, assorted audio layouts, several audio tracks,
 audio-only files with and without cover art, broken and hostile files),
-uploads them all to one real `kino serve` and checks what a player gets over
-HTTP with ffprobe: every rung upright, progressive, square-pixel, 8-bit 4:2:0
-H.264 High at a constant frame rate with stereo 48 kHz AAC; the broken files
+uploads them all to one real `kino serve` (with `repeats = once`) and checks what
+a player gets over HTTP with ffprobe: every rung upright, progressive, square-pixel,
+8-bit 4:2:0 H.264 High on a constant frame-rate grid with stereo 48 kHz AAC; the broken files
 fail with their own readable error and leave nothing behind. Helpers come from
 tests/e2e/run.py.
 
@@ -776,10 +776,13 @@ def scenario(kino_bin, tmp, media_dir):
     c = Ctx()
     c.tmp, c.media_dir = tmp, media_dir
     c.data = os.path.join(tmp, "data")
+    # repeats = once, the setting that changes most what players get: a picture repeated
+    # unchanged is stored once (the "repeats" inputs); the default encodes every frame.
     srv = e2e.Server(kino_bin, c.data, os.path.join(tmp, "server-inputs.log"), workers=2,
                      extra_env={"KINO_MAX_PIXELS": str(MAX_PIXELS),
-                                "KINO_MAX_DURATION": str(MAX_DURATION)})
-    R.section("server (max-pixels %d, max-duration %d from the environment)" %
+                                "KINO_MAX_DURATION": str(MAX_DURATION),
+                                "KINO_REPEATS": "once"})
+    R.section("server (max-pixels %d, max-duration %d, repeats once from the environment)" %
               (MAX_PIXELS, MAX_DURATION))
     if not srv.start("inputs server"):
         srv.kill()

@@ -240,14 +240,14 @@ Test(config, repeats_setting)
 {
     struct kino_config cfg;
     struct kino_err err;
-    char *argv[] = { "serve", "--repeats", "every-frame" };
+    char *argv[] = { "serve", "--repeats", "once" };
     cr_assert_eq(load(&cfg, 1, argv, &err), 0);
-    cr_assert_str_eq(cfg.repeats, "once");
+    cr_assert_str_eq(cfg.repeats, "every-frame", "the default plays in every player");
     cr_assert_eq(load(&cfg, 3, argv, &err), 0, "%s", err.msg);
-    cr_assert_str_eq(cfg.repeats, "every-frame");
+    cr_assert_str_eq(cfg.repeats, "once");
     config_init(&cfg);
     kino_err_clear(&err);
     cr_assert_eq(config_set(&cfg, "repeats", "never", &err), KINO_EINVAL);
     cr_assert(strstr(err.msg, "repeats") && strstr(err.msg, "once|every-frame"), "%s", err.msg);
-    cr_assert_str_eq(cfg.repeats, "once", "a refused value changes nothing");
+    cr_assert_str_eq(cfg.repeats, "every-frame", "a refused value changes nothing");
 }
