@@ -18,6 +18,7 @@
 #include <libswscale/swscale.h>
 
 #include "media/cmaf.h"
+#include "media/h264skip.h"
 #include "media/hls.h"
 #include "media/ladder.h"
 #include "media/media.h"
@@ -26,6 +27,12 @@
 #include "media/thumbs.h"
 
 #define AUDIO_RATE 48000
+
+/* An output frame given to a rung: to its encoder, or as a skipped picture (h264skip.h). */
+struct sent_frame {
+    int64_t idx;
+    int skipped;
+};
 
 struct rung_out {
     struct ladder_entry le;
@@ -37,11 +44,13 @@ struct rung_out {
     AVFrame *frame; /* scaled picture, reused; the encoder copies it (libx264) */
     int64_t frame_picture; /* job.picture of the picture `frame` holds scaled, 0 for none */
     AVFrame *pass;  /* reference to the decoded frame when no scaling is needed */
-    /* The output frame numbers sent to the encoder whose packets have not come out yet, in
-     * the order sent (a ring): the k-th packet out decodes at the k-th of them less the
-     * reorder delay, and lasts until the next (drain_video() in pipeline.c). */
-    int64_t *sent;
+    /* The output frames given to the rung whose packets have not come out yet, in the order
+     * given (a ring): the k-th packet out decodes at the k-th of them less the reorder delay,
+     * and lasts until the next (drain_video() in pipeline.c). A skipped picture's packet is
+     * made when it reaches the front, after the encoder's packets before it. */
+    struct sent_frame *sent;
     size_t sent_head, sent_len, sent_cap;
+    struct h264_skip skip; /* skipped pictures after the encoder's (repeats = once) */
     AVPacket *waiting; /* a packet out before the frame after it was sent (no encoder delay) */
     struct cmaf_writer w;
     char codecs[64];
@@ -64,7 +73,9 @@ struct job {
                           held over several output frames, or decoded again unchanged, is
                           scaled once */
     int64_t sent_picture; /* the picture the encoders were last given */
-    int repeats_sent;  /* its repeats given to them since (emit_video() in pipeline.c) */
+    int64_t held_from, held; /* repeats of it not given to the rungs yet: output frames
+                                held_from .. held_from + held - 1, all in one GOP */
+    AVFrame *held_src;       /* the picture they show */
     int64_t video_end; /* output frame number where the video ends, once every frame is sent */
     AVPacket *pkt, *opkt;
     double duration;   /* seconds, from the container (estimate) */

@@ -300,6 +300,11 @@ static int open_video_rung(struct job *j, struct rung_out *r)
                             c->width, c->height, j->opt->x264_preset, av_err2str(rc));
     if (hls_codec_avc(c->extradata, (size_t)c->extradata_size, r->codecs, sizeof(r->codecs)) < 0)
         return kino_err_set(j->err, KINO_EINTERNAL, "the H.264 encoder gave no SPS");
+    /* Our picture parameter set goes with the encoder's into init.mp4 (cmaf_open below). */
+    if (!j->opt->encode_repeats &&
+        (rc = h264_skip_init(&r->skip, &c->extradata, &c->extradata_size, j->gop_frames,
+                             j->err)) < 0)
+        return rc;
     r->frame = av_frame_alloc();
     r->pass = av_frame_alloc();
     r->waiting = av_packet_alloc();
@@ -335,12 +340,12 @@ int media_is_segment_start(const struct job *j, int64_t frame)
            frame < j->total_frames - tail;
 }
 
-/* Note that output frame `idx` went into the rung's encoder (r->sent). */
-static void sent_push(struct rung_out *r, int64_t idx)
+/* Note that output frame `idx` went to the rung (r->sent): to its encoder, or `skipped`. */
+static void sent_push(struct rung_out *r, int64_t idx, int skipped)
 {
     if (r->sent_len == r->sent_cap) {
         size_t cap = r->sent_cap ? 2 * r->sent_cap : 64;
-        int64_t *grown = xmalloc(cap * sizeof(*grown));
+        struct sent_frame *grown = xmalloc(cap * sizeof(*grown));
         for (size_t i = 0; i < r->sent_len; i++)
             grown[i] = r->sent[(r->sent_head + i) % r->sent_cap];
         free(r->sent);
@@ -348,7 +353,8 @@ static void sent_push(struct rung_out *r, int64_t idx)
         r->sent_head = 0;
         r->sent_cap = cap;
     }
-    r->sent[(r->sent_head + r->sent_len++) % r->sent_cap] = idx;
+    r->sent[(r->sent_head + r->sent_len++) % r->sent_cap] =
+        (struct sent_frame){ .idx = idx, .skipped = skipped };
 }
 
 /*
@@ -366,9 +372,10 @@ static int write_video_packet(struct job *j, struct rung_out *r, AVPacket *pkt)
         return kino_err_set(j->err, KINO_EINTERNAL,
                             "the H.264 encoder gave more pictures than it was given; this is a "
                             "bug in kino");
-    int64_t at = r->sent[r->sent_head], next;
+    int64_t at = r->sent[r->sent_head].idx, next;
+    int skipped = r->sent[r->sent_head].skipped;
     if (r->sent_len >= 2) {
-        next = r->sent[(r->sent_head + 1) % r->sent_cap];
+        next = r->sent[(r->sent_head + 1) % r->sent_cap].idx;
     } else if (j->video_end > at) {
         next = j->video_end; /* the last frame sent: it lasts to the end */
     } else {
@@ -384,6 +391,8 @@ static int write_video_packet(struct job *j, struct rung_out *r, AVPacket *pkt)
                             "the H.264 encoder put a picture after its presentation time (frame "
                             "%" PRId64 "); this is a bug in kino",
                             pkt->pts);
+    if (!skipped) /* the encoder's: what a skipped picture after it must follow */
+        h264_skip_note(&r->skip, pkt->data, (size_t)pkt->size);
     int64_t pts = pkt->pts;
     int key = (pkt->flags & AV_PKT_FLAG_KEY) && pts % j->gop_frames == 0;
     int seg = key && media_is_segment_start(j, pts);
@@ -399,13 +408,32 @@ static int write_video_packet(struct job *j, struct rung_out *r, AVPacket *pkt)
     return rc;
 }
 
+/*
+ * Write the skipped pictures at the front of r->sent: every packet of the encoder before them
+ * is out. Each shows the frame its number says, decoding in turn after the encoder's.
+ */
+static int write_skipped(struct job *j, struct rung_out *r)
+{
+    int rc;
+    while (r->sent_len > 0 && r->sent[r->sent_head].skipped && !r->waiting->data) {
+        if ((rc = h264_skip_picture(&r->skip, j->opkt, j->err)) < 0)
+            return rc;
+        j->opkt->pts = r->sent[r->sent_head].idx;
+        if ((rc = write_video_packet(j, r, j->opkt)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* Move every packet the encoder has ready into the rung's segmenter. */
 static int drain_video(struct job *j, struct rung_out *r)
 {
     int rc;
+    if ((rc = write_skipped(j, r)) < 0)
+        return rc;
     if (r->waiting->data) {
         av_packet_move_ref(j->opkt, r->waiting);
-        if ((rc = write_video_packet(j, r, j->opkt)) < 0)
+        if ((rc = write_video_packet(j, r, j->opkt)) < 0 || (rc = write_skipped(j, r)) < 0)
             return rc;
     }
     /* While a packet waits, the encoder keeps the ones after it. */
@@ -415,7 +443,7 @@ static int drain_video(struct job *j, struct rung_out *r)
             return 0;
         if (rc < 0)
             return media_ff_error(j, KINO_EINTERNAL, "the H.264 encoder failed", rc);
-        if ((rc = write_video_packet(j, r, j->opkt)) < 0)
+        if ((rc = write_video_packet(j, r, j->opkt)) < 0 || (rc = write_skipped(j, r)) < 0)
             return rc;
     }
     return 0;
@@ -499,7 +527,7 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
                                      .left = 0, .right = f->width,
                                      .qoffset = (AVRational){ qp_offset, 51 } };
     }
-    sent_push(r, idx);
+    sent_push(r, idx, 0);
     rc = avcodec_send_frame(r->enc, f);
     av_frame_remove_side_data(f, AV_FRAME_DATA_REGIONS_OF_INTEREST);
     if (f == r->pass)
@@ -520,59 +548,98 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
  */
 #define REPEAT_IDR_QP_OFFSET 6
 
+/* Give output frame `idx`, showing `src`, to every rung's encoder. */
+static int encode_all(struct job *j, const AVFrame *src, int64_t idx, int qp_offset)
+{
+    int rc;
+    enum AVPictureType type = idx % j->gop_frames == 0 ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+    /*
+     * Every rung is scaled from the full decoded frame. Scaling each from the
+     * rung above (a cascade) halves the scaling cost but measured 0.2 dB (480p)
+     * and 0.5 dB (360p) worse PSNR on bench/transcode's source: not worth it.
+     */
+    for (size_t i = 0; i < j->n_rungs; i++)
+        if ((rc = encode_rung(j, &j->rungs[i], src, idx, type, qp_offset)) < 0)
+            return rc;
+    return 0;
+}
+
+/*
+ * Give the held repeats (emit_video()) to the rungs. `to_gop_end`: the picture stays to the
+ * end of the GOP (or of the video), so they become skipped pictures after the encoder's last
+ * one (h264skip.h), a held IDR with REPEAT_IDR_QP_OFFSET; otherwise (the picture changes
+ * within the GOP, or a rung cannot skip) the encoders get them all.
+ */
+static int flush_held(struct job *j, int to_gop_end)
+{
+    int rc = 0;
+    if (j->held == 0)
+        return 0;
+    int skip = to_gop_end;
+    for (size_t i = 0; i < j->n_rungs; i++)
+        skip = skip && j->rungs[i].skip.ok;
+    int64_t idx = j->held_from, end = j->held_from + j->held;
+    /* The picture the held frames show is scaled already (encode_rung() reuses it). */
+    int64_t current = j->picture;
+    j->picture = j->sent_picture;
+    if (idx % j->gop_frames == 0) /* the GOP's IDR, repeating the picture before it */
+        rc = encode_all(j, j->held_src, idx++, skip ? REPEAT_IDR_QP_OFFSET : 0);
+    for (; rc == 0 && idx < end; idx++) {
+        if (!skip) {
+            rc = encode_all(j, j->held_src, idx, 0);
+            continue;
+        }
+        for (size_t i = 0; i < j->n_rungs; i++)
+            sent_push(&j->rungs[i], idx, 1);
+    }
+    j->picture = current;
+    j->held = 0;
+    av_frame_unref(j->held_src);
+    return rc;
+}
+
 /*
  * Output frame `idx` shows `src`, picture number j->picture. The IDR grid: same frame numbers,
  * hence same timestamps, on every rung.
  *
  * A picture repeated unchanged (a still image exported as a video, a slideshow, a screen
- * recording, a hole filled) is sent to the encoders once with a longer duration from its third
- * output frame on, until it changes or a keyframe is due: an encoder spends nearly as long on
- * a repeated 1080p picture as on a new one. The two repeats before are sent as P frames: the
- * encoder may decode B frames just after a P frame, and the picture whose sample lasts the
- * run must be the last decoded before it (write_video_packet()); the second P has no B frame
- * before it. An IDR has none either, so a run can start right after one. Pictures that change
- * every frame or repeat once or twice (a 24 fps film on a 30 fps grid) keep one frame each.
+ * recording, a hole filled) costs an encoder nearly as long per frame as a new one. With
+ * repeats = once, its repeats are held (and a GOP's IDR that repeats the picture before it)
+ * until it is known whether the picture stays to the end of the GOP: then the encoders get
+ * the IDR, if held, and the rest of the GOP becomes skipped pictures, a few bytes each,
+ * written without the encoder (flush_held()); if it changes within the GOP, the encoders get
+ * every held frame before the new picture. Every frame of the grid keeps its own sample,
+ * which players that take a sample's duration from the frame rate need (WebKit on
+ * GStreamer). The encoder's last picture of such a GOP is a P frame (the GOP is closed, so
+ * the frame before an IDR is no B frame), a reference the skipped pictures copy.
  *
- * The first two GOPs are sent whole. In the first, the encoder then puts B frames as
- * everywhere, and FFmpeg's MP4 reader (mpv, VLC, ffmpeg) takes the largest shift between
- * decode and presentation times it has seen so far: a first fragment without B frames would
- * move every picture after it by two frames where the first B frames come. In the second:
- * x264 gives a picture out only after about a dozen more went in (lookahead, frame threads,
- * B frames), and the first segment, which makes the media playable, closes when the IDR
- * after it comes out: with the run after it sent once, that took 26 s more of a still.
+ * The first two GOPs are sent whole: x264 gives a picture out only after about a dozen more
+ * went in (lookahead, frame threads, B frames), and the first segment, which makes the media
+ * playable, closes when the IDR after it comes out: with a still held from the second GOP
+ * on, that would take a GOP more of the source to decode.
  */
 static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
 {
     int rc;
     if (idx >= j->max_frames)
         return media_too_long(j, 0);
-    enum AVPictureType type = AV_PICTURE_TYPE_NONE;
-    int on_screen = 0; /* the picture is on screen already: the sample before lasts longer */
-    int qp_offset = 0;
-    if (idx % j->gop_frames == 0) {
-        type = AV_PICTURE_TYPE_I;
-        if (j->picture == j->sent_picture && idx >= 2 * j->gop_frames && !j->opt->encode_repeats)
-            qp_offset = REPEAT_IDR_QP_OFFSET;
-        j->repeats_sent = 2;
-    } else if (j->picture != j->sent_picture) {
-        j->repeats_sent = 0;
-    } else if (idx < 2 * j->gop_frames || j->opt->encode_repeats) {
-        /* sent whole, as it comes */
-    } else if (j->repeats_sent < 2) {
-        type = AV_PICTURE_TYPE_P;
-        j->repeats_sent++;
+    int repeat = j->picture == j->sent_picture && idx > 0;
+    if (idx % j->gop_frames == 0 && (rc = flush_held(j, 1)) < 0)
+        return rc;
+    if (repeat && !j->opt->encode_repeats && idx >= 2 * j->gop_frames) {
+        if (j->held == 0) {
+            j->held_from = idx;
+            if ((rc = av_frame_ref(j->held_src, src)) < 0)
+                return media_ff_error(j, -ENOMEM, "out of memory", rc);
+        }
+        j->held++;
     } else {
-        on_screen = 1;
+        if (!repeat && (rc = flush_held(j, 0)) < 0)
+            return rc;
+        if ((rc = encode_all(j, src, idx, 0)) < 0)
+            return rc;
     }
     j->sent_picture = j->picture;
-    /*
-     * Every rung is scaled from the full decoded frame. Scaling each from the
-     * rung above (a cascade) halves the scaling cost but measured 0.2 dB (480p)
-     * and 0.5 dB (360p) worse PSNR on bench/transcode's source: not worth it.
-     */
-    for (size_t i = 0; i < j->n_rungs && !on_screen; i++)
-        if ((rc = encode_rung(j, &j->rungs[i], src, idx, type, qp_offset)) < 0)
-            return rc;
     if ((rc = thumbs_frame(&j->thumbs, src, idx, j->err)) < 0)
         return rc;
     return report(j, fraction_done(j, idx / av_q2d(j->fps)));
@@ -980,6 +1047,8 @@ static int run(struct job *j)
         return rc;
     if ((rc = equalize(j)) < 0)
         return rc;
+    if ((rc = flush_held(j, 1)) < 0) /* a picture held to the end */
+        return rc;
     j->video_end = j->next_idx;
     for (size_t i = 0; i < j->n_rungs; i++) {
         struct rung_out *r = &j->rungs[i];
@@ -1174,6 +1243,7 @@ static void job_release(struct job *j)
     avcodec_free_context(&j->adec);
     av_frame_free(&j->dframe);
     av_frame_free(&j->last);
+    av_frame_free(&j->held_src);
     media_prep_free(j->prep);
     av_frame_free(&j->pframe);
     av_packet_free(&j->pkt);
@@ -1209,9 +1279,10 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
     }
     j.dframe = av_frame_alloc();
     j.last = av_frame_alloc();
+    j.held_src = av_frame_alloc();
     j.pkt = av_packet_alloc();
     j.opkt = av_packet_alloc();
-    if (!j.dframe || !j.last || !j.pkt || !j.opkt) {
+    if (!j.dframe || !j.last || !j.held_src || !j.pkt || !j.opkt) {
         rc = kino_err_set(err, -ENOMEM, "out of memory");
         goto out;
     }

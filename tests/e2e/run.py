@@ -603,6 +603,12 @@ def sample_spans(path):
     timescale, as a Media Source Extensions player buffers them: decode time from tfdt and the
     durations before it, presentation time plus the composition offset, lasting the sample's
     trun duration."""
+    return [(start, end) for start, end, _ in mp4_samples(path)]
+
+
+def mp4_samples(path):
+    """[(presentation start, end, bytes)] of every sample of a fragmented MP4's first track,
+    in decoding order (see sample_spans())."""
     with open(path, "rb") as f:
         data = f.read()
     spans = []
@@ -612,13 +618,16 @@ def sample_spans(path):
         for kind2, body2, end2 in mp4_boxes(data, body, end):
             if kind2 != "traf":
                 continue
-            dts, default_duration, runs = 0, 0, []
+            dts, default_duration, default_size, runs = 0, 0, 0, []
             for kind3, b, _ in mp4_boxes(data, body2, end2):
                 version, flags = data[b], int.from_bytes(data[b + 1:b + 4], "big")
                 if kind3 == "tfhd":
                     at = b + 8 + (8 if flags & 1 else 0) + (4 if flags & 2 else 0)
                     if flags & 8:
                         default_duration = struct.unpack(">I", data[at:at + 4])[0]
+                        at += 4
+                    if flags & 0x10:
+                        default_size = struct.unpack(">I", data[at:at + 4])[0]
                 elif kind3 == "tfdt":
                     dts = struct.unpack(">Q" if version else ">I",
                                         data[b + 4:b + (12 if version else 8)])[0]
@@ -628,15 +637,18 @@ def sample_spans(path):
                 count = struct.unpack(">I", data[b + 4:b + 8])[0]
                 at = b + 8 + (4 if flags & 1 else 0) + (4 if flags & 4 else 0)
                 for _ in range(count):
-                    duration, offset = default_duration, 0
+                    duration, size, offset = default_duration, default_size, 0
                     if flags & 0x100:
                         duration = struct.unpack(">I", data[at:at + 4])[0]
                         at += 4
-                    at += (4 if flags & 0x200 else 0) + (4 if flags & 0x400 else 0)
+                    if flags & 0x200:
+                        size = struct.unpack(">I", data[at:at + 4])[0]
+                        at += 4
+                    at += 4 if flags & 0x400 else 0
                     if flags & 0x800:
                         offset = struct.unpack(">i" if version else ">I", data[at:at + 4])[0]
                         at += 4
-                    spans.append((dts + offset, dts + offset + duration))
+                    spans.append((dts + offset, dts + offset + duration, size))
                     dts += duration
     return spans
 
