@@ -73,6 +73,7 @@ struct job {
                           held over several output frames, or decoded again unchanged, is
                           scaled once */
     int64_t sent_picture; /* the picture the encoders were last given */
+    int repeats_sent;  /* its repeats given to the encoders as P frames since (emit_video()) */
     int64_t held_from, held; /* repeats of it not given to the rungs yet: output frames
                                 held_from .. held_from + held - 1, all in one GOP */
     AVFrame *held_src;       /* the picture they show */

@@ -548,11 +548,13 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
  */
 #define REPEAT_IDR_QP_OFFSET 6
 
-/* Give output frame `idx`, showing `src`, to every rung's encoder. */
-static int encode_all(struct job *j, const AVFrame *src, int64_t idx, int qp_offset)
+/* Give output frame `idx`, showing `src`, to every rung's encoder (an IDR on the GOP grid). */
+static int encode_all(struct job *j, const AVFrame *src, int64_t idx, enum AVPictureType type,
+                      int qp_offset)
 {
     int rc;
-    enum AVPictureType type = idx % j->gop_frames == 0 ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+    if (idx % j->gop_frames == 0)
+        type = AV_PICTURE_TYPE_I;
     /*
      * Every rung is scaled from the full decoded frame. Scaling each from the
      * rung above (a cascade) halves the scaling cost but measured 0.2 dB (480p)
@@ -583,10 +585,11 @@ static int flush_held(struct job *j, int to_gop_end)
     int64_t current = j->picture;
     j->picture = j->sent_picture;
     if (idx % j->gop_frames == 0) /* the GOP's IDR, repeating the picture before it */
-        rc = encode_all(j, j->held_src, idx++, skip ? REPEAT_IDR_QP_OFFSET : 0);
+        rc = encode_all(j, j->held_src, idx++, AV_PICTURE_TYPE_I,
+                        skip ? REPEAT_IDR_QP_OFFSET : 0);
     for (; rc == 0 && idx < end; idx++) {
         if (!skip) {
-            rc = encode_all(j, j->held_src, idx, 0);
+            rc = encode_all(j, j->held_src, idx, AV_PICTURE_TYPE_NONE, 0);
             continue;
         }
         for (size_t i = 0; i < j->n_rungs; i++)
@@ -610,8 +613,14 @@ static int flush_held(struct job *j, int to_gop_end)
  * written without the encoder (flush_held()); if it changes within the GOP, the encoders get
  * every held frame before the new picture. Every frame of the grid keeps its own sample,
  * which players that take a sample's duration from the frame rate need (WebKit on
- * GStreamer). The encoder's last picture of such a GOP is a P frame (the GOP is closed, so
- * the frame before an IDR is no B frame), a reference the skipped pictures copy.
+ * GStreamer).
+ *
+ * A skipped picture copies the last reference picture decoded, which must be the picture
+ * held. So the first two repeats of a run within a GOP go to the encoders as P frames, and
+ * only the later ones are held: x264 decodes B frames after the P frame that follows them,
+ * one of them a reference (B-pyramid), and the second P has none before it. A held IDR is
+ * alone in its GOP. Without the two P frames, a run after motion showed a B frame from
+ * before it (motion_still.mp4 in tests/e2e/inputs.py: 20.1 dB against the held picture).
  *
  * The first two GOPs are sent whole: x264 gives a picture out only after about a dozen more
  * went in (lookahead, frame threads, B frames), and the first segment, which makes the media
@@ -624,9 +633,19 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
     if (idx >= j->max_frames)
         return media_too_long(j, 0);
     int repeat = j->picture == j->sent_picture && idx > 0;
-    if (idx % j->gop_frames == 0 && (rc = flush_held(j, 1)) < 0)
-        return rc;
-    if (repeat && !j->opt->encode_repeats && idx >= 2 * j->gop_frames) {
+    int once = repeat && !j->opt->encode_repeats && idx >= 2 * j->gop_frames;
+    if (idx % j->gop_frames == 0) {
+        if ((rc = flush_held(j, 1)) < 0)
+            return rc;
+        j->repeats_sent = 2; /* an IDR has no B frame before it */
+    } else if (!repeat) {
+        j->repeats_sent = 0;
+    }
+    if (once && j->repeats_sent < 2) {
+        j->repeats_sent++;
+        if ((rc = encode_all(j, src, idx, AV_PICTURE_TYPE_P, 0)) < 0)
+            return rc;
+    } else if (once) {
         if (j->held == 0) {
             j->held_from = idx;
             if ((rc = av_frame_ref(j->held_src, src)) < 0)
@@ -636,7 +655,7 @@ static int emit_video(struct job *j, const AVFrame *src, int64_t idx)
     } else {
         if (!repeat && (rc = flush_held(j, 0)) < 0)
             return rc;
-        if ((rc = encode_all(j, src, idx, 0)) < 0)
+        if ((rc = encode_all(j, src, idx, AV_PICTURE_TYPE_NONE, 0)) < 0)
             return rc;
     }
     j->sent_picture = j->picture;

@@ -67,6 +67,9 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   one_picture.mp4  one picture lasting 30 s (a cover made into a video) beside 10 s of sound
 #   still.mp4        a still image as a 12 s video, every frame coded (a podcast episode with
 #                    its cover: ffmpeg -loop 1 -i cover.png -i sound), sound beeping at 10 s
+#   motion_still.mp4 320x180 25 fps, moving for 138 frames (5.52 s), then its last picture
+#                    held to 10 s, every frame coded, lossless (a talk that ends on its
+#                    last slide)
 #   gap.webm         10 s of Opus (a browser's recording) with no packets from 2 s to 5 s, a
 #                    beep at 8 s
 #   picture_hole.mkv 320x180, 20 s; its pictures have no frames from 2 s to 17 s (a camera
@@ -298,6 +301,8 @@ PY
         -filter_complex "[0:v]select='eq(n,0)',loop=loop=299:size=1,setpts=N/25/TB[v];[1:a]volume='between(t,10,10.1)':eval=frame[a]" \
         -map "[v]" -map "[a]" -c:v libx264 -preset veryfast -tune stillimage -pix_fmt yuv420p \
         -c:a aac -ac 2 "$out/still.mp4"
+    $FFMPEG $common -f lavfi -i "testsrc2=rate=25:size=320x180,trim=end_frame=138,tpad=stop_mode=clone:stop=112" \
+        -c:v libx264 -preset ultrafast -qp 0 -pix_fmt yuv420p "$out/motion_still.mp4"
     $FFMPEG $common -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=10" \
         -af "volume='between(t,8,8.1)':eval=frame,aselect='not(between(t,2,5))'" -c:a libopus \
         "$out/gap.webm"
