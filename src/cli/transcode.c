@@ -57,11 +57,10 @@ static void usage(FILE *out)
             "                  (1080p 5000k, 720p 2800k, 480p 1400k, 360p 800k); crf:\n"
             "                  quality --crf alone; cbr: each rung at its bitrate, on\n"
             "                  average and as the cap (default capped-crf)\n"
-            "  --repeats MODE  every-frame: every frame is encoded, a constant frame rate;\n"
-            "                  once: a picture repeated unchanged is encoded once per run,\n"
-            "                  its sample lasting the run (much faster on stills, slides,\n"
-            "                  screen recordings; WebKitGTK and WPE skip such samples)\n"
-            "                  (default every-frame)\n"
+            "  --repeats MODE  every-frame: every frame is encoded; once: a picture that\n"
+            "                  stays to the end of its GOP is encoded once there and the\n"
+            "                  rest written as skipped pictures (much faster on stills and\n"
+            "                  slides; untested on hardware decoders) (default every-frame)\n"
             "  --threads N     encoder threads per rendition, 0 = automatic (default 0)\n"
             "  -h, --help      show this help\n");
 }

@@ -58,9 +58,9 @@ static const struct setting settings[] = {
       "each rung at its bitrate, on average and as the cap (capped-crf)",
       "capped-crf|crf|cbr" },
     { "repeats", T_CHOICE, STR(repeats), 0, 0,
-      "every-frame: every frame is encoded, a constant frame rate; once: a picture repeated "
-      "unchanged (a still, a slide) is encoded once per run, much faster, but WebKitGTK and "
-      "WPE skip its long samples (every-frame)",
+      "every-frame: every frame is encoded; once: a picture that stays to the end of its GOP "
+      "(a still, a slide) is encoded once there and the rest written as skipped pictures, "
+      "much faster, untested on hardware decoders (every-frame)",
       "once|every-frame" },
     { "log-level", T_LEVEL, STR(log_level), 0, 0, "debug, info, warn or error (info)", NULL },
     { "max-pixels", T_UINT, UINT(max_pixels), 256, 1U << 30,

@@ -62,10 +62,9 @@ struct media_options {
     enum media_rate_control rate_control; /* MEDIA_RC_CAPPED_CRF */
     int audio_bitrate;    /* 128000 */
     int threads;          /* encoder threads per job; 0 = automatic */
-    int encode_repeats;   /* 1: every frame of the grid is encoded (constant frame rate);
-                             0: a picture repeated unchanged goes to the encoders once per
-                             run, its sample lasting the run (Media Source players on
-                             GStreamer, WebKitGTK and WPE, skip such samples) */
+    int encode_repeats;   /* 1: every frame of the grid is encoded; 0: a picture that stays
+                             to the end of its GOP is encoded once there, the rest written as
+                             skipped pictures (h264skip.h); a sample per frame either way */
     int64_t max_pixels;   /* refuse sources with width*height above this (absurd headers) */
     double max_duration_s; /* refuse sources longer than this */
 };

@@ -358,13 +358,13 @@ static void sent_push(struct rung_out *r, int64_t idx, int skipped)
 }
 
 /*
- * Time and write the oldest packet out of the encoder. Its decode time is the k-th frame sent
- * less the reorder delay, and it lasts until the frame sent after that one: with every frame
- * sent that is x264's own timing. Where a repeated picture was sent once (emit_video()),
- * the sample that lasts the run is the picture just before it, which emit_video() makes the
- * last one decoded before the run. Players take a sample's duration as the time it covers,
- * so the timeline has no hole. When that next frame is not sent yet (an encoder without
- * delay), the packet waits in r->waiting.
+ * Time and write the oldest packet out of the encoder, or the skipped picture at the front of
+ * r->sent (write_skipped()). Its decode time is the k-th frame given to the rung less the
+ * reorder delay, and it lasts until the frame given after that one: with every frame sent
+ * that is x264's own timing, and skipped pictures (flush_held()) take their turn in r->sent
+ * like the encoder's frames, so every sample lasts one frame. Players take a sample's
+ * duration as the time it covers, so the timeline has no hole. When that next frame is not
+ * given yet (an encoder without delay), the packet waits in r->waiting.
  */
 static int write_video_packet(struct job *j, struct rung_out *r, AVPacket *pkt)
 {

@@ -4,8 +4,9 @@
 //
 // 1. ffmpeg makes an 8 s 854x480 H.264/AAC clip (two rungs: 480p, 360p) whose
 //    picture moves for 3.5 s and then stays still, which the players must play
-//    through (with `repeats = once` kino would store it as one long sample per
-//    keyframe interval: docs/internals/media.md, "Repeated pictures");
+//    through: kino serve runs with `repeats = once`, so from 4 s on each GOP is
+//    an IDR and skipped pictures of a few bytes with a picture parameter set of
+//    their own (docs/internals/media.md, "Repeated pictures");
 //    `kino user add` makes an admin, `kino serve` starts on a free loopback
 //    port, the admin logs in and gets an API key; the clip is uploaded as a
 //    private media and transcoded, so the players can only fetch it through
@@ -403,7 +404,10 @@ async function main() {
   state.serverLog = path.join(tmp, "server.log");
   const logFd = fs.openSync(state.serverLog, "a");
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("KINO_")));
-  const args = ["serve", "--listen", `127.0.0.1:${port}`, "--data", data, "--workers", "2"];
+  // repeats = once: the still part becomes skipped pictures after each GOP's IDR, the stream
+  // shape that differs most from plain x264 output (docs/internals/media.md, "Repeated pictures").
+  const args = ["serve", "--listen", `127.0.0.1:${port}`, "--data", data, "--workers", "2",
+                "--repeats", "once"];
   state.server = spawn(KINO_BIN, args, { stdio: ["ignore", logFd, logFd], env });
   fs.closeSync(logFd);
   const serverExit = new Promise((resolve) => {

@@ -5,8 +5,9 @@
 // Why WebKit: it is Safari's engine, and on Linux its Media Source Extensions
 // run on GStreamer, as WPE WebKit does on many TVs and set-top boxes. GStreamer
 // reads an MP4 in its own ways (docs/internals/media.md, "Timeline" and
-// "Repeated pictures"): samples longer than a frame (`repeats = once`) left
-// holes in the buffer that hls.js jumped.
+// "Repeated pictures"): samples longer than a frame, as `repeats = once` wrote
+// a still before it wrote skipped pictures, left holes in the buffer that
+// hls.js jumped.
 //
 // Checks: playback starts near 0 and passes PLAY_PAST_S, the buffer is one
 // range over the whole clip (no hole), a seek to the last second plays to
