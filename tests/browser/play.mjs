@@ -700,7 +700,7 @@ async function main() {
   state.context = null;
   await Promise.race([ctx.close().catch(() => {}), sleep(10000)]);
   await playInWebKit({
-    hlsUrl, dashUrl, pageOrigin, media, check, info,
+    hlsUrl, dashUrl, pageOrigin, media, check, info, freePort,
     limits: { playPast: PLAY_PAST_S, playTimeout: PLAY_TIMEOUT_S, endTimeout: END_TIMEOUT_S },
   });
 

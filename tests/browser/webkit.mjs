@@ -21,7 +21,6 @@
 
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 
 const DRIVER = process.env.WEBKIT_DRIVER || "/usr/bin/WebKitWebDriver";
 const XVFB_RUN = "/usr/bin/xvfb-run";
@@ -37,17 +36,6 @@ export function findMiniBrowser() {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // A W3C WebDriver session: just the commands this test needs.
 class Session {
@@ -160,8 +148,9 @@ async function playOne(o, session, player) {
         fatal(t).length === 0 && !t.s.mediaError, story(t));
 }
 
-// Plays o.hlsUrl and o.dashUrl from o.pageOrigin; o.check/o.info report. Returns when done,
-// with WebKitWebDriver, MiniBrowser and Xvfb gone.
+// Plays o.hlsUrl (and o.dashUrl with o.players ["hls", "dash"]) from o.pageOrigin; o.check and
+// o.info report, o.freePort() gives a free loopback port. Returns when done, with
+// WebKitWebDriver, MiniBrowser and Xvfb gone.
 export async function playInWebKit(o) {
   const { check, info } = o;
   const miniBrowser = findMiniBrowser();
@@ -170,7 +159,7 @@ export async function playInWebKit(o) {
                "run scripts/install-deps.sh --test as root (Debian: webkit2gtk-driver, xvfb, xauth, " +
                "gstreamer1.0-plugins-good, gstreamer1.0-plugins-bad, gstreamer1.0-libav)")) return;
   }
-  const port = await freePort();
+  const port = await o.freePort();
   const base = `http://127.0.0.1:${port}`;
   // Its own process group, so Xvfb, the driver and the browser all go at the end.
   const driver = spawn(XVFB_RUN, ["-a", DRIVER, `--port=${port}`],

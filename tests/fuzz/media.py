@@ -66,13 +66,13 @@ def mutate(data, rnd):
     return bytes(b), kind
 
 
-def run_kino(kino, path, out, timeout):
+def run_kino(kino, path, out, timeout, repeats="every-frame"):
     """(outcome, message, output): outcome is ok, refused or a find's reason."""
     shutil.rmtree(out, ignore_errors=True)
     env = dict(os.environ, **SANITIZERS)
     try:
-        p = subprocess.run([kino, "transcode", path, out], capture_output=True, env=env,
-                           timeout=timeout)
+        p = subprocess.run([kino, "transcode", "--repeats", repeats, path, out],
+                           capture_output=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "hang (over %d s)" % timeout, "", ""
     err = p.stderr.decode("utf-8", "replace")
@@ -135,6 +135,8 @@ def main():
     ap.add_argument("--finds", default="/tmp/kino-media-finds", help="where finds are kept")
     ap.add_argument("--timeout", type=int, default=180, help="seconds per file (180)")
     ap.add_argument("--replay", metavar="DIR", help="run the files in DIR again, no mutation")
+    ap.add_argument("--repeats", choices=["every-frame", "once"], default="every-frame",
+                    help="kino transcode --repeats (every-frame)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="kino-media-fuzz-")
     try:
@@ -149,7 +151,7 @@ def replay(args, work):
         if name.endswith(".log"):
             continue
         outcome, msg, _ = run_kino(args.kino, os.path.join(args.replay, name),
-                                   os.path.join(work, "out"), args.timeout)
+                                   os.path.join(work, "out"), args.timeout, args.repeats)
         bad += outcome not in ("ok", "refused", "leak inside libx264")
         print("%-20s %s %s" % (outcome, name, msg))
     return 1 if bad else 0
@@ -176,7 +178,8 @@ def fuzz(args, work):
         path = os.path.join(work, "input" + ext)
         with open(path, "wb") as f:
             f.write(data)
-        outcome, msg, err = run_kino(args.kino, path, os.path.join(work, "out"), args.timeout)
+        outcome, msg, err = run_kino(args.kino, path, os.path.join(work, "out"), args.timeout,
+                                     args.repeats)
         outcomes[outcome] += 1
         if outcome == "refused":
             shape = message_shape(msg)
