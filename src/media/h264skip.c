@@ -232,8 +232,7 @@ static size_t make_pps(const struct h264_skip *s, uint8_t *out)
     return make_nal(0x68, &w, out); /* nal_ref_idc 3, type 8 */
 }
 
-int h264_skip_init(struct h264_skip *s, uint8_t **extradata, int *size, int gop_frames,
-                   struct kino_err *err)
+int h264_skip_init(struct h264_skip *s, uint8_t **extradata, int *size, struct kino_err *err)
 {
     memset(s, 0, sizeof(*s));
     const uint8_t *nal;
@@ -258,12 +257,8 @@ int h264_skip_init(struct h264_skip *s, uint8_t **extradata, int *size, int gop_
         return kino_err_set(err, KINO_EINTERNAL,
                             "the H.264 encoder gave no readable parameter sets; this is a bug "
                             "in kino");
-    /*
-     * Room for the skipped pictures: picture order counts within half their range of the
-     * reference before (8.2.1.1), our id after the encoder's, fields as frames.
-     */
-    if (sps == 0 || pic_order_present || pps_id >= 255 || gop_frames <= 0 ||
-        s->log2_max_poc_lsb < 3)
+    /* Our id after the encoder's; frames only; a count of 2 within half the range (8.2.1.1). */
+    if (sps == 0 || pic_order_present || pps_id >= 255 || s->log2_max_poc_lsb < 3)
         return 0;
     s->pps_id = pps_id + 1;
     uint8_t pps[2 * HEADER_BYTES];

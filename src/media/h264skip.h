@@ -50,14 +50,12 @@ struct h264_skip {
  * Read the encoder's parameter sets (Annex B, as libx264 gives them in
  * `extradata`) and append our picture parameter set to them, reallocating
  * `*extradata` (with AV_INPUT_BUFFER_PADDING_SIZE) and updating `*size`.
- * `gop_frames`: frames between IDRs. When the stream cannot take skipped
- * pictures (picture order counts from frame numbers, which x264 writes without
- * B-frames; interlaced coding; no room for a GOP's picture order counts), s->ok
+ * When the stream cannot take skipped pictures (picture order counts from
+ * frame numbers, which x264 writes without B-frames; interlaced coding), s->ok
  * is 0, nothing changes and 0 is returned. < 0 on a malformed or missing
  * sequence parameter set, or out of memory.
  */
-int h264_skip_init(struct h264_skip *s, uint8_t **extradata, int *size, int gop_frames,
-                   struct kino_err *err);
+int h264_skip_init(struct h264_skip *s, uint8_t **extradata, int *size, struct kino_err *err);
 
 /* Read the slice header of each picture of an encoder's packet (Annex B), in decoding order. */
 void h264_skip_note(struct h264_skip *s, const uint8_t *data, size_t size);

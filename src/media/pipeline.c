@@ -302,8 +302,7 @@ static int open_video_rung(struct job *j, struct rung_out *r)
         return kino_err_set(j->err, KINO_EINTERNAL, "the H.264 encoder gave no SPS");
     /* Our picture parameter set goes with the encoder's into init.mp4 (cmaf_open below). */
     if (!j->opt->encode_repeats &&
-        (rc = h264_skip_init(&r->skip, &c->extradata, &c->extradata_size, j->gop_frames,
-                             j->err)) < 0)
+        (rc = h264_skip_init(&r->skip, &c->extradata, &c->extradata_size, j->err)) < 0)
         return rc;
     r->frame = av_frame_alloc();
     r->pass = av_frame_alloc();
@@ -398,7 +397,7 @@ static int write_video_packet(struct job *j, struct rung_out *r, AVPacket *pkt)
     int seg = key && media_is_segment_start(j, pts);
     /*
      * The track starts at the reorder delay: the first packet decodes at 0 and every
-     * composition offset is >= 0 (see open_video_rungs()).
+     * composition offset is >= 0 (see setup_video()).
      */
     pkt->pts += j->reorder_delay;
     pkt->dts += j->reorder_delay;

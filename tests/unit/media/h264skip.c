@@ -144,7 +144,7 @@ static void run(const char *preset, int moving, int repeats, int skips, int expe
     struct h264_skip s;
     struct kino_err err = { 0 };
     int size = enc->extradata_size;
-    cr_assert_eq(h264_skip_init(&s, &enc->extradata, &size, 120, &err), 0, "%s", err.msg);
+    cr_assert_eq(h264_skip_init(&s, &enc->extradata, &size, &err), 0, "%s", err.msg);
     enc->extradata_size = size;
     cr_assert_eq(s.ok, expect_ok, "preset %s", preset);
     if (!expect_ok) {
