@@ -537,11 +537,12 @@ static int encode_rung(struct job *j, struct rung_out *r, const AVFrame *src, in
 }
 
 /*
- * QP added to an IDR that repeats the picture before it (the GOP's first frame in a run sent
- * once): x264 weighs a picture by how long it stays on screen (its complexity divided by its
- * duration, up to 1 s), so an IDR lasting its whole GOP came out about 11 QP finer than one
- * frame of 1/30 s, which with the run encoded in full is followed by repeats that reference
- * it. Without the offset a grainy still cost 1.25-2.6 times the bits of every frame encoded
+ * QP added to an IDR that repeats the picture before it and stays to the end of its GOP
+ * (flush_held(): the rest of the GOP is skipped pictures, which x264 never sees, so to x264
+ * the IDR lasts the whole GOP). x264 weighs a picture by how long it stays on screen (its
+ * complexity divided by its duration, up to 1 s), so such an IDR came out about 11 QP finer
+ * than one frame of 1/30 s, which with every frame encoded is followed by repeats that
+ * reference it. Without the offset a grainy still cost 1.25-2.6 times the bits of every frame encoded
  * (bench/transcode --still); with +6 at veryfast, 1.01-1.37 times, at -1.2 to +1.1 dB; a
  * clean one about the same bits and PSNR (docs/internals/media.md, "Repeated pictures").
  */
