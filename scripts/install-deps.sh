@@ -1,8 +1,8 @@
 #!/bin/sh
 # Install the Debian packages kino needs to build and run it, and with
 # `--test` also those its tests use (Criterion, the ffmpeg CLI, Python,
-# Chromium, WebKitGTK with GStreamer's plugins, Xvfb and Node for the browser
-# test). Idempotent: packages already
+# Chromium, Firefox ESR, WebKitGTK with GStreamer's plugins, Xvfb and Node for
+# the browser test). Idempotent: packages already
 # present are left alone, and apt-get runs only when one is missing.
 # Run as root (or with sudo available) on Debian bookworm.
 #
@@ -21,7 +21,7 @@ ca-certificates
 TEST_PACKAGES="
 libcriterion-dev
 ffmpeg python3 curl
-chromium nodejs npm
+chromium firefox-esr nodejs npm
 webkit2gtk-driver gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav xvfb xauth
 "
 

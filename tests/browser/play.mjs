@@ -1,6 +1,6 @@
 // kino's real-browser test: the HLS kino produces plays in hls.js and the DASH
-// manifest in dash.js, in Chromium, from a page on another origin (so every
-// request to kino is cross-origin).
+// manifest in dash.js, in Chromium and Firefox, and the HLS in WebKit, from a
+// page on another origin (so every request to kino is cross-origin).
 //
 // 1. ffmpeg makes an 8 s 854x480 H.264/AAC clip (two rungs: 480p, 360p) whose
 //    picture moves for 3.5 s and then stays still, which the players must play
@@ -12,24 +12,26 @@
 //    private media and transcoded, so the players can only fetch it through
 //    the signed /play/<token>/ URLs of the playback answer.
 // 2. A tiny static server on another loopback port serves page.html, hls.js
-//    and dash.js; Debian's Chromium (driven by playwright-core, no browser
-//    download) opens it, and hls.js plays kino's master.m3u8.
-// 3. Checks: playback passes 5.5 s (into the still part), one hls.js level per rendition, no fatal
-//    hls.js error, the codecs hls.js parsed, a seek to the end ends, a
-//    screenshot is written.
-// 4. A fresh page (browser cache off, so dash.js's requests reach kino) plays
-//    the playback answer's manifest.mpd with dash.js: playback passes 5.5 s, one
-//    video Representation per rendition, an audio track and an audio
-//    SourceBuffer, no dash.js ERROR event, a seek to the end ends, every
-//    request carries CORS.
-// 5. The same HLS with hls.js in WebKit (webkit.mjs: WebKitGTK's MiniBrowser
+//    and dash.js.
+// 3. Debian's Chromium (over CDP) and Firefox ESR (over WebDriver BiDi), both
+//    driven by playwright-core with no browser download and the cache off,
+//    open it: hls.js plays kino's master.m3u8, then dash.js the playback
+//    answer's manifest.mpd, each on a fresh page. Checks (players.mjs): Media
+//    Source takes every rendition's codecs; playback starts at the beginning
+//    and passes 5.5 s (into the still part) with a picture; one level or
+//    Representation per rendition (and hls.js's codecs; dash.js's audio track
+//    and SourceBuffer); the whole clip in one buffered range; kino's duration;
+//    a seek to the end ends; no fatal player error; every request to kino
+//    answered with CORS; a screenshot.
+// 4. The same HLS with hls.js in WebKit (webkit.mjs: WebKitGTK's MiniBrowser
 //    under WebKitWebDriver and Xvfb, Media Source on GStreamer): it starts at
 //    the beginning, plays past 5.5 s with the whole clip in one buffered range,
 //    seeks to the end and ends. Then kino exits 0 on SIGTERM.
 //
 // Run by run.sh (which installs node_modules). Env: KINO_BIN (default
-// ./build/kino), CHROMIUM (default /usr/bin/chromium), KINO_BROWSER_ARTIFACTS
-// (optional folder to keep the screenshots, the MPD and the server log in).
+// ./build/kino), CHROMIUM (default /usr/bin/chromium), FIREFOX (default
+// /usr/bin/firefox-esr), KINO_BROWSER_ARTIFACTS (optional folder to keep the
+// screenshots, the MPD and the server log in).
 // Prints one line per check and ends with "N passed, N failed".
 
 import { spawn } from "node:child_process";
@@ -39,12 +41,14 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { chromium, firefox } from "playwright-core";
+import { playIn } from "./players.mjs";
 import { playInWebKit } from "./webkit.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const KINO_BIN = path.resolve(process.env.KINO_BIN || "build/kino");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const FIREFOX = process.env.FIREFOX || "/usr/bin/firefox-esr";
 const ARTIFACTS = process.env.KINO_BROWSER_ARTIFACTS || "";
 const HLS_JS = path.join(HERE, "node_modules", "hls.js", "dist", "hls.min.js");
 const DASH_JS = path.join(HERE, "node_modules", "dashjs", "dist", "modern", "umd", "dash.all.min.js");
@@ -57,7 +61,6 @@ const PLAY_PAST_S = 5.5;     // the picture is still from 3.5 s on
 const END_TIMEOUT_S = 60;    // after the seek, until 'ended'
 const STOP_TIMEOUT_S = 30;
 const OVERALL_TIMEOUT_S = 560; // below Meson's 600 s, so cleanup still runs
-const MSE_TYPE = 'video/mp4; codecs="avc1.64001f,mp4a.40.2"';
 
 // ---------------------------------------------------------------------------
 // Results
@@ -93,7 +96,7 @@ const secs = (ms) => (ms / 1000).toFixed(2) + "s";
 // Everything to clean up, on every path
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kino-browser-"));
-const state = { server: null, serverLog: null, staticServer: null, context: null };
+const state = { server: null, serverLog: null, staticServer: null, browser: null };
 let cleaned = false;
 
 function killServerNow() {
@@ -107,7 +110,8 @@ function keepArtifacts() {
   if (!ARTIFACTS) return;
   try {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    for (const f of ["screenshot.png", "screenshot-dash.png", "manifest.mpd", "server.log"]) {
+    const shots = fs.readdirSync(tmp).filter((f) => /^screenshot-.*\.png$/.test(f));
+    for (const f of [...shots, "manifest.mpd", "server.log"]) {
       const p = path.join(tmp, f);
       if (fs.existsSync(p)) fs.copyFileSync(p, path.join(ARTIFACTS, f));
     }
@@ -119,10 +123,10 @@ function keepArtifacts() {
 async function cleanup() {
   if (cleaned) return;
   cleaned = true;
-  if (state.context) {
-    const ctx = state.context;
-    state.context = null;
-    await Promise.race([ctx.close().catch(() => {}), sleep(10000)]);
+  if (state.browser) {
+    const b = state.browser;
+    state.browser = null;
+    await Promise.race([b.close().catch(() => {}), sleep(10000)]);
   }
   const s = state.server;
   if (s && s.exitCode === null && s.signalCode === null) {
@@ -228,157 +232,77 @@ function describe(r) {
 }
 
 // ---------------------------------------------------------------------------
-// A page of the test, with its console, its requests to kino and a
-// diagnostics() that tells the page's story (in full once per page).
-// fields: the kinoTest properties worth showing for this player; extra: more
-// text for the story (dash.js: the MPD).
+// The engines Playwright drives (players.mjs plays in them): Debian's builds,
+// never a downloaded browser, each with a fresh profile. launch() reports its
+// own check and returns { ctx, close } or null.
 
-async function openPage(page, base, fields, extra = "") {
-  const consoleLines = [];
-  const kinoRequests = []; // every request the page made to kino
-  page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e}`));
-  page.on("requestfailed", (req) => {
-    if (req.url().startsWith(base)) {
-      kinoRequests.push({ url: req.url(), method: req.method(), failure: req.failure()?.errorText });
-    }
-  });
-  page.on("response", (resp) => {
-    if (resp.url().startsWith(base)) {
-      const h = resp.headers();
-      kinoRequests.push({ url: resp.url(), method: resp.request().method(), status: resp.status(),
-                          acao: h["access-control-allow-origin"] || null });
-    }
-  });
-  let diagnosed = false;
-  const diagnostics = async () => {
-    if (diagnosed) return "(page state, requests and console: see the first failure above)";
-    diagnosed = true;
-    let s = {};
+// Both players fetch the same segments (one copy serves HLS and DASH) and kino
+// marks them immutable: with the cache on, dash.js would never ask kino for
+// them, and its CORS would go unchecked. So no engine caches.
+const CHROMIUM_ENGINE = {
+  name: "Chromium",
+  cancelled: "net::ERR_ABORTED", // the player aborted the request (a seek)
+  async launch() {
+    const t0 = Date.now();
+    let ctx;
     try {
-      s = await page.evaluate((names) => {
-        const o = { state: kinoTest.state(), errors: kinoTest.errors, events: kinoTest.events,
-                    playError: kinoTest.playError };
-        for (const n of names) o[n] = kinoTest[n];
-        return o;
-      }, fields);
+      ctx = await chromium.launchPersistentContext(path.join(tmp, "chromium-profile"), {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        viewport: { width: 640, height: 360 },
+        handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
+        timeout: 60000,
+      });
     } catch (e) {
-      s = { evaluateError: String(e) };
+      check(`Chromium (${CHROMIUM}) starts`, false, String(e.stack || e));
+      return null;
     }
-    return [`page state: ${JSON.stringify(s)}`,
-            `requests to kino:\n${kinoRequests.map((q) => "  " + JSON.stringify(q)).join("\n")}`,
-            `console:\n${consoleLines.map((l) => "  " + l).join("\n")}`].concat(extra ? [extra] : []).join("\n");
-  };
-  return { page, kinoRequests, diagnostics };
-}
+    check(`Chromium starts (${ctx.browser()?.version() || "?"}, ${secs(Date.now() - t0)})`, true);
+    return { ctx, close: () => ctx.close() };
+  },
+  async beforeLoad(page) {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  },
+};
 
-// dash.js plays the MPD on a fresh page. The browser cache is switched off
-// first: the segments are the ones hls.js just fetched (one copy serves both)
-// and are immutable, so otherwise dash.js would never ask kino for them.
-// Returns the time to first frame in ms, or null.
-async function playDash({ base, pageOrigin, dashUrl, mpd, media, renditions }) {
-  const page = await state.context.newPage();
-  const cdp = await state.context.newCDPSession(page);
-  await cdp.send("Network.enable");
-  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
-  const { kinoRequests, diagnostics } = await openPage(page, base, ["dash", "sourceBuffers"],
-                                                       `the MPD (${dashUrl}):\n${mpd}`);
-  try {
-    await page.goto(`${pageOrigin}/index.html?player=dash`, { timeout: 30000 });
-  } catch (e) {
-    check("dash.js test page loads", false, String(e));
-    return null;
-  }
-  const caps = await page.evaluate(() => ({ ok: kinoTest.dashSupported, version: kinoTest.dashVersion }));
-  if (!check(`dash.js ${caps.version} loads from the page origin and supportsMediaSource()`, caps.ok,
-             await diagnostics())) return null;
-
-  await page.evaluate((src) => kinoTest.startDash(src), dashUrl);
-  try {
-    await page.waitForFunction(
-      (past) => kinoTest.state().currentTime > past || kinoTest.errors.length > 0 ||
-                kinoTest.state().mediaError !== null,
-      PLAY_PAST_S, { timeout: PLAY_TIMEOUT_S * 1000, polling: 100 });
-  } catch { /* reported below */ }
-  let t = await page.evaluate(() => ({ s: kinoTest.state(), ffm: kinoTest.firstFrameMs, pm: kinoTest.playingMs,
-                                       mp: kinoTest.manifestParsedMs, dash: kinoTest.dash,
-                                       sb: kinoTest.sourceBuffers }));
-  const played = t.s.currentTime > PLAY_PAST_S;
-  const ttff = t.ffm ?? t.pm;
-  check(`dash.js: video plays past ${PLAY_PAST_S}s within ${PLAY_TIMEOUT_S}s (manifest loaded ` +
-        `${t.mp == null ? "never" : secs(t.mp)}, first frame ${ttff == null ? "never" : secs(ttff)}, ` +
-        `currentTime ${t.s.currentTime.toFixed(2)})`, played, await diagnostics());
-  check(`dash.js: video has a picture (${t.s.videoWidth}x${t.s.videoHeight})`,
-        t.s.videoWidth > 0 && t.s.videoHeight > 0, await diagnostics());
-  {
-    const reps = (t.dash && t.dash.video) || [];
-    info(`dash.js video: ${reps.map((r) => `${r.id} ${r.width}x${r.height} ${r.bandwidth} ${r.codecs}`).join("; ") ||
-         "none"}; SourceBuffers: ${t.sb.join(", ") || "none"}`);
-    const heights = (xs) => xs.map((x) => x.height).sort((a, b) => b - a).join(",");
-    check(`dash.js: video Representations (${reps.length}) == renditions in the media JSON ` +
-          `(${renditions.length}), same heights (${heights(reps)} | ${heights(renditions)})`,
-          reps.length === renditions.length && heights(reps) === heights(renditions),
-          `getRepresentationsByType('video'): ${JSON.stringify(reps)}\n` +
-          `renditions: ${JSON.stringify(renditions)}\n${await diagnostics()}`);
-  }
-  {
-    const tracks = (t.dash && t.dash.audioTracks) || [];
-    const reps = (t.dash && t.dash.audio) || [];
-    const sb = t.sb.filter((x) => /^audio\/mp4/.test(x) && /mp4a\./.test(x));
-    check(`dash.js: an AAC audio track (${tracks.length} track(s): ` +
-          `${tracks.map((x) => x.codec).join(", ") || "none"}) and an audio SourceBuffer (${sb.join(", ") || "none"})`,
-          tracks.length >= 1 && reps.length >= 1 && sb.length >= 1,
-          `getTracksFor('audio'): ${JSON.stringify(tracks)}\ngetRepresentationsByType('audio'): ` +
-          `${JSON.stringify(reps)}\n${await diagnostics()}`);
-  }
-  if (played) {
-    const dur = t.s.duration;
-    check(`dash.js: video.duration (${dur.toFixed(2)}s) matches duration_s (${media.duration_s})`,
-          Math.abs(dur - media.duration_s) < 0.5, await diagnostics());
-    const target = Math.max(0, dur - 1);
-    const ts = Date.now();
-    await page.evaluate((to) => { document.getElementById("v").currentTime = to; }, target);
+// Firefox ESR over WebDriver BiDi (Playwright's "moz-firefox" channel), which
+// stock Firefox speaks; Playwright's own Firefox build is not needed.
+const FIREFOX_ENGINE = {
+  name: "Firefox",
+  cancelled: "NS_BINDING_ABORTED",
+  async launch() {
+    if (!check(`Firefox is installed (${FIREFOX})`, fs.existsSync(FIREFOX),
+               "run scripts/install-deps.sh --test as root (Debian package firefox-esr), or set FIREFOX")) {
+      return null;
+    }
+    const t0 = Date.now();
+    let browser;
     try {
-      await page.waitForFunction(
-        () => kinoTest.ended || kinoTest.errors.length > 0 || kinoTest.state().mediaError !== null,
-        null, { timeout: END_TIMEOUT_S * 1000, polling: 100 });
-    } catch { /* reported below */ }
-    t = await page.evaluate(() => ({ s: kinoTest.state(), ended: kinoTest.ended }));
-    const ended = t.ended || t.s.currentTime >= t.s.duration - 0.25;
-    check(`dash.js: seek to ${target.toFixed(2)}s plays to the end ('ended' ${t.ended ? "fired" : "not fired"}, ` +
-          `currentTime ${t.s.currentTime.toFixed(2)} of ${t.s.duration.toFixed(2)}, ${secs(Date.now() - ts)})`,
-          ended, await diagnostics());
-  }
-  {
-    const errors = await page.evaluate(() => kinoTest.errors);
-    check(`no dash.js ERROR event (${errors.length})`, errors.length === 0,
-          errors.map((e) => JSON.stringify(e)).join("\n") + "\n" + await diagnostics());
-  }
-  {
-    const bad = failedRequests(kinoRequests);
-    const n = kinoRequests.length;
-    const segs = kinoRequests.filter((q) => /\.m4s$/.test(q.url) && q.status === 200).length;
-    check(`dash.js: every cross-origin request to kino succeeded with CORS (${n} requests, ${segs} segments)`,
-          n > 0 && segs > 0 && bad.length === 0,
-          bad.map((q) => JSON.stringify(q)).join("\n") || "no requests seen (or no segments)");
-  }
-  const shot = path.join(tmp, "screenshot-dash.png");
-  try {
-    await page.screenshot({ path: shot, timeout: 30000 });
-  } catch (e) {
-    info(`screenshot: ${e}`);
-  }
-  const size = fs.existsSync(shot) ? fs.statSync(shot).size : 0;
-  check(`dash.js: screenshot written (${size} bytes)`, size > 0);
-  await page.close().catch(() => {});
-  return ttff;
-}
+      browser = await firefox.launch({
+        channel: "moz-firefox", executablePath: FIREFOX, headless: true,
+        firefoxUserPrefs: { "browser.cache.disk.enable": false, "browser.cache.memory.enable": false },
+        handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
+        timeout: 60000,
+      });
+    } catch (e) {
+      check(`Firefox (${FIREFOX}) starts`, false, String(e.stack || e));
+      return null;
+    }
+    check(`Firefox starts (${browser.version()}, ${secs(Date.now() - t0)})`, true);
+    const ctx = await browser.newContext({ viewport: { width: 640, height: 360 } });
+    return { ctx, close: () => browser.close() };
+  },
+};
 
 // ---------------------------------------------------------------------------
 // The test
 
 async function main() {
-  info(`kino: ${KINO_BIN}; browser: ${CHROMIUM}; node ${process.version}; temp: ${tmp}`);
+  info(`kino: ${KINO_BIN}; browsers: ${CHROMIUM}, ${FIREFOX}; node ${process.version}; temp: ${tmp}`);
 
   // An 8 s 854x480 H.264 + stereo AAC clip: 3.5 s of motion, then its last picture held.
   const clip = path.join(tmp, "clip.mp4");
@@ -574,131 +498,28 @@ async function main() {
           `HTTP ${r.status}, Content-Type: ${type}, Access-Control-Allow-Origin: ${acao}\n${mpd.slice(0, 4000)}`);
   }
 
-  // Chromium, Debian's build: no browser download, fresh profile.
-  const profile = path.join(tmp, "chromium-profile");
-  const t0 = Date.now();
-  try {
-    state.context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-      viewport: { width: 640, height: 360 },
-      handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-      timeout: 60000,
-    });
-  } catch (e) {
-    check(`Chromium (${CHROMIUM}) starts`, false, String(e.stack || e));
-    return;
+  // Chromium, then Firefox, each playing the HLS with hls.js and the DASH with dash.js.
+  const ttff = {};
+  for (const engine of [CHROMIUM_ENGINE, FIREFOX_ENGINE]) {
+    const browser = await engine.launch();
+    if (!browser) continue;
+    state.browser = browser;
+    const ctx = browser.ctx;
+    for (const [player, url] of [["hls", hlsUrl], ["dash", dashUrl]]) {
+      if (!url) continue;
+      ttff[`${engine.name} ${player}`] = await playIn({
+        engine, ctx, player, url, base, pageOrigin, media, renditions, tmp, check, info,
+        extra: player === "dash" ? `the MPD (${dashUrl}):\n${mpd}` : "",
+        limits: { playPast: PLAY_PAST_S, playTimeout: PLAY_TIMEOUT_S, endTimeout: END_TIMEOUT_S },
+      });
+    }
+    state.browser = null;
+    await Promise.race([browser.close().catch(() => {}), sleep(10000)]);
   }
-  const version = state.context.browser()?.version() || "?";
-  check(`Chromium starts (${version}, ${secs(Date.now() - t0)})`, true);
+  info("time to first frame: " + Object.entries(ttff)
+    .map(([k, v]) => `${k} ${v == null ? "never" : secs(v)}`).join(", "));
 
-  const page = state.context.pages()[0] || await state.context.newPage();
-  const { kinoRequests, diagnostics } = await openPage(page, base, ["levels", "bufferCodecs"]);
-  try {
-    await page.goto(`${pageOrigin}/index.html`, { timeout: 30000 });
-  } catch (e) {
-    check("test page loads", false, String(e));
-    return;
-  }
-  const caps = await page.evaluate(
-    ([type, codecs]) => ({
-      hlsSupported: kinoTest.hlsSupported, hlsVersion: kinoTest.hlsVersion,
-      mse: kinoTest.isTypeSupported(type),
-      perRendition: codecs.map((c) => [c, kinoTest.isTypeSupported(`video/mp4; codecs="${c}"`)]),
-    }),
-    [MSE_TYPE, renditions.map((x) => x.codecs)]);
-  if (!check(`Chromium's MediaSource supports H.264/AAC: isTypeSupported('${MSE_TYPE}')`, caps.mse,
-             `false: this Chromium (${CHROMIUM}) cannot play H.264/AAC through MSE. Debian's chromium ` +
-             "plays them via its ffmpeg; a build without proprietary codecs cannot run this test.")) return;
-  check(`MediaSource supports every rendition's CODECS (${caps.perRendition.map((p) => p[0]).join(" | ")})`,
-        caps.perRendition.every((p) => p[1]), JSON.stringify(caps.perRendition));
-  if (!check(`hls.js ${caps.hlsVersion} loads from the page origin and Hls.isSupported()`, caps.hlsSupported,
-             await diagnostics())) return;
-
-  // Play.
-  await page.evaluate((src) => kinoTest.start(src), hlsUrl);
-  let played = false;
-  try {
-    await page.waitForFunction(
-      (past) => kinoTest.state().currentTime > past || kinoTest.errors.some((e) => e.fatal) ||
-                kinoTest.state().mediaError !== null,
-      PLAY_PAST_S, { timeout: PLAY_TIMEOUT_S * 1000, polling: 100 });
-  } catch { /* reported below */ }
-  let t = await page.evaluate(() => ({ s: kinoTest.state(), ffm: kinoTest.firstFrameMs, pm: kinoTest.playingMs,
-                                       mp: kinoTest.manifestParsedMs, levels: kinoTest.levels,
-                                       codecs: kinoTest.bufferCodecs, errors: kinoTest.errors }));
-  played = t.s.currentTime > PLAY_PAST_S;
-  const ttff = t.ffm ?? t.pm;
-  check(`video plays past ${PLAY_PAST_S}s within ${PLAY_TIMEOUT_S}s (manifest parsed ${t.mp == null ? "never" : secs(t.mp)}, ` +
-        `first frame ${ttff == null ? "never" : secs(ttff)}, currentTime ${t.s.currentTime.toFixed(2)})`,
-        played, await diagnostics());
-  check(`video has a picture (${t.s.videoWidth}x${t.s.videoHeight})`, t.s.videoWidth > 0 && t.s.videoHeight > 0,
-        await diagnostics());
-  const nLevels = t.levels ? t.levels.length : 0;
-  check(`hls.levels.length (${nLevels}) == renditions in the media JSON (${renditions.length})`,
-        nLevels === renditions.length, `levels: ${JSON.stringify(t.levels)}`);
-  {
-    const levelCodecs = (t.levels || []).map((l) => `${l.height}p ${l.videoCodec || "?"},${l.audioCodec || "?"}`);
-    const buf = t.codecs ? Object.entries(t.codecs).map(([k, v]) => `${k}=${v.codec}`) : [];
-    const all = buf.join(" ");
-    info(`hls.js levels: ${levelCodecs.join("; ")}; SourceBuffers: ${buf.join(", ") || "none"}`);
-    check(`hls.js parsed H.264 and AAC for its SourceBuffers (${buf.join(", ") || "none"})`,
-          /avc1\./.test(all) && /mp4a\./.test(all), await diagnostics());
-  }
-  if (played) {
-    const dur = t.s.duration;
-    check(`video.duration (${dur.toFixed(2)}s) matches duration_s (${media.duration_s})`,
-          Math.abs(dur - media.duration_s) < 0.5, await diagnostics());
-    // Seek to near the end, expect 'ended'.
-    const target = Math.max(0, dur - 1);
-    const ts = Date.now();
-    await page.evaluate((to) => { document.getElementById("v").currentTime = to; }, target);
-    let ended = false;
-    try {
-      await page.waitForFunction(
-        () => kinoTest.ended || kinoTest.errors.some((e) => e.fatal) || kinoTest.state().mediaError !== null,
-        null, { timeout: END_TIMEOUT_S * 1000, polling: 100 });
-    } catch { /* reported below */ }
-    t = await page.evaluate(() => ({ s: kinoTest.state(), ended: kinoTest.ended }));
-    ended = t.ended || t.s.currentTime >= t.s.duration - 0.25;
-    check(`seek to ${target.toFixed(2)}s plays to the end ('ended' ${t.ended ? "fired" : "not fired"}, ` +
-          `currentTime ${t.s.currentTime.toFixed(2)} of ${t.s.duration.toFixed(2)}, ${secs(Date.now() - ts)})`,
-          ended, await diagnostics());
-  }
-  {
-    const errors = await page.evaluate(() => kinoTest.errors);
-    const fatal = errors.filter((e) => e.fatal);
-    for (const e of errors.filter((x) => !x.fatal)) info(`hls.js non-fatal error: ${JSON.stringify(e)}`);
-    check(`no fatal hls.js ERROR event (${errors.length - fatal.length} non-fatal)`, fatal.length === 0,
-          fatal.map((e) => JSON.stringify(e)).join("\n") + "\n" + await diagnostics());
-  }
-  {
-    const bad = failedRequests(kinoRequests);
-    const n = kinoRequests.length;
-    check(`every cross-origin request to kino succeeded with CORS (${n} requests)`,
-          n > 0 && bad.length === 0, bad.map((q) => JSON.stringify(q)).join("\n") || "no requests seen");
-  }
-  const shot = path.join(tmp, "screenshot.png");
-  try {
-    await page.screenshot({ path: shot, timeout: 30000 });
-  } catch (e) {
-    info(`screenshot: ${e}`);
-  }
-  const size = fs.existsSync(shot) ? fs.statSync(shot).size : 0;
-  check(`screenshot written (${size} bytes${ARTIFACTS ? ", kept in " + ARTIFACTS : ""})`, size > 0);
-  await page.close().catch(() => {});
-
-  const hlsFirstFrame = ttff;
-  const dashFirstFrame = dashUrl ? await playDash({ base, pageOrigin, dashUrl, mpd, media, renditions }) : null;
-  info(`time to first frame: hls.js ${hlsFirstFrame == null ? "never" : secs(hlsFirstFrame)}, ` +
-       `dash.js ${dashFirstFrame == null ? "never" : secs(dashFirstFrame)}`);
-
-  // Chromium down; the same HLS in WebKit (webkit.mjs).
-  const ctx = state.context;
-  state.context = null;
-  await Promise.race([ctx.close().catch(() => {}), sleep(10000)]);
+  // The same HLS in WebKit (webkit.mjs).
   await playInWebKit({
     hlsUrl, dashUrl, pageOrigin, media, check, info, freePort,
     limits: { playPast: PLAY_PAST_S, playTimeout: PLAY_TIMEOUT_S, endTimeout: END_TIMEOUT_S },
@@ -718,17 +539,6 @@ async function main() {
     const san = log.split("\n").filter((l) => /AddressSanitizer|LeakSanitizer|runtime error:/.test(l));
     check("no sanitizer reports in the server log", san.length === 0, san.slice(0, 10).join("\n"));
   }
-}
-
-// Requests that failed or came without CORS. One the player cancelled itself (a seek made the
-// segment in flight useless: "net::ERR_ABORTED") got no answer and says nothing about CORS, which
-// a refused answer shows as "net::ERR_FAILED"; it is listed, not counted.
-function failedRequests(reqs) {
-  for (const q of reqs.filter((x) => x.failure === "net::ERR_ABORTED")) {
-    info(`cancelled by the player: ${q.method} ${q.url}`);
-  }
-  return reqs.filter((q) => q.failure !== "net::ERR_ABORTED" &&
-                            (q.failure || !(q.status >= 200 && q.status < 400) || !q.acao));
 }
 
 main().then(() => finish(), (e) => finish({ name: "no unexpected exception", detail: e.stack || String(e) }));

@@ -3,14 +3,16 @@
 # packages (hls.js, dashjs, playwright-core) into tests/browser/node_modules when
 # they are missing or package-lock.json changed, then runs play.mjs, which plays
 # kino's HLS with hls.js and its DASH with dash.js in Debian's Chromium and in
-# WebKitGTK (webkit.mjs) from a page on another origin.
+# Firefox (players.mjs), and its HLS in WebKitGTK (webkit.mjs), from a page on
+# another origin.
 #
-# Needs the Debian packages chromium, webkit2gtk-driver, the GStreamer plugins
+# Needs the Debian packages chromium, firefox-esr, webkit2gtk-driver, the GStreamer plugins
 # (good, bad, libav), xvfb, xauth, nodejs, npm and ffmpeg
 # (scripts/install-deps.sh --test installs them) and the npm registry for the
 # first run.
 # KINO_BIN: the kino binary (Meson passes it; default ./build/kino).
-# CHROMIUM: the browser (default /usr/bin/chromium). Never downloads a browser.
+# CHROMIUM, FIREFOX: the browsers (default /usr/bin/chromium, /usr/bin/firefox-esr).
+# Never downloads a browser.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -23,6 +25,7 @@ fail() {
 }
 
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+export FIREFOX="${FIREFOX:-/usr/bin/firefox-esr}"
 export KINO_BIN="${KINO_BIN:-$repo/build/kino}"
 for cmd in node npm ffmpeg; do
     command -v "$cmd" >/dev/null 2>&1 ||
@@ -30,6 +33,8 @@ for cmd in node npm ffmpeg; do
 done
 [ -x "$CHROMIUM" ] ||
     fail "no browser at $CHROMIUM; run scripts/install-deps.sh as root (Debian package chromium)"
+[ -x "$FIREFOX" ] ||
+    fail "no browser at $FIREFOX; run scripts/install-deps.sh --test as root (Debian package firefox-esr)"
 [ -x "$KINO_BIN" ] || fail "no kino binary at $KINO_BIN (build it with ninja -C build, or set KINO_BIN)"
 
 node_major="$(node -p 'process.versions.node.split(".")[0]')"

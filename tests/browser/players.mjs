@@ -1,0 +1,246 @@
+// hls.js and dash.js on pages of a Playwright browser context: the checks
+// play.mjs runs in each engine Playwright drives (Chromium over CDP, Firefox
+// over WebDriver BiDi). WebKit is driven differently (webkit.mjs).
+//
+// Each player gets a fresh page of the test page (page.html, served from
+// another origin than kino) and must:
+// - find Media Source support and load from the page origin;
+// - play past limits.playPast, starting at the beginning, with a picture;
+// - hold the whole clip in one buffered range (no hole: a player jumps holes,
+//   and the viewer loses what was in them);
+// - see one level or Representation per rendition (hls.js: and the codecs it
+//   parsed; dash.js: an audio track and an audio SourceBuffer);
+// - report kino's duration, seek to the last second and end there;
+// - raise no fatal player error, and get every cross-origin request to kino
+//   answered with CORS;
+// - leave a screenshot.
+//
+// Every check's name starts with the engine and the player
+// ("Firefox dash.js: ..."), so one failing engine is told apart at once.
+
+import fs from "node:fs";
+import path from "node:path";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const secs = (ms) => (ms / 1000).toFixed(2) + "s";
+
+// A page with its console, its requests to kino and a diagnostics() that
+// tells the page's story (in full once per page). fields: the kinoTest
+// properties worth showing for this player; extra: more text for the story
+// (dash.js: the MPD).
+async function openPage(ctx, base, fields, extra = "") {
+  const page = await ctx.newPage();
+  const consoleLines = [];
+  const kinoRequests = []; // every request the page made to kino
+  page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e}`));
+  page.on("requestfailed", (req) => {
+    if (req.url().startsWith(base)) {
+      kinoRequests.push({ url: req.url(), method: req.method(), failure: req.failure()?.errorText });
+    }
+  });
+  page.on("response", (resp) => {
+    if (resp.url().startsWith(base)) {
+      const h = resp.headers();
+      kinoRequests.push({ url: resp.url(), method: resp.request().method(), status: resp.status(),
+                          acao: h["access-control-allow-origin"] || null });
+    }
+  });
+  let diagnosed = false;
+  const diagnostics = async () => {
+    if (diagnosed) return "(page state, requests and console: see the first failure above)";
+    diagnosed = true;
+    let s = {};
+    try {
+      s = await page.evaluate((names) => {
+        const o = { state: kinoTest.state(), errors: kinoTest.errors, events: kinoTest.events,
+                    playError: kinoTest.playError };
+        for (const n of names) o[n] = kinoTest[n];
+        return o;
+      }, fields);
+    } catch (e) {
+      s = { evaluateError: String(e) };
+    }
+    return [`page state: ${JSON.stringify(s)}`,
+            `requests to kino:\n${kinoRequests.map((q) => "  " + JSON.stringify(q)).join("\n")}`,
+            `console:\n${consoleLines.map((l) => "  " + l).join("\n")}`].concat(extra ? [extra] : []).join("\n");
+  };
+  return { page, kinoRequests, diagnostics };
+}
+
+// Requests that failed or came without CORS. One the player cancelled itself
+// (a seek made the segment in flight useless) got no answer and says nothing
+// about CORS, which a refused answer shows as another failure; it is listed,
+// not counted. engine.cancelled names that failure in the engine's words.
+function failedRequests(engine, reqs, info) {
+  for (const q of reqs.filter((x) => x.failure === engine.cancelled)) {
+    info(`${engine.name}: cancelled by the player: ${q.method} ${q.url}`);
+  }
+  return reqs.filter((q) => q.failure !== engine.cancelled &&
+                            (q.failure || !(q.status >= 200 && q.status < 400) || !q.acao));
+}
+
+const PLAYERS = {
+  hls: { label: "hls.js", query: "", start: "start", fields: ["levels", "bufferCodecs"],
+         // hls.js goes on after a non-fatal error (it retries, or jumps a small gap).
+         failing: (e) => e.fatal },
+  dash: { label: "dash.js", query: "?player=dash", start: "startDash", fields: ["dash", "sourceBuffers"],
+          // the page records dash.js's ERROR and PLAYBACK_ERROR events only.
+          failing: () => true },
+};
+
+// Plays o.url with o.player ("hls" or "dash") on a fresh page of o.ctx.
+// o: { engine: {name, cancelled, beforeLoad(page)}, ctx, player, url, base, pageOrigin,
+//      media, renditions, extra (text for failure reports), tmp (folder for the screenshot),
+//      limits: {playPast, playTimeout, endTimeout}, check, info }.
+// Returns the time to first frame in ms, or null.
+export async function playIn(o) {
+  const { engine, player, limits, check, info } = o;
+  const p = PLAYERS[player];
+  const label = `${engine.name} ${p.label}`;
+  const { page, kinoRequests, diagnostics } = await openPage(o.ctx, o.base, p.fields, o.extra);
+  try {
+    return await playOnPage(o, p, label, page, kinoRequests, diagnostics);
+  } finally {
+    await Promise.race([page.close().catch(() => {}), sleep(10000)]);
+  }
+}
+
+async function playOnPage(o, p, label, page, kinoRequests, diagnostics) {
+  const { engine, player, limits, check, info, media, renditions } = o;
+  if (engine.beforeLoad) await engine.beforeLoad(page);
+  try {
+    await page.goto(`${o.pageOrigin}/index.html${p.query}`, { timeout: 30000 });
+  } catch (e) {
+    check(`${label}: the test page loads`, false, String(e));
+    return null;
+  }
+  const caps = await page.evaluate(() => ({
+    hls: kinoTest.hlsSupported, hlsVersion: kinoTest.hlsVersion,
+    dash: kinoTest.dashSupported, dashVersion: kinoTest.dashVersion }));
+  const version = player === "hls" ? caps.hlsVersion : caps.dashVersion;
+  if (!check(`${label} ${version} loads from the page origin and finds Media Source support`,
+             caps[player], await diagnostics())) return null;
+
+  // What the media JSON says each rendition needs, as the master playlist's CODECS says it.
+  const codecs = [...new Set(renditions.map((x) => x.codecs))];
+  const mse = await page.evaluate(
+    (cs) => cs.map((c) => [c, kinoTest.isTypeSupported(`video/mp4; codecs="${c}"`)]), codecs);
+  if (!check(`${label}: MediaSource.isTypeSupported() for every rendition's codecs (${codecs.join(" | ")})`,
+             codecs.length > 0 && mse.every((x) => x[1]),
+             `${JSON.stringify(mse)}: this ${engine.name} cannot play H.264/AAC through Media Source. ` +
+             "Debian's builds play them with FFmpeg's libraries; a build without them cannot run this test.")) {
+    return null;
+  }
+
+  await page.evaluate(([start, src]) => kinoTest[start](src), [p.start, o.url]);
+  const failing = `kinoTest.errors.some(${p.failing}) || kinoTest.state().mediaError !== null`;
+  try {
+    await page.waitForFunction(`kinoTest.state().currentTime > ${limits.playPast} || ${failing}`, null,
+                               { timeout: limits.playTimeout * 1000, polling: 100 });
+  } catch { /* reported below */ }
+  let t = await page.evaluate(() => ({
+    s: kinoTest.state(), ffm: kinoTest.firstFrameMs, pm: kinoTest.playingMs, mp: kinoTest.manifestParsedMs,
+    events: kinoTest.events, levels: kinoTest.levels, codecs: kinoTest.bufferCodecs, dash: kinoTest.dash,
+    sb: kinoTest.sourceBuffers }));
+  const played = t.s.currentTime > limits.playPast;
+  const ttff = t.ffm ?? t.pm;
+  check(`${label}: plays past ${limits.playPast}s within ${limits.playTimeout}s (manifest ` +
+        `${t.mp == null ? "never loaded" : "loaded " + secs(t.mp)}, first frame ` +
+        `${ttff == null ? "never" : secs(ttff)}, currentTime ${t.s.currentTime.toFixed(2)})`,
+        played, await diagnostics());
+  // Where playback began: a player that found nothing to play at 0 jumps ahead.
+  const playing = t.events.find((e) => e.ev === "playing");
+  check(`${label}: playback starts at the beginning (first 'playing' at ` +
+        `${playing ? playing.ct.toFixed(3) : "never"} s)`, playing && playing.ct < 0.5, await diagnostics());
+  check(`${label}: the video has a picture (${t.s.videoWidth}x${t.s.videoHeight})`,
+        t.s.videoWidth > 0 && t.s.videoHeight > 0, await diagnostics());
+
+  if (player === "hls") {
+    const n = t.levels ? t.levels.length : 0;
+    check(`${label}: levels (${n}) == renditions in the media JSON (${renditions.length})`,
+          n === renditions.length, `levels: ${JSON.stringify(t.levels)}`);
+    const buf = t.codecs ? Object.entries(t.codecs).map(([k, v]) => `${k}=${v.codec}`) : [];
+    const all = buf.join(" ");
+    info(`${label} levels: ${(t.levels || []).map((l) => `${l.height}p ${l.videoCodec || "?"},` +
+         `${l.audioCodec || "?"}`).join("; ")}; SourceBuffers: ${buf.join(", ") || "none"}`);
+    check(`${label}: parsed H.264 and AAC for its SourceBuffers (${buf.join(", ") || "none"})`,
+          /avc1\./.test(all) && /mp4a\./.test(all), await diagnostics());
+  } else {
+    const reps = (t.dash && t.dash.video) || [];
+    info(`${label} video: ${reps.map((r) => `${r.id} ${r.width}x${r.height} ${r.bandwidth} ${r.codecs}`)
+         .join("; ") || "none"}; SourceBuffers: ${t.sb.join(", ") || "none"}`);
+    const heights = (xs) => xs.map((x) => x.height).sort((a, b) => b - a).join(",");
+    check(`${label}: video Representations (${reps.length}) == renditions in the media JSON ` +
+          `(${renditions.length}), same heights (${heights(reps)} | ${heights(renditions)})`,
+          reps.length === renditions.length && heights(reps) === heights(renditions),
+          `getRepresentationsByType('video'): ${JSON.stringify(reps)}\n` +
+          `renditions: ${JSON.stringify(renditions)}\n${await diagnostics()}`);
+    const tracks = (t.dash && t.dash.audioTracks) || [];
+    const audioReps = (t.dash && t.dash.audio) || [];
+    const sb = t.sb.filter((x) => /^audio\/mp4/.test(x) && /mp4a\./.test(x));
+    check(`${label}: an AAC audio track (${tracks.length} track(s): ` +
+          `${tracks.map((x) => x.codec).join(", ") || "none"}) and an audio SourceBuffer (${sb.join(", ") || "none"})`,
+          tracks.length >= 1 && audioReps.length >= 1 && sb.length >= 1,
+          `getTracksFor('audio'): ${JSON.stringify(tracks)}\ngetRepresentationsByType('audio'): ` +
+          `${JSON.stringify(audioReps)}\n${await diagnostics()}`);
+  }
+
+  // By now the player has fetched the whole 8 s clip (both players buffer
+  // further ahead than that): one range, no hole.
+  try {
+    await page.waitForFunction(`(() => { const s = kinoTest.state(), b = s.buffered;
+        return b.length > 1 || (b.length === 1 && b[0][1] >= s.duration - 0.1); })()`, null,
+                               { timeout: 20000, polling: 200 });
+  } catch { /* reported below */ }
+  t = await page.evaluate(() => ({ s: kinoTest.state() }));
+  {
+    const b = t.s.buffered;
+    const ranges = b.map(([x, y]) => `[${x.toFixed(3)}, ${y.toFixed(3)}]`).join(" ");
+    check(`${label}: the buffer is one range over the whole clip (${ranges || "empty"} of ` +
+          `${(t.s.duration || 0).toFixed(3)} s)`,
+          b.length === 1 && b[0][0] <= 0.1 && b[0][1] >= t.s.duration - 0.1, await diagnostics());
+  }
+
+  if (played) {
+    const dur = t.s.duration;
+    check(`${label}: video.duration (${dur.toFixed(2)}s) matches duration_s (${media.duration_s})`,
+          Math.abs(dur - media.duration_s) < 0.5, await diagnostics());
+    const target = Math.max(0, dur - 1);
+    const ts = Date.now();
+    await page.evaluate((to) => { document.getElementById("v").currentTime = to; }, target);
+    try {
+      await page.waitForFunction(`kinoTest.ended || ${failing}`, null,
+                                 { timeout: limits.endTimeout * 1000, polling: 100 });
+    } catch { /* reported below */ }
+    t = await page.evaluate(() => ({ s: kinoTest.state(), ended: kinoTest.ended }));
+    const ended = t.ended || t.s.currentTime >= t.s.duration - 0.25;
+    check(`${label}: a seek to ${target.toFixed(2)}s plays to the end ('ended' ` +
+          `${t.ended ? "fired" : "not fired"}, currentTime ${t.s.currentTime.toFixed(2)} of ` +
+          `${t.s.duration.toFixed(2)}, ${secs(Date.now() - ts)})`, ended, await diagnostics());
+  }
+  {
+    const errors = await page.evaluate(() => kinoTest.errors);
+    const bad = errors.filter(p.failing);
+    for (const e of errors.filter((x) => !p.failing(x))) info(`${label} non-fatal error: ${JSON.stringify(e)}`);
+    check(`${label}: no fatal player error (${errors.length - bad.length} non-fatal)`, bad.length === 0,
+          bad.map((e) => JSON.stringify(e)).join("\n") + "\n" + await diagnostics());
+  }
+  {
+    const bad = failedRequests(engine, kinoRequests, info);
+    const n = kinoRequests.length;
+    const segs = kinoRequests.filter((q) => /\.m4s$/.test(q.url) && q.status === 200).length;
+    check(`${label}: every cross-origin request to kino succeeded with CORS (${n} requests, ${segs} segments)`,
+          n > 0 && segs > 0 && bad.length === 0,
+          bad.map((q) => JSON.stringify(q)).join("\n") || "no requests seen (or no segments)");
+  }
+  const shot = path.join(o.tmp, `screenshot-${engine.name.toLowerCase()}-${player}.png`);
+  try {
+    await page.screenshot({ path: shot, timeout: 30000 });
+  } catch (e) {
+    info(`${label} screenshot: ${e}`);
+  }
+  const size = fs.existsSync(shot) ? fs.statSync(shot).size : 0;
+  check(`${label}: screenshot written (${size} bytes)`, size > 0);
+  return ttff;
+}
