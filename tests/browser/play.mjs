@@ -1,6 +1,7 @@
-// kino's real-browser test: the HLS kino produces plays in hls.js and the DASH
-// manifest in dash.js, in Chromium and Firefox, and the HLS in WebKit, from a
-// page on another origin (so every request to kino is cross-origin).
+// kino's real-browser test: the HLS kino produces plays in hls.js, the DASH
+// manifest in dash.js, both in Shaka Player, in Chromium and Firefox, and the
+// HLS in WebKit, from a page on another origin (so every request to kino is
+// cross-origin).
 //
 // 1. ffmpeg makes an 8 s 854x480 H.264/AAC clip (two rungs: 480p, 360p) whose
 //    picture moves for 3.5 s and then stays still, which the players must play
@@ -11,16 +12,17 @@
 //    port, the admin logs in and gets an API key; the clip is uploaded as a
 //    private media and transcoded, so the players can only fetch it through
 //    the signed /play/<token>/ URLs of the playback answer.
-// 2. A tiny static server on another loopback port serves page.html, hls.js
-//    and dash.js.
-// 3. Debian's Chromium (over CDP) and Firefox ESR (over WebDriver BiDi), both
-//    driven by playwright-core with no browser download and the cache off,
-//    open it: hls.js plays kino's master.m3u8, then dash.js the playback
-//    answer's manifest.mpd, each on a fresh page. Checks (players.mjs): Media
-//    Source takes every rendition's codecs; playback starts at the beginning
-//    and passes 5.5 s (into the still part) with a picture; one level or
-//    Representation per rendition (and hls.js's codecs; dash.js's audio track
-//    and SourceBuffer); the whole clip in one buffered range; kino's duration;
+// 2. A tiny static server on another loopback port serves page.html, hls.js,
+//    dash.js and Shaka Player.
+// 3. Debian's Chromium (chromium.mjs: playwright-core over CDP) and Firefox
+//    ESR (bidi.mjs: WebDriver BiDi), with no browser download and the cache
+//    off, open it: hls.js plays kino's master.m3u8, dash.js the playback answer's
+//    manifest.mpd, then Shaka Player each of them, every player on a fresh
+//    page. Checks (players.mjs): Media Source takes every rendition's codecs;
+//    playback starts at the beginning and passes 5.5 s (into the still part)
+//    with a picture; one level, Representation or variant per rendition (and
+//    hls.js's codecs; dash.js's audio track and SourceBuffer; Shaka's codecs);
+//    the whole clip in one buffered range; kino's duration;
 //    a seek to the end ends; no fatal player error; every request to kino
 //    answered with CORS; a screenshot.
 // 4. The same HLS with hls.js in WebKit (webkit.mjs: WebKitGTK's MiniBrowser
@@ -41,8 +43,9 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, firefox } from "playwright-core";
-import { playIn } from "./players.mjs";
+import { launchFirefox } from "./bidi.mjs";
+import { launchChromium } from "./chromium.mjs";
+import { PLAYERS, playIn } from "./players.mjs";
 import { playInWebKit } from "./webkit.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -52,6 +55,9 @@ const FIREFOX = process.env.FIREFOX || "/usr/bin/firefox-esr";
 const ARTIFACTS = process.env.KINO_BROWSER_ARTIFACTS || "";
 const HLS_JS = path.join(HERE, "node_modules", "hls.js", "dist", "hls.min.js");
 const DASH_JS = path.join(HERE, "node_modules", "dashjs", "dist", "modern", "umd", "dash.all.min.js");
+const SHAKA_JS = path.join(HERE, "node_modules", "shaka-player", "dist", "shaka-player.compiled.js");
+// What each engine plays, in this order (players.mjs).
+const PLAYER_NAMES = ["hls", "dash", "shaka-hls", "shaka-dash"];
 const PAGE = path.join(HERE, "page.html");
 
 const HEALTH_TIMEOUT_S = 30;
@@ -232,45 +238,28 @@ function describe(r) {
 }
 
 // ---------------------------------------------------------------------------
-// The engines Playwright drives (players.mjs plays in them): Debian's builds,
-// never a downloaded browser, each with a fresh profile. launch() reports its
-// own check and returns { ctx, close } or null.
+// The engines players.mjs plays in: Debian's builds, never a downloaded
+// browser, each with a fresh profile and no cache (both players fetch the
+// same segments, which kino marks immutable: with a cache, the second would
+// never ask kino for them and its CORS would go unchecked). launch() reports
+// its own check and returns the browser (chromium.mjs, bidi.mjs) or null.
 
-// Both players fetch the same segments (one copy serves HLS and DASH) and kino
-// marks them immutable: with the cache on, dash.js would never ask kino for
-// them, and its CORS would go unchecked. So no engine caches.
 const CHROMIUM_ENGINE = {
   name: "Chromium",
-  cancelled: "net::ERR_ABORTED", // the player aborted the request (a seek)
+  cancelled: "net::ERR_ABORTED", // how a request the player aborted (a seek) fails
   async launch() {
     const t0 = Date.now();
-    let ctx;
     try {
-      ctx = await chromium.launchPersistentContext(path.join(tmp, "chromium-profile"), {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        viewport: { width: 640, height: 360 },
-        handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-        timeout: 60000,
-      });
+      const b = await launchChromium({ executable: CHROMIUM, profileDir: path.join(tmp, "chromium-profile") });
+      check(`Chromium starts (${b.version}, ${secs(Date.now() - t0)})`, true);
+      return b;
     } catch (e) {
       check(`Chromium (${CHROMIUM}) starts`, false, String(e.stack || e));
       return null;
     }
-    check(`Chromium starts (${ctx.browser()?.version() || "?"}, ${secs(Date.now() - t0)})`, true);
-    return { ctx, close: () => ctx.close() };
-  },
-  async beforeLoad(page) {
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send("Network.enable");
-    await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
   },
 };
 
-// Firefox ESR over WebDriver BiDi (Playwright's "moz-firefox" channel), which
-// stock Firefox speaks; Playwright's own Firefox build is not needed.
 const FIREFOX_ENGINE = {
   name: "Firefox",
   cancelled: "NS_BINDING_ABORTED",
@@ -280,21 +269,17 @@ const FIREFOX_ENGINE = {
       return null;
     }
     const t0 = Date.now();
-    let browser;
     try {
-      browser = await firefox.launch({
-        channel: "moz-firefox", executablePath: FIREFOX, headless: true,
-        firefoxUserPrefs: { "browser.cache.disk.enable": false, "browser.cache.memory.enable": false },
-        handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-        timeout: 60000,
+      const b = await launchFirefox({
+        executable: FIREFOX, profileDir: path.join(tmp, "firefox-profile"),
+        prefs: { "browser.cache.disk.enable": false, "browser.cache.memory.enable": false },
       });
+      check(`Firefox starts (${b.version}, ${secs(Date.now() - t0)})`, true);
+      return b;
     } catch (e) {
       check(`Firefox (${FIREFOX}) starts`, false, String(e.stack || e));
       return null;
     }
-    check(`Firefox starts (${browser.version()}, ${secs(Date.now() - t0)})`, true);
-    const ctx = await browser.newContext({ viewport: { width: 640, height: 360 } });
-    return { ctx, close: () => browser.close() };
   },
 };
 
@@ -460,7 +445,8 @@ async function main() {
   state.staticServer = http.createServer((req, res) => {
     const files = { "/": [PAGE, "text/html; charset=utf-8"], "/index.html": [PAGE, "text/html; charset=utf-8"],
                     "/hls.min.js": [HLS_JS, "text/javascript; charset=utf-8"],
-                    "/dash.all.min.js": [DASH_JS, "text/javascript; charset=utf-8"] };
+                    "/dash.all.min.js": [DASH_JS, "text/javascript; charset=utf-8"],
+                    "/shaka-player.compiled.js": [SHAKA_JS, "text/javascript; charset=utf-8"] };
     const f = files[req.url.split("?")[0]];
     if (!f || req.method !== "GET") {
       res.writeHead(404, { "Content-Type": "text/plain" });
@@ -504,12 +490,12 @@ async function main() {
     const browser = await engine.launch();
     if (!browser) continue;
     state.browser = browser;
-    const ctx = browser.ctx;
-    for (const [player, url] of [["hls", hlsUrl], ["dash", dashUrl]]) {
+    for (const player of PLAYER_NAMES) {
+      const url = PLAYERS[player].manifest === "hls" ? hlsUrl : dashUrl;
       if (!url) continue;
       ttff[`${engine.name} ${player}`] = await playIn({
-        engine, ctx, player, url, base, pageOrigin, media, renditions, tmp, check, info,
-        extra: player === "dash" ? `the MPD (${dashUrl}):\n${mpd}` : "",
+        engine, browser, player, url, base, pageOrigin, media, renditions, tmp, check, info,
+        extra: PLAYERS[player].manifest === "dash" ? `the MPD (${dashUrl}):\n${mpd}` : "",
         limits: { playPast: PLAY_PAST_S, playTimeout: PLAY_TIMEOUT_S, endTimeout: END_TIMEOUT_S },
       });
     }

@@ -1,6 +1,6 @@
-// hls.js and dash.js on pages of a Playwright browser context: the checks
-// play.mjs runs in each engine Playwright drives (Chromium over CDP, Firefox
-// over WebDriver BiDi). WebKit is driven differently (webkit.mjs).
+// hls.js, dash.js and Shaka Player on pages of a browser: the checks play.mjs
+// runs in Chromium (chromium.mjs: Playwright over CDP) and Firefox (bidi.mjs:
+// WebDriver BiDi). WebKit is driven differently (webkit.mjs).
 //
 // Each player gets a fresh page of the test page (page.html, served from
 // another origin than kino) and must:
@@ -8,8 +8,9 @@
 // - play past limits.playPast, starting at the beginning, with a picture;
 // - hold the whole clip in one buffered range (no hole: a player jumps holes,
 //   and the viewer loses what was in them);
-// - see one level or Representation per rendition (hls.js: and the codecs it
-//   parsed; dash.js: an audio track and an audio SourceBuffer);
+// - see one level, Representation or variant per rendition (hls.js: and the
+//   codecs it parsed; dash.js: an audio track and an audio SourceBuffer;
+//   Shaka: H.264 and AAC in each variant);
 // - report kino's duration, seek to the last second and end there;
 // - raise no fatal player error, and get every cross-origin request to kino
 //   answered with CORS;
@@ -28,24 +29,12 @@ const secs = (ms) => (ms / 1000).toFixed(2) + "s";
 // tells the page's story (in full once per page). fields: the kinoTest
 // properties worth showing for this player; extra: more text for the story
 // (dash.js: the MPD).
-async function openPage(ctx, base, fields, extra = "") {
-  const page = await ctx.newPage();
+async function openPage(browser, base, fields, extra = "") {
+  const page = await browser.newPage();
   const consoleLines = [];
   const kinoRequests = []; // every request the page made to kino
-  page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e}`));
-  page.on("requestfailed", (req) => {
-    if (req.url().startsWith(base)) {
-      kinoRequests.push({ url: req.url(), method: req.method(), failure: req.failure()?.errorText });
-    }
-  });
-  page.on("response", (resp) => {
-    if (resp.url().startsWith(base)) {
-      const h = resp.headers();
-      kinoRequests.push({ url: resp.url(), method: resp.request().method(), status: resp.status(),
-                          acao: h["access-control-allow-origin"] || null });
-    }
-  });
+  page.onConsole((line) => consoleLines.push(line));
+  page.onRequest((q) => { if (q.url.startsWith(base)) kinoRequests.push(q); });
   let diagnosed = false;
   const diagnostics = async () => {
     if (diagnosed) return "(page state, requests and console: see the first failure above)";
@@ -80,17 +69,85 @@ function failedRequests(engine, reqs, info) {
                             (q.failure || !(q.status >= 200 && q.status < 400) || !q.acao));
 }
 
-const PLAYERS = {
-  hls: { label: "hls.js", query: "", start: "start", fields: ["levels", "bufferCodecs"],
-         // hls.js goes on after a non-fatal error (it retries, or jumps a small gap).
-         failing: (e) => e.fatal },
-  dash: { label: "dash.js", query: "?player=dash", start: "startDash", fields: ["dash", "sourceBuffers"],
-          // the page records dash.js's ERROR and PLAYBACK_ERROR events only.
-          failing: () => true },
+const heights = (xs) => xs.map((x) => x.height).sort((a, b) => b - a).join(",");
+
+// The players, by the name play.mjs gives them. manifest: which URL of the
+// playback answer it plays; supported, version: the kinoTest fields that say
+// whether it loaded; start: the kinoTest function that plays; fields: what the
+// page knows worth showing on a failure; failing(error): whether a recorded
+// error event stops it; tracks(o, label, t, diagnostics): the checks of what
+// it found in the manifest (t: the page's kinoTest fields, read after playback
+// started).
+export const PLAYERS = {
+  hls: {
+    label: "hls.js", manifest: "hls", supported: "hlsSupported", version: "hlsVersion", start: "start",
+    fields: ["levels", "bufferCodecs"],
+    // hls.js goes on after a non-fatal error (it retries, or jumps a small gap).
+    failing: (e) => e.fatal,
+    async tracks({ check, info, renditions }, label, t, diagnostics) {
+      const n = t.levels ? t.levels.length : 0;
+      check(`${label}: levels (${n}) == renditions in the media JSON (${renditions.length})`,
+            n === renditions.length, `levels: ${JSON.stringify(t.levels)}`);
+      const buf = t.bufferCodecs ? Object.entries(t.bufferCodecs).map(([k, v]) => `${k}=${v.codec}`) : [];
+      const all = buf.join(" ");
+      info(`${label} levels: ${(t.levels || []).map((l) => `${l.height}p ${l.videoCodec || "?"},` +
+           `${l.audioCodec || "?"}`).join("; ")}; SourceBuffers: ${buf.join(", ") || "none"}`);
+      check(`${label}: parsed H.264 and AAC for its SourceBuffers (${buf.join(", ") || "none"})`,
+            /avc1\./.test(all) && /mp4a\./.test(all), await diagnostics());
+    },
+  },
+  dash: {
+    label: "dash.js", manifest: "dash", supported: "dashSupported", version: "dashVersion", start: "startDash",
+    fields: ["dash", "sourceBuffers"],
+    // the page records dash.js's ERROR and PLAYBACK_ERROR events only.
+    failing: () => true,
+    async tracks({ check, info, renditions }, label, t, diagnostics) {
+      const reps = (t.dash && t.dash.video) || [];
+      info(`${label} video: ${reps.map((r) => `${r.id} ${r.width}x${r.height} ${r.bandwidth} ${r.codecs}`)
+           .join("; ") || "none"}; SourceBuffers: ${t.sourceBuffers.join(", ") || "none"}`);
+      check(`${label}: video Representations (${reps.length}) == renditions in the media JSON ` +
+            `(${renditions.length}), same heights (${heights(reps)} | ${heights(renditions)})`,
+            reps.length === renditions.length && heights(reps) === heights(renditions),
+            `getRepresentationsByType('video'): ${JSON.stringify(reps)}\n` +
+            `renditions: ${JSON.stringify(renditions)}\n${await diagnostics()}`);
+      const audioTracks = (t.dash && t.dash.audioTracks) || [];
+      const audioReps = (t.dash && t.dash.audio) || [];
+      const sb = t.sourceBuffers.filter((x) => /^audio\/mp4/.test(x) && /mp4a\./.test(x));
+      check(`${label}: an AAC audio track (${audioTracks.length} track(s): ` +
+            `${audioTracks.map((x) => x.codec).join(", ") || "none"}) and an audio SourceBuffer ` +
+            `(${sb.join(", ") || "none"})`,
+            audioTracks.length >= 1 && audioReps.length >= 1 && sb.length >= 1,
+            `getTracksFor('audio'): ${JSON.stringify(audioTracks)}\ngetRepresentationsByType('audio'): ` +
+            `${JSON.stringify(audioReps)}\n${await diagnostics()}`);
+    },
+  },
 };
 
-// Plays o.url with o.player ("hls" or "dash") on a fresh page of o.ctx.
-// o: { engine: {name, cancelled, beforeLoad(page)}, ctx, player, url, base, pageOrigin,
+// Shaka Player plays both manifests, each parsed by its own code.
+for (const manifest of ["hls", "dash"]) {
+  PLAYERS[`shaka-${manifest}`] = {
+    label: `Shaka Player (${manifest === "hls" ? "HLS" : "DASH"})`, manifest,
+    supported: "shakaSupported", version: "shakaVersion", start: "startShaka",
+    fields: ["variants"],
+    // Shaka raises RECOVERABLE errors it handles itself (a retried request).
+    failing: (e) => e.fatal,
+    async tracks({ check, info, renditions }, label, t, diagnostics) {
+      const variants = t.variants || [];
+      info(`${label} variants: ${variants.map((v) => `${v.width}x${v.height} ${v.bandwidth} ` +
+           `${v.videoCodec},${v.audioCodec}`).join("; ") || "none"}`);
+      check(`${label}: variants (${variants.length}) == renditions in the media JSON (${renditions.length}), ` +
+            `same heights (${heights(variants)} | ${heights(renditions)}), each with H.264 and AAC`,
+            variants.length === renditions.length && heights(variants) === heights(renditions) &&
+            variants.every((v) => /^avc1\./.test(v.videoCodec || "") && /^mp4a\./.test(v.audioCodec || "")),
+            `getVariantTracks(): ${JSON.stringify(variants)}\nrenditions: ${JSON.stringify(renditions)}\n` +
+            await diagnostics());
+    },
+  };
+}
+
+// Plays o.url with o.player (a key of PLAYERS) on a fresh page of o.browser
+// (chromium.mjs, bidi.mjs).
+// o: { engine: {name, cancelled}, browser, player, url, base, pageOrigin,
 //      media, renditions, extra (text for failure reports), tmp (folder for the screenshot),
 //      limits: {playPast, playTimeout, endTimeout}, check, info }.
 // Returns the time to first frame in ms, or null.
@@ -98,7 +155,7 @@ export async function playIn(o) {
   const { engine, player, limits, check, info } = o;
   const p = PLAYERS[player];
   const label = `${engine.name} ${p.label}`;
-  const { page, kinoRequests, diagnostics } = await openPage(o.ctx, o.base, p.fields, o.extra);
+  const { page, kinoRequests, diagnostics } = await openPage(o.browser, o.base, p.fields, o.extra);
   try {
     return await playOnPage(o, p, label, page, kinoRequests, diagnostics);
   } finally {
@@ -108,19 +165,15 @@ export async function playIn(o) {
 
 async function playOnPage(o, p, label, page, kinoRequests, diagnostics) {
   const { engine, player, limits, check, info, media, renditions } = o;
-  if (engine.beforeLoad) await engine.beforeLoad(page);
   try {
-    await page.goto(`${o.pageOrigin}/index.html${p.query}`, { timeout: 30000 });
+    await page.goto(`${o.pageOrigin}/index.html?player=${player}`);
   } catch (e) {
     check(`${label}: the test page loads`, false, String(e));
     return null;
   }
-  const caps = await page.evaluate(() => ({
-    hls: kinoTest.hlsSupported, hlsVersion: kinoTest.hlsVersion,
-    dash: kinoTest.dashSupported, dashVersion: kinoTest.dashVersion }));
-  const version = player === "hls" ? caps.hlsVersion : caps.dashVersion;
-  if (!check(`${label} ${version} loads from the page origin and finds Media Source support`,
-             caps[player], await diagnostics())) return null;
+  const caps = await page.evaluate(([a, b]) => [kinoTest[a], kinoTest[b]], [p.supported, p.version]);
+  if (!check(`${label} ${caps[1]} loads from the page origin and finds Media Source support`,
+             caps[0], await diagnostics())) return null;
 
   // What the media JSON says each rendition needs, as the master playlist's CODECS says it.
   const codecs = [...new Set(renditions.map((x) => x.codecs))];
@@ -135,14 +188,14 @@ async function playOnPage(o, p, label, page, kinoRequests, diagnostics) {
 
   await page.evaluate(([start, src]) => kinoTest[start](src), [p.start, o.url]);
   const failing = `kinoTest.errors.some(${p.failing}) || kinoTest.state().mediaError !== null`;
-  try {
-    await page.waitForFunction(`kinoTest.state().currentTime > ${limits.playPast} || ${failing}`, null,
-                               { timeout: limits.playTimeout * 1000, polling: 100 });
-  } catch { /* reported below */ }
-  let t = await page.evaluate(() => ({
-    s: kinoTest.state(), ffm: kinoTest.firstFrameMs, pm: kinoTest.playingMs, mp: kinoTest.manifestParsedMs,
-    events: kinoTest.events, levels: kinoTest.levels, codecs: kinoTest.bufferCodecs, dash: kinoTest.dash,
-    sb: kinoTest.sourceBuffers }));
+  await page.waitFor(`kinoTest.state().currentTime > ${limits.playPast} || ${failing}`,
+                     limits.playTimeout * 1000, 100);
+  let t = await page.evaluate((fields) => {
+    const x = { s: kinoTest.state(), ffm: kinoTest.firstFrameMs, pm: kinoTest.playingMs,
+                mp: kinoTest.manifestParsedMs, events: kinoTest.events };
+    for (const f of fields) x[f] = kinoTest[f];
+    return x;
+  }, p.fields);
   const played = t.s.currentTime > limits.playPast;
   const ttff = t.ffm ?? t.pm;
   check(`${label}: plays past ${limits.playPast}s within ${limits.playTimeout}s (manifest ` +
@@ -156,43 +209,12 @@ async function playOnPage(o, p, label, page, kinoRequests, diagnostics) {
   check(`${label}: the video has a picture (${t.s.videoWidth}x${t.s.videoHeight})`,
         t.s.videoWidth > 0 && t.s.videoHeight > 0, await diagnostics());
 
-  if (player === "hls") {
-    const n = t.levels ? t.levels.length : 0;
-    check(`${label}: levels (${n}) == renditions in the media JSON (${renditions.length})`,
-          n === renditions.length, `levels: ${JSON.stringify(t.levels)}`);
-    const buf = t.codecs ? Object.entries(t.codecs).map(([k, v]) => `${k}=${v.codec}`) : [];
-    const all = buf.join(" ");
-    info(`${label} levels: ${(t.levels || []).map((l) => `${l.height}p ${l.videoCodec || "?"},` +
-         `${l.audioCodec || "?"}`).join("; ")}; SourceBuffers: ${buf.join(", ") || "none"}`);
-    check(`${label}: parsed H.264 and AAC for its SourceBuffers (${buf.join(", ") || "none"})`,
-          /avc1\./.test(all) && /mp4a\./.test(all), await diagnostics());
-  } else {
-    const reps = (t.dash && t.dash.video) || [];
-    info(`${label} video: ${reps.map((r) => `${r.id} ${r.width}x${r.height} ${r.bandwidth} ${r.codecs}`)
-         .join("; ") || "none"}; SourceBuffers: ${t.sb.join(", ") || "none"}`);
-    const heights = (xs) => xs.map((x) => x.height).sort((a, b) => b - a).join(",");
-    check(`${label}: video Representations (${reps.length}) == renditions in the media JSON ` +
-          `(${renditions.length}), same heights (${heights(reps)} | ${heights(renditions)})`,
-          reps.length === renditions.length && heights(reps) === heights(renditions),
-          `getRepresentationsByType('video'): ${JSON.stringify(reps)}\n` +
-          `renditions: ${JSON.stringify(renditions)}\n${await diagnostics()}`);
-    const tracks = (t.dash && t.dash.audioTracks) || [];
-    const audioReps = (t.dash && t.dash.audio) || [];
-    const sb = t.sb.filter((x) => /^audio\/mp4/.test(x) && /mp4a\./.test(x));
-    check(`${label}: an AAC audio track (${tracks.length} track(s): ` +
-          `${tracks.map((x) => x.codec).join(", ") || "none"}) and an audio SourceBuffer (${sb.join(", ") || "none"})`,
-          tracks.length >= 1 && audioReps.length >= 1 && sb.length >= 1,
-          `getTracksFor('audio'): ${JSON.stringify(tracks)}\ngetRepresentationsByType('audio'): ` +
-          `${JSON.stringify(audioReps)}\n${await diagnostics()}`);
-  }
+  await p.tracks(o, label, t, diagnostics);
 
-  // By now the player has fetched the whole 8 s clip (both players buffer
+  // By now the player has fetched the whole 8 s clip (every player buffers
   // further ahead than that): one range, no hole.
-  try {
-    await page.waitForFunction(`(() => { const s = kinoTest.state(), b = s.buffered;
-        return b.length > 1 || (b.length === 1 && b[0][1] >= s.duration - 0.1); })()`, null,
-                               { timeout: 20000, polling: 200 });
-  } catch { /* reported below */ }
+  await page.waitFor(`(() => { const s = kinoTest.state(), b = s.buffered;
+      return b.length > 1 || (b.length === 1 && b[0][1] >= s.duration - 0.1); })()`, 20000, 200);
   t = await page.evaluate(() => ({ s: kinoTest.state() }));
   {
     const b = t.s.buffered;
@@ -209,10 +231,7 @@ async function playOnPage(o, p, label, page, kinoRequests, diagnostics) {
     const target = Math.max(0, dur - 1);
     const ts = Date.now();
     await page.evaluate((to) => { document.getElementById("v").currentTime = to; }, target);
-    try {
-      await page.waitForFunction(`kinoTest.ended || ${failing}`, null,
-                                 { timeout: limits.endTimeout * 1000, polling: 100 });
-    } catch { /* reported below */ }
+    await page.waitFor(`kinoTest.ended || ${failing}`, limits.endTimeout * 1000, 100);
     t = await page.evaluate(() => ({ s: kinoTest.state(), ended: kinoTest.ended }));
     const ended = t.ended || t.s.currentTime >= t.s.duration - 0.25;
     check(`${label}: a seek to ${target.toFixed(2)}s plays to the end ('ended' ` +
@@ -236,7 +255,7 @@ async function playOnPage(o, p, label, page, kinoRequests, diagnostics) {
   }
   const shot = path.join(o.tmp, `screenshot-${engine.name.toLowerCase()}-${player}.png`);
   try {
-    await page.screenshot({ path: shot, timeout: 30000 });
+    await page.screenshot(shot);
   } catch (e) {
     info(`${label} screenshot: ${e}`);
   }

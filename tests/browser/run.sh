@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # kino's real-browser test (Meson suite 'browser'): installs the pinned npm
-# packages (hls.js, dashjs, playwright-core) into tests/browser/node_modules when
-# they are missing or package-lock.json changed, then runs play.mjs, which plays
-# kino's HLS with hls.js and its DASH with dash.js in Debian's Chromium and in
-# Firefox (players.mjs), and its HLS in WebKitGTK (webkit.mjs), from a page on
-# another origin.
+# packages (hls.js, dashjs, shaka-player, playwright-core) into
+# tests/browser/node_modules when they are missing or package-lock.json
+# changed, then runs play.mjs, which plays kino's HLS with hls.js, its DASH
+# with dash.js and both with Shaka Player in Debian's Chromium and Firefox
+# (players.mjs), and its HLS with hls.js in WebKitGTK (webkit.mjs), from a
+# page on another origin.
 #
 # Needs the Debian packages chromium, firefox-esr, webkit2gtk-driver, the GStreamer plugins
 # (good, bad, libav), xvfb, xauth, nodejs, npm and ffmpeg
@@ -49,8 +50,9 @@ flock 9
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] ||
    [ ! -f "$here/node_modules/hls.js/dist/hls.min.js" ] ||
    [ ! -f "$here/node_modules/dashjs/dist/modern/umd/dash.all.min.js" ] ||
+   [ ! -f "$here/node_modules/shaka-player/dist/shaka-player.compiled.js" ] ||
    [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
-    echo "browser: npm ci (hls.js, dashjs, playwright-core) into $here/node_modules"
+    echo "browser: npm ci (hls.js, dashjs, shaka-player, playwright-core) into $here/node_modules"
     # playwright-core downloads nothing on install; this keeps it that way.
     # Trust the system's CA store (Debian's node uses its own bundled list), so a
     # registry reached through a proxy with a locally installed CA works too.

@@ -21,6 +21,7 @@
 
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import { PLAYERS } from "./players.mjs";
 
 const DRIVER = process.env.WEBKIT_DRIVER || "/usr/bin/WebKitWebDriver";
 const XVFB_RUN = "/usr/bin/xvfb-run";
@@ -68,10 +69,9 @@ class Session {
     return Session.call(this.base, "POST", `/session/${this.id}/url`, { url });
   }
 
-  // Runs `script` (a function body; arguments[0] is `arg`) in the page.
-  run(script, arg) {
-    return Session.call(this.base, "POST", `/session/${this.id}/execute/sync`,
-                        { script, args: arg === undefined ? [] : [arg] });
+  // Runs `script` (a function body; arguments[i] is args[i]) in the page.
+  run(script, ...args) {
+    return Session.call(this.base, "POST", `/session/${this.id}/execute/sync`, { script, args });
   }
 
   close() {
@@ -83,8 +83,7 @@ class Session {
 // driver cannot return a NaN (the duration before the metadata), JSON.stringify makes it null.
 const STATE = `
   return JSON.stringify({ s: kinoTest.state(), events: kinoTest.events,
-                          errors: kinoTest.errors, playError: kinoTest.playError,
-                          hlsSupported: kinoTest.hlsSupported, dashSupported: kinoTest.dashSupported });`;
+                          errors: kinoTest.errors, playError: kinoTest.playError });`;
 
 async function pageState(session) {
   const t = JSON.parse(await session.run(STATE));
@@ -107,13 +106,13 @@ const story = (t) => `page state: ${JSON.stringify(t).slice(0, 6000)}`;
 
 async function playOne(o, session, player) {
   const { check, info, pageOrigin, media, limits } = o;
-  const label = `WebKit ${player === "hls" ? "hls.js" : "dash.js"}`;
+  const p = PLAYERS[player];
+  const label = `WebKit ${p.label}`;
   await session.go(`${pageOrigin}/index.html?player=${player}`);
   let t = await pageState(session);
   if (!check(`${label} loads and finds Media Source support`,
-             player === "hls" ? t.hlsSupported : t.dashSupported, story(t))) return;
-  await session.run(player === "hls" ? "kinoTest.start(arguments[0]);" : "kinoTest.startDash(arguments[0]);",
-                    player === "hls" ? o.hlsUrl : o.dashUrl);
+             await session.run("return kinoTest[arguments[0]];", p.supported), story(t))) return;
+  await session.run("kinoTest[arguments[0]](arguments[1]);", p.start, p.manifest === "hls" ? o.hlsUrl : o.dashUrl);
   t = await poll(session, (x) => x.s.currentTime > limits.playPast || fatal(x).length > 0 || x.s.mediaError,
                  limits.playTimeout);
   const played = t.s.currentTime > limits.playPast;
@@ -145,8 +144,9 @@ async function playOne(o, session, player) {
         fatal(t).length === 0 && !t.s.mediaError, story(t));
 }
 
-// Plays o.hlsUrl (and o.dashUrl with o.players ["hls", "dash"]) from o.pageOrigin; o.check and
-// o.info report, o.freePort() gives a free loopback port. Returns when done, with
+// Plays with each of o.players (keys of PLAYERS; default: the env WEBKIT_PLAYERS, a comma-separated
+// list, or "hls") o.hlsUrl or o.dashUrl from o.pageOrigin; o.check and o.info report,
+// o.freePort() gives a free loopback port. Returns when done, with
 // WebKitWebDriver, MiniBrowser and Xvfb gone.
 export async function playInWebKit(o) {
   const { check, info } = o;
@@ -177,8 +177,11 @@ export async function playInWebKit(o) {
       if (!ready) await sleep(200);
     }
     if (!check(`WebKitWebDriver answers on ${base} under Xvfb`, ready, driverErr)) return;
-    for (const player of o.players || ["hls"]) {
-      if (player === "dash" && !o.dashUrl) continue;
+    const players = o.players || (process.env.WEBKIT_PLAYERS || "hls").split(",");
+    for (const player of players) {
+      if (!check(`WebKit: '${player}' is a player of players.mjs`, player in PLAYERS,
+                 `WEBKIT_PLAYERS takes ${Object.keys(PLAYERS).join(", ")}`)) continue;
+      if (PLAYERS[player].manifest === "dash" && !o.dashUrl) continue;
       let session;
       try {
         session = await Session.open(base, miniBrowser);
