@@ -25,15 +25,16 @@
 //    the whole clip in one buffered range; kino's duration;
 //    a seek to the end ends; no fatal player error; every request to kino
 //    answered with CORS; a screenshot.
-// 4. The same HLS with hls.js in WebKit (webkit.mjs: WebKitGTK's MiniBrowser
-//    under WebKitWebDriver and Xvfb, Media Source on GStreamer): it starts at
-//    the beginning, plays past 5.5 s with the whole clip in one buffered range,
-//    seeks to the end and ends. Then kino exits 0 on SIGTERM.
+// 4. WebKit (webkit.mjs: WebKitGTK's MiniBrowser under WebKitWebDriver and
+//    Xvfb, Media Source on GStreamer) plays the HLS with hls.js and the DASH
+//    with Shaka Player: each starts at the beginning, plays past 5.5 s with
+//    the whole clip in one buffered range, seeks to the end and ends. Then
+//    kino exits 0 on SIGTERM.
 //
 // Run by run.sh (which installs node_modules). Env: KINO_BIN (default
 // ./build/kino), CHROMIUM (default /usr/bin/chromium), FIREFOX (default
-// /usr/bin/firefox-esr), KINO_BROWSER_ARTIFACTS (optional folder to keep the
-// screenshots, the MPD and the server log in).
+// /usr/bin/firefox-esr), WEBKIT_PLAYERS (webkit.mjs), KINO_BROWSER_ARTIFACTS
+// (optional folder to keep the screenshots, the MPD and the server log in).
 // Prints one line per check and ends with "N passed, N failed".
 
 import { spawn } from "node:child_process";
@@ -505,7 +506,7 @@ async function main() {
   info("time to first frame: " + Object.entries(ttff)
     .map(([k, v]) => `${k} ${v == null ? "never" : secs(v)}`).join(", "));
 
-  // The same HLS in WebKit (webkit.mjs).
+  // WebKit (webkit.mjs).
   await playInWebKit({
     hlsUrl, dashUrl, pageOrigin, media, check, info, freePort,
     limits: { playPast: PLAY_PAST_S, playTimeout: PLAY_TIMEOUT_S, endTimeout: END_TIMEOUT_S },

@@ -4,8 +4,8 @@
 # tests/browser/node_modules when they are missing or package-lock.json
 # changed, then runs play.mjs, which plays kino's HLS with hls.js, its DASH
 # with dash.js and both with Shaka Player in Debian's Chromium and Firefox
-# (players.mjs), and its HLS with hls.js in WebKitGTK (webkit.mjs), from a
-# page on another origin.
+# (players.mjs), and in WebKitGTK the HLS with hls.js and the DASH with Shaka
+# Player (webkit.mjs), from a page on another origin.
 #
 # Needs the Debian packages chromium, firefox-esr, webkit2gtk-driver, the GStreamer plugins
 # (good, bad, libav), xvfb, xauth, nodejs, npm and ffmpeg
@@ -13,7 +13,7 @@
 # first run.
 # KINO_BIN: the kino binary (Meson passes it; default ./build/kino).
 # CHROMIUM, FIREFOX: the browsers (default /usr/bin/chromium, /usr/bin/firefox-esr).
-# Never downloads a browser.
+# Never downloads a browser. WEBKIT_PLAYERS: what WebKit plays (webkit.mjs).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -1,6 +1,6 @@
-// The WebKit half of kino's browser test: hls.js plays kino's HLS in WebKitGTK's
-// MiniBrowser (Debian's webkit2gtk-driver), driven through WebKitWebDriver over
-// the W3C WebDriver protocol, under Xvfb.
+// The WebKit part of kino's browser test: hls.js plays kino's HLS and Shaka
+// Player its DASH in WebKitGTK's MiniBrowser (Debian's webkit2gtk-driver),
+// driven through WebKitWebDriver over the W3C WebDriver protocol, under Xvfb.
 //
 // Why WebKit: it is Safari's engine, and on Linux its Media Source Extensions
 // run on GStreamer, as WPE WebKit does on many TVs and set-top boxes. GStreamer
@@ -13,11 +13,15 @@
 // range over the whole clip (no hole), a seek to the last second plays to
 // 'ended', and the player raises no fatal error.
 //
-// dash.js (5.0.3) is not played here: in this WebKit it jumps to the last
-// second of the DASH that FFmpeg's own dash muxer makes of the same clip, and on
-// kino's MPD, whose video starts at 0.067 s, its seek there at the start hung
-// WebKit's pipeline in about half the runs (readyState 1, no 'seeked'). The
-// code below can drive it (`players`), for trying a newer WebKit or dash.js.
+// Not played here by default (WEBKIT_PLAYERS can ask for them, to try a newer
+// WebKit or player):
+// - dash.js 5.0.3: in this WebKit it jumps to the last second of the DASH that
+//   FFmpeg's own dash muxer makes of the same clip, and on kino's MPD its seek
+//   at the start hung WebKit's pipeline in about half the runs (readyState 1,
+//   no 'seeked').
+// - Shaka Player's HLS: 'ended' at 0 with nothing buffered, on FFmpeg's own
+//   fMP4 HLS of a clip just as on kino's (GStreamer's own HLS player,
+//   `gst-launch-1.0 playbin`, plays both to the end).
 
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -145,7 +149,7 @@ async function playOne(o, session, player) {
 }
 
 // Plays with each of o.players (keys of PLAYERS; default: the env WEBKIT_PLAYERS, a comma-separated
-// list, or "hls") o.hlsUrl or o.dashUrl from o.pageOrigin; o.check and o.info report,
+// list, or "hls,shaka-dash") o.hlsUrl or o.dashUrl from o.pageOrigin; o.check and o.info report,
 // o.freePort() gives a free loopback port. Returns when done, with
 // WebKitWebDriver, MiniBrowser and Xvfb gone.
 export async function playInWebKit(o) {
@@ -177,8 +181,8 @@ export async function playInWebKit(o) {
       if (!ready) await sleep(200);
     }
     if (!check(`WebKitWebDriver answers on ${base} under Xvfb`, ready, driverErr)) return;
-    const players = o.players || (process.env.WEBKIT_PLAYERS || "hls").split(",");
-    for (const player of players) {
+    const players = o.players || (process.env.WEBKIT_PLAYERS || "hls,shaka-dash").split(",");
+    for (const [i, player] of players.entries()) {
       if (!check(`WebKit: '${player}' is a player of players.mjs`, player in PLAYERS,
                  `WEBKIT_PLAYERS takes ${Object.keys(PLAYERS).join(", ")}`)) continue;
       if (PLAYERS[player].manifest === "dash" && !o.dashUrl) continue;
@@ -190,7 +194,7 @@ export async function playInWebKit(o) {
         return;
       }
       try {
-        if (player === "hls") {
+        if (i === 0) {
           info(`WebKit: ${session.caps.browserName || "?"} ${session.caps.browserVersion || "?"} (${miniBrowser})`);
         }
         await playOne(o, session, player);
