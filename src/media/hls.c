@@ -79,9 +79,12 @@ static int write_variant(struct buf *out, const struct hls_variant *v)
 }
 
 int hls_write_master(struct buf *out, const struct hls_variant *v, size_t n,
-                     const struct hls_audio *audio)
+                     const struct hls_audio *audio, double start)
 {
     int rc = buf_adds(out, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    /* Rounded up: an offset a hair before the first picture is still in the empty time. */
+    if (rc == 0)
+        rc = buf_addf(out, "#EXT-X-START:TIME-OFFSET=%.6f,PRECISE=YES\n", ceil(start * 1e6) / 1e6);
     if (rc == 0 && audio)
         rc = buf_addf(out,
                       "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"Default\","

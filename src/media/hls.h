@@ -89,10 +89,16 @@ size_t hls_start_variant(const struct hls_variant *v, size_t n);
 /*
  * Append the multivariant playlist: `audio` (may be NULL) as EXT-X-MEDIA, then
  * hls_start_variant() first and the other variants in the order given.
+ * `start` is where the media begins, in seconds: its first picture, which
+ * the B-frame delay puts after 0, or 0 for sound alone. It becomes
+ * EXT-X-START:TIME-OFFSET=<start, rounded up to the microsecond>,PRECISE=YES:
+ * players start on that picture instead of in the empty time before it
+ * (which hls.js jumps, skipping 0.1 s more), and start a growing EVENT
+ * stream there too, not three segments before its end as for live TV.
  * Returns 0 or KINO_ETOOBIG.
  */
 int hls_write_master(struct buf *out, const struct hls_variant *v, size_t n,
-                     const struct hls_audio *audio);
+                     const struct hls_audio *audio, double start);
 
 /*
  * Measured bit rates of a variant made of `video` and, when `audio` is not

@@ -195,7 +195,8 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
         if (j->n_rungs > 0) {
             struct hls_audio a = { .uri = "audio/index.m3u8", .language = j->language,
                                    .channels = 2 };
-            rc = hls_write_master(&b, v, j->n_rungs, aseg ? &a : NULL);
+            double first_picture = j->reorder_delay * av_q2d(av_inv_q(j->fps));
+            rc = hls_write_master(&b, v, j->n_rungs, aseg ? &a : NULL, first_picture);
             if (rc == 0)
                 rc = hls_write_iframe_variants(&b, j->iframes, j->n_iframes);
         } else {
@@ -203,7 +204,7 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
             struct hls_variant av = { .uri = "audio/index.m3u8", .codecs = "mp4a.40.2",
                                       .bandwidth = mr->bandwidth,
                                       .average_bandwidth = mr->average_bandwidth };
-            rc = hls_write_master(&b, &av, 1, NULL);
+            rc = hls_write_master(&b, &av, 1, NULL, 0); /* sound alone: from 0 */
         }
         if (rc == 0)
             rc = write_text(j, "master.m3u8", &b);

@@ -508,7 +508,7 @@ def read_master(label, url):
     lines, tags, media, variants = e2e.parse_master(r.body.decode("utf-8", "replace"))
     R.note("%s master:\n        %s" % (label, "\n        ".join(
         l for l in lines if l.startswith("#EXT-X-MEDIA") or l.startswith("#EXT-X-STREAM-INF"))))
-    return media, variants
+    return media, variants, lines
 
 
 def check_video(c, name, exp):
@@ -532,7 +532,7 @@ def check_video(c, name, exp):
     got = read_master(label, master)
     if not got:
         return
-    media, variants = got
+    media, variants, lines = got
     audio = [x for x in media if x.get("TYPE") == "AUDIO"]
     if exp["audio"]:
         R.check("%s: one audio rendition, stereo, language %s" %
@@ -702,7 +702,12 @@ def check_audio(c, name, exp):
     got = read_master(label, master)
     if not got:
         return
-    media, variants = got
+    media, variants, lines = got
+    # Sound starts at 0; the tag makes players start a growing stream there too, not three
+    # segments before its end.
+    R.check("%s: master starts players at 0 (EXT-X-START:TIME-OFFSET=0.000000,PRECISE=YES)" % label,
+            "#EXT-X-START:TIME-OFFSET=0.000000,PRECISE=YES" in lines,
+            "\n".join(l for l in lines if l.startswith("#EXT-X-START")) or "no EXT-X-START")
     R.check("%s: one variant, CODECS mp4a.40.2, no RESOLUTION" % label,
             len(variants) == 1 and variants[0][0].get("CODECS") == "mp4a.40.2" and
             "RESOLUTION" not in variants[0][0], repr(variants))

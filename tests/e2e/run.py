@@ -886,6 +886,20 @@ def check_hls(label, master_url, duration, expect_sizes, workdir, api_media=None
                 b is not None and b[1] == RUNG_CAPS.get(rung) and b[0] == b[1] * 2 // 8,
                 repr(b))
         if "first_segment" not in info:
+            # Where the first picture is shown (decode time + offset, as Media Source
+            # buffers it): with B-frames after 0, and EXT-X-START must send players there,
+            # rounded up to the microsecond; hls.js, started at 0, jumped the empty time
+            # and 0.1 s more.
+            seg1 = os.path.join(wd, "seg1.mp4")
+            spans, ts = sample_spans(seg1), track_timescale(seg1)
+            first = min(a for a, _ in spans) / ts if spans and ts else None
+            start = [parse_attrs(l[len("#EXT-X-START:"):]) for l in lines
+                     if l.startswith("#EXT-X-START:")]
+            R.check("%s: EXT-X-START:TIME-OFFSET=<first picture, %s s>,PRECISE=YES" %
+                    (label, "?" if first is None else "%.6f" % first),
+                    first is not None and len(start) == 1 and start[0].get("PRECISE") == "YES" and
+                    first <= float(start[0].get("TIME-OFFSET", "nan")) <= first + 2e-6,
+                    repr(start))
             info["first_segment"] = urllib.parse.urljoin(purl, pl["segments"][0][1])
             info["init"] = urllib.parse.urljoin(purl, pl["map"])
             info["playlist"] = purl
@@ -2520,6 +2534,13 @@ def scenario_progressive(kino_bin, tmp, media_dir):
             R.check("progressive: growing master is served no-cache",
                     master.status == 200 and master.header("Cache-Control") == "no-cache",
                     master.describe())
+            # Without EXT-X-START, hls.js and Shaka Player start a growing (EVENT) stream
+            # three segments before its end, like live TV: a viewer of a 30 s upload started
+            # at 18 s. It sends them to the first picture.
+            R.check("progressive: growing master starts players at the beginning "
+                    "(EXT-X-START:TIME-OFFSET=0.066667,PRECISE=YES)",
+                    "#EXT-X-START:TIME-OFFSET=0.066667,PRECISE=YES" in
+                    master.body.decode("utf-8", "replace").splitlines(), master.describe())
             pl = request(srv.base, "GET", "/media/%s/720p/index.m3u8" % mid)
             text = pl.body.decode("utf-8", "replace")
             R.check("progressive: growing media playlist is an EVENT without ENDLIST, no-cache",

@@ -77,12 +77,13 @@ Test(hls, master_playlist_with_shared_audio_is_exact)
     struct hls_audio a = { .uri = "audio/index.m3u8", .language = "eng", .channels = 2 };
     struct buf b;
     buf_init(&b, 1 << 16);
-    cr_assert_eq(hls_write_master(&b, v, 2, &a), 0);
+    cr_assert_eq(hls_write_master(&b, v, 2, &a, 2.0 * 1001 / 30000), 0);
     cr_assert_str_eq(
         b.ptr,
         "#EXTM3U\n"
         "#EXT-X-VERSION:7\n"
         "#EXT-X-INDEPENDENT-SEGMENTS\n"
+        "#EXT-X-START:TIME-OFFSET=0.066734,PRECISE=YES\n"
         "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"Default\",LANGUAGE=\"eng\","
         "DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"audio/index.m3u8\"\n"
         "#EXT-X-STREAM-INF:BANDWIDTH=3128000,AVERAGE-BANDWIDTH=2600000,"
@@ -113,7 +114,7 @@ Test(hls, master_lists_the_rung_nearest_2_mbits_first)
     cr_assert_eq(hls_start_variant(&v[2], 2), 0, "all below 2 Mbit/s: the highest");
     struct buf b;
     buf_init(&b, 1 << 16);
-    cr_assert_eq(hls_write_master(&b, v, 4, NULL), 0);
+    cr_assert_eq(hls_write_master(&b, v, 4, NULL, 0), 0);
     const char *p1080 = strstr(b.ptr, "1080p/"), *p720 = strstr(b.ptr, "720p/"),
                *p480 = strstr(b.ptr, "480p/"), *p360 = strstr(b.ptr, "360p/");
     cr_assert(p1080 && p720 && p480 && p360, "%s", b.ptr);
@@ -129,8 +130,9 @@ Test(hls, audio_only_master_has_no_media_tag_nor_resolution)
                              .average_bandwidth = 130000, .codecs = "mp4a.40.2" };
     struct buf b;
     buf_init(&b, 1 << 16);
-    cr_assert_eq(hls_write_master(&b, &v, 1, NULL), 0);
+    cr_assert_eq(hls_write_master(&b, &v, 1, NULL, 0), 0);
     cr_assert_str_eq(b.ptr, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+                            "#EXT-X-START:TIME-OFFSET=0.000000,PRECISE=YES\n"
                             "#EXT-X-STREAM-INF:BANDWIDTH=131000,AVERAGE-BANDWIDTH=130000,"
                             "CODECS=\"mp4a.40.2\"\naudio/index.m3u8\n");
     buf_release(&b);
