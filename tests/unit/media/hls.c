@@ -95,6 +95,27 @@ Test(hls, master_playlist_with_shared_audio_is_exact)
     buf_release(&b);
 }
 
+/* EXT-X-START: the first picture's time, rounded up to the microsecond (never before it). */
+Test(hls, master_starts_players_on_the_first_picture)
+{
+    const struct { double start; const char *tag; } cases[] = {
+        { 0, "#EXT-X-START:TIME-OFFSET=0.000000,PRECISE=YES\n" },
+        { 2.0 / 30, "#EXT-X-START:TIME-OFFSET=0.066667,PRECISE=YES\n" },
+        { 2.0 / 25, "#EXT-X-START:TIME-OFFSET=0.080000,PRECISE=YES\n" },
+        { 2.0 * 1001 / 30000, "#EXT-X-START:TIME-OFFSET=0.066734,PRECISE=YES\n" },
+        { 0.1, "#EXT-X-START:TIME-OFFSET=0.100000,PRECISE=YES\n" },
+    };
+    const struct hls_variant v = { .uri = "360p/index.m3u8", .bandwidth = 900000,
+                                   .average_bandwidth = 800000, .codecs = "avc1.64001e" };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct buf b;
+        buf_init(&b, 1 << 16);
+        cr_assert_eq(hls_write_master(&b, &v, 1, NULL, cases[i].start), 0);
+        cr_assert(strstr(b.ptr, cases[i].tag) != NULL, "start %.9f: %s", cases[i].start, b.ptr);
+        buf_release(&b);
+    }
+}
+
 /* Players start with the first variant listed: the rung nearest 2 Mbit/s on average goes
  * first, the others keep their order. */
 Test(hls, master_lists_the_rung_nearest_2_mbits_first)
