@@ -25,6 +25,9 @@
 //    the whole clip in one buffered range; kino's duration;
 //    a seek to the end ends; no fatal player error; every request to kino
 //    answered with CORS; a screenshot.
+//    Then a 90 s clip is uploaded and, once a quarter of it is transcoded,
+//    hls.js in Chromium plays its growing playlists (playGrowing()): from the
+//    first picture, through the end of the job, to the end of the clip.
 // 4. WebKit (webkit.mjs: WebKitGTK's MiniBrowser under WebKitWebDriver and
 //    Xvfb, Media Source on GStreamer) plays the HLS with hls.js and the DASH
 //    with Shaka Player: each starts at the beginning, plays past 5.5 s with
@@ -46,7 +49,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchFirefox } from "./bidi.mjs";
 import { launchChromium } from "./chromium.mjs";
-import { PLAYERS, playIn } from "./players.mjs";
+import { PLAYERS, playGrowing, playIn } from "./players.mjs";
 import { playInWebKit } from "./webkit.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -67,6 +70,7 @@ const PLAY_TIMEOUT_S = 60;   // until currentTime > PLAY_PAST_S
 const PLAY_PAST_S = 5.5;     // the picture is still from 3.5 s on
 const END_TIMEOUT_S = 60;    // after the seek, until 'ended'
 const STOP_TIMEOUT_S = 30;
+const LONG_CLIP_S = 90;      // the clip played while kino still transcodes it
 const OVERALL_TIMEOUT_S = 560; // below Meson's 600 s, so cleanup still runs
 
 // ---------------------------------------------------------------------------
@@ -238,6 +242,41 @@ function describe(r) {
   return `HTTP ${r.status}: ${r.text.slice(0, 500)}`;
 }
 
+// POST /api/v1/upload: `file` as a private media. Returns {status, text, json}.
+async function upload(base, auth, file, title) {
+  const form = new FormData();
+  form.append("title", title);
+  form.append("visibility", "private");
+  form.append("file", new Blob([fs.readFileSync(file)], { type: "video/mp4" }), path.basename(file));
+  try {
+    const resp = await fetch(`${base}/api/v1/upload`, {
+      method: "POST", body: form, headers: auth, signal: AbortSignal.timeout(120000),
+    });
+    const text = await resp.text();
+    return { status: resp.status, text, json: (() => { try { return JSON.parse(text); } catch { return null; } })() };
+  } catch (e) {
+    return { status: 0, text: String(e), json: null };
+  }
+}
+
+// GET /api/v1/media/{id} every pollMs until until(media) holds, the media
+// failed, or timeoutS passed. Returns the last answer (or {error}/{http}).
+async function pollMedia(base, auth, id, until, timeoutS, pollMs = 500) {
+  const deadline = Date.now() + timeoutS * 1000;
+  let last = null;
+  while (Date.now() < deadline) {
+    try {
+      const r = await get(`${base}/api/v1/media/${id}`, { headers: auth });
+      last = r.json || { http: describe(r) };
+      if (r.json && (until(r.json) || r.json.status === "failed")) break;
+    } catch (e) {
+      last = { error: String(e) };
+    }
+    await sleep(pollMs);
+  }
+  return last;
+}
+
 // ---------------------------------------------------------------------------
 // The engines players.mjs plays in: Debian's builds, never a downloaded
 // browser, each with a fresh profile and no cache (both players fetch the
@@ -301,6 +340,20 @@ async function main() {
   ], 120000);
   if (!check("ffmpeg makes an 8 s 854x480 H.264/AAC test clip", ff.code === 0 && fs.existsSync(clip),
              `ffmpeg exited ${ff.code}\n${ff.err}`)) return;
+  // A longer one, still being transcoded while a player starts on it (kino takes
+  // about 20 s for it under AddressSanitizer on two cores, and is playable after 1-2 s).
+  const longClip = path.join(tmp, "long.mp4");
+  {
+    const r = await run("ffmpeg", [
+      "-hide_banner", "-loglevel", "error", "-y",
+      "-f", "lavfi", "-i", `testsrc2=size=854x480:rate=30:duration=${LONG_CLIP_S}`,
+      "-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${LONG_CLIP_S}`,
+      "-ac", "2", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "30", "-pix_fmt", "yuv420p",
+      "-c:a", "aac", "-b:a", "96k", "-shortest", longClip,
+    ], 120000);
+    if (!check(`ffmpeg makes a ${LONG_CLIP_S} s 854x480 H.264/AAC test clip`, r.code === 0 && fs.existsSync(longClip),
+               `ffmpeg exited ${r.code}\n${r.err}`)) return;
+  }
 
   // An admin account, then kino serve on a free loopback port.
   const port = await freePort();
@@ -368,20 +421,7 @@ async function main() {
   // Upload, then poll until ready.
   let media;
   {
-    const form = new FormData();
-    form.append("title", "browser test clip");
-    form.append("visibility", "private");
-    form.append("file", new Blob([fs.readFileSync(clip)], { type: "video/mp4" }), "clip.mp4");
-    let r;
-    try {
-      const resp = await fetch(`${base}/api/v1/upload`, {
-        method: "POST", body: form, headers: auth, signal: AbortSignal.timeout(120000),
-      });
-      const text = await resp.text();
-      r = { status: resp.status, text, json: (() => { try { return JSON.parse(text); } catch { return null; } })() };
-    } catch (e) {
-      r = { status: 0, text: String(e), json: null };
-    }
+    const r = await upload(base, auth, clip, "browser test clip");
     if (!check("POST /api/v1/upload (multipart, field file, visibility private) -> 201 with an id",
                r.status === 201 && r.json && typeof r.json.id === "string" &&
                r.json.visibility === "private", describe(r))) return;
@@ -390,22 +430,7 @@ async function main() {
   const id = media.id;
   {
     const t0 = Date.now();
-    const deadline = t0 + READY_TIMEOUT_S * 1000;
-    let last = media;
-    while (Date.now() < deadline) {
-      let r;
-      try {
-        r = await get(`${base}/api/v1/media/${id}`, { headers: auth });
-      } catch (e) {
-        last = { error: String(e) };
-        await sleep(500);
-        continue;
-      }
-      last = r.json || { http: describe(r) };
-      if (r.json && (r.json.status === "ready" || r.json.status === "failed")) break;
-      await sleep(500);
-    }
-    media = last;
+    media = await pollMedia(base, auth, id, (m) => m.status === "ready", READY_TIMEOUT_S) || media;
     if (!check(`media ${id} becomes ready within ${READY_TIMEOUT_S}s (${secs(Date.now() - t0)})`,
                media.status === "ready", `last answer: ${JSON.stringify(media)}\n${serverLogTail()}`)) return;
   }
@@ -485,6 +510,32 @@ async function main() {
           `HTTP ${r.status}, Content-Type: ${type}, Access-Control-Allow-Origin: ${acao}\n${mpd.slice(0, 4000)}`);
   }
 
+  const limits = { playPast: PLAY_PAST_S, playTimeout: PLAY_TIMEOUT_S, endTimeout: END_TIMEOUT_S };
+  // The long clip, uploaded and played as soon as it is playable (players.mjs, playGrowing()).
+  const playWhileProcessing = async (engine, browser) => {
+    const r = await upload(base, auth, longClip, "browser test: played while processing");
+    if (!check(`POST /api/v1/upload of the ${LONG_CLIP_S} s clip -> 201`,
+               r.status === 201 && r.json && typeof r.json.id === "string", describe(r))) return;
+    const lid = r.json.id;
+    const t0 = Date.now();
+    const m = await pollMedia(base, auth, lid, (x) => x.playable === true, READY_TIMEOUT_S, 100);
+    if (!check(`the ${LONG_CLIP_S} s clip becomes playable (${secs(Date.now() - t0)})`, m && m.playable === true,
+               `last answer: ${JSON.stringify(m)}\n${serverLogTail()}`)) return;
+    // A viewer who comes a little later: with a quarter transcoded, the growing playlists
+    // hold several segments, and a player that treats them as live TV starts near their end.
+    await pollMedia(base, auth, lid, (x) => x.progress >= 0.25 || x.status === "ready", READY_TIMEOUT_S, 100);
+    const pb = await get(`${base}/api/v1/media/${lid}/playback`, { headers: auth });
+    if (!check("its playback answer gives the hls URL while processing",
+               pb.status === 200 && pb.json && typeof pb.json.hls === "string", describe(pb))) return;
+    const now = await get(`${base}/api/v1/media/${lid}`, { headers: auth });
+    const processing = now.json && now.json.status === "processing"
+      ? `status processing, progress ${Number(now.json.progress).toFixed(2)}` : null;
+    await playGrowing({
+      engine, browser, url: pb.json.hls, base, pageOrigin, processing, limits, tmp, check, info,
+      waitReady: () => pollMedia(base, auth, lid, (x) => x.status === "ready", READY_TIMEOUT_S),
+    });
+  };
+
   // Chromium, then Firefox, each playing the HLS with hls.js and the DASH with dash.js.
   const ttff = {};
   for (const engine of [CHROMIUM_ENGINE, FIREFOX_ENGINE]) {
@@ -495,11 +546,12 @@ async function main() {
       const url = PLAYERS[player].manifest === "hls" ? hlsUrl : dashUrl;
       if (!url) continue;
       ttff[`${engine.name} ${player}`] = await playIn({
-        engine, browser, player, url, base, pageOrigin, media, renditions, tmp, check, info,
+        engine, browser, player, url, base, pageOrigin, media, renditions, tmp, check, info, limits,
         extra: PLAYERS[player].manifest === "dash" ? `the MPD (${dashUrl}):\n${mpd}` : "",
-        limits: { playPast: PLAY_PAST_S, playTimeout: PLAY_TIMEOUT_S, endTimeout: END_TIMEOUT_S },
       });
     }
+    // Where a growing stream starts is hls.js's doing, not the engine's: once is enough.
+    if (engine === CHROMIUM_ENGINE) await playWhileProcessing(engine, browser);
     state.browser = null;
     await Promise.race([browser.close().catch(() => {}), sleep(10000)]);
   }
@@ -507,10 +559,7 @@ async function main() {
     .map(([k, v]) => `${k} ${v == null ? "never" : secs(v)}`).join(", "));
 
   // WebKit (webkit.mjs).
-  await playInWebKit({
-    hlsUrl, dashUrl, pageOrigin, media, check, info, freePort,
-    limits: { playPast: PLAY_PAST_S, playTimeout: PLAY_TIMEOUT_S, endTimeout: END_TIMEOUT_S },
-  });
+  await playInWebKit({ hlsUrl, dashUrl, pageOrigin, media, check, info, freePort, limits });
 
   // Then kino must stop cleanly on SIGTERM.
   {

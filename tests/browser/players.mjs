@@ -71,20 +71,19 @@ function failedRequests(engine, reqs, info) {
 
 // Where playback began, against where the media begins: a player that found
 // nothing to play where it stood jumps ahead, and what it jumps over is never
-// seen. The clip's first picture is at x264's B-frame delay, two frames
+// seen. The clips' first picture is at x264's B-frame delay, two frames
 // (docs/internals/media.md, "Timeline"), where Chromium and Firefox begin
-// the buffered range; WebKit buffers from 0. One more frame is allowed for a
+// the buffered range (WebKit buffers from 0). One more frame is allowed for a
 // player that moves to the first picture itself. events: the page's video
-// events; buffered: its ranges.
+// events.
 const FRAME_S = 1 / 30;
 const FIRST_PICTURE_S = 2 * FRAME_S;
-export function startOf(events, buffered) {
+export function startOf(events) {
   const playing = events.find((e) => e.ev === "playing");
-  const first = Math.max(buffered.length ? buffered[0][0] : 0, FIRST_PICTURE_S);
   return {
-    ok: !!playing && playing.ct <= first + FRAME_S,
+    ok: !!playing && playing.ct <= FIRST_PICTURE_S + FRAME_S,
     text: `playback starts on the first picture, nothing skipped (first 'playing' at ` +
-          `${playing ? playing.ct.toFixed(3) : "never"} s, first picture at ${first.toFixed(3)} s)`,
+          `${playing ? playing.ct.toFixed(3) : "never"} s, first picture at ${FIRST_PICTURE_S.toFixed(3)} s)`,
   };
 }
 
@@ -222,7 +221,7 @@ async function playOnPage(o, p, label, page, kinoRequests, diagnostics) {
         `${ttff == null ? "never" : secs(ttff)}, currentTime ${t.s.currentTime.toFixed(2)})`,
         played, await diagnostics());
   {
-    const start = startOf(t.events, t.s.buffered);
+    const start = startOf(t.events);
     check(`${label}: ${start.text}`, start.ok, await diagnostics());
   }
   check(`${label}: the video has a picture (${t.s.videoWidth}x${t.s.videoHeight})`,
@@ -281,4 +280,68 @@ async function playOnPage(o, p, label, page, kinoRequests, diagnostics) {
   const size = fs.existsSync(shot) ? fs.statSync(shot).size : 0;
   check(`${label}: screenshot written (${size} bytes)`, size > 0);
   return ttff;
+}
+
+// A viewer who opens a media while kino is still transcoding it ("playable in
+// seconds"), a while after it became playable: hls.js plays the growing
+// (EVENT) playlists from the beginning of the upload, not three segments
+// before their end as it does live TV (what it did before kino's master
+// playlist said where to start: EXT-X-START); when the
+// job finishes and EXT-X-ENDLIST is appended it sees the stream end, takes the
+// whole duration, and a seek to the last second ends.
+// o: { engine, browser, url (the master while processing), base, pageOrigin,
+//      processing (a string saying how far the job was when url was taken, or
+//      null when it had already finished), waitReady() -> the media JSON once
+//      ready, limits, tmp, check, info }.
+export async function playGrowing(o) {
+  const { engine, limits, check, info } = o;
+  const label = `${engine.name} hls.js while processing`;
+  if (!check(`${label}: the media is still processing when the player starts (${o.processing || "ready"})`,
+             o.processing !== null,
+             "the job finished before the player started: make the clip in play.mjs longer")) return;
+  const { page, kinoRequests, diagnostics } = await openPage(o.browser, o.base, ["levelLoads"]);
+  try {
+    await page.goto(`${o.pageOrigin}/index.html?player=hls-growing`);
+    await page.evaluate((src) => kinoTest.start(src), o.url);
+    const failing = "kinoTest.errors.some((e) => e.fatal) || kinoTest.state().mediaError !== null";
+    await page.waitFor(`kinoTest.state().currentTime > 1 || ${failing}`, limits.playTimeout * 1000, 100);
+    let t = await page.evaluate(() => ({ s: kinoTest.state(), events: kinoTest.events,
+                                         loads: kinoTest.levelLoads }));
+    check(`${label}: plays (currentTime ${t.s.currentTime.toFixed(2)})`, t.s.currentTime > 1,
+          await diagnostics());
+    const first = t.loads[0];
+    check(`${label}: the first media playlist is a growing EVENT playlist (${JSON.stringify(first)})`,
+          first && first.live && first.type === "EVENT", await diagnostics());
+    const start = startOf(t.events);
+    check(`${label}: ${start.text}`, start.ok, await diagnostics());
+
+    const media = await o.waitReady();
+    if (!check(`${label}: the media becomes ready while it plays`, media && media.status === "ready",
+               JSON.stringify(media))) return;
+    // hls.js reloads a live playlist about once a target duration (4 s).
+    const ended = await page.waitFor(`kinoTest.levelLoads.some((l) => !l.live) || ${failing}`, 30000, 200);
+    t = await page.evaluate(() => ({ s: kinoTest.state(), loads: kinoTest.levelLoads }));
+    const last = t.loads[t.loads.length - 1];
+    check(`${label}: after the job, hls.js loads the playlist with its end (${t.loads.length} loads, ` +
+          `last ${JSON.stringify(last)})`, ended && last && !last.live, await diagnostics());
+    check(`${label}: video.duration (${t.s.duration}) is the media's (${media.duration_s})`,
+          Math.abs(t.s.duration - media.duration_s) < 0.5, await diagnostics());
+    info(`${label}: at ${t.s.currentTime.toFixed(2)} s when the job finished`);
+    const target = Math.max(0, media.duration_s - 1);
+    await page.evaluate((to) => { document.getElementById("v").currentTime = to; }, target);
+    await page.waitFor(`kinoTest.ended || ${failing}`, limits.endTimeout * 1000, 100);
+    t = await page.evaluate(() => ({ s: kinoTest.state(), ended: kinoTest.ended }));
+    check(`${label}: a seek to ${target.toFixed(2)}s plays to the end (currentTime ` +
+          `${t.s.currentTime.toFixed(2)} of ${t.s.duration})`, t.ended, await diagnostics());
+    const errors = await page.evaluate(() => kinoTest.errors);
+    const fatal = errors.filter((e) => e.fatal);
+    for (const e of errors.filter((x) => !x.fatal)) info(`${label} non-fatal error: ${JSON.stringify(e)}`);
+    check(`${label}: no fatal player error (${errors.length - fatal.length} non-fatal)`, fatal.length === 0,
+          fatal.map((e) => JSON.stringify(e)).join("\n") + "\n" + await diagnostics());
+    const bad = failedRequests(engine, kinoRequests, info);
+    check(`${label}: every cross-origin request to kino succeeded with CORS (${kinoRequests.length} requests)`,
+          kinoRequests.length > 0 && bad.length === 0, bad.map((q) => JSON.stringify(q)).join("\n"));
+  } finally {
+    await Promise.race([page.close().catch(() => {}), sleep(10000)]);
+  }
 }
