@@ -64,16 +64,27 @@ int hls_target_duration(const struct hls_segment *segs, size_t n);
  * Append a VOD media playlist to `out`: init segment "init.mp4", segments
  * "1.m4s".. with EXTINF at 6 decimals. `target` comes from
  * hls_target_duration() over every playlist of the stream so that all share it.
+ *
+ * `start` is where the media begins, in seconds, the same in every playlist
+ * of the stream: its first picture, which the B-frame delay puts after 0, or
+ * 0 for sound alone. It becomes EXT-X-START:TIME-OFFSET=<start, rounded up to
+ * the microsecond>,PRECISE=YES: players start on that picture instead of in
+ * the empty time before it (which hls.js jumps, skipping 0.1 s more), and
+ * start a growing EVENT playlist there too, not three segments before its
+ * end as for live TV. In the media playlists, not the multivariant one,
+ * because ExoPlayer reads it only there (RFC 8216 asks for one or the other).
  * Returns 0 or KINO_ETOOBIG when `out` is full.
  */
-int hls_write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target);
+int hls_write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target,
+                    double start);
 
 /*
  * The same playlist while it still grows: EXT-X-PLAYLIST-TYPE:EVENT and no
  * EXT-X-ENDLIST. Later versions only append segments; the VOD version written
  * at the end (same `target`: it must not change) ends it.
  */
-int hls_write_media_event(struct buf *out, const struct hls_segment *segs, size_t n, int target);
+int hls_write_media_event(struct buf *out, const struct hls_segment *segs, size_t n, int target,
+                          double start);
 
 /*
  * The variant a player should start with: the one whose average bit rate is
@@ -89,16 +100,10 @@ size_t hls_start_variant(const struct hls_variant *v, size_t n);
 /*
  * Append the multivariant playlist: `audio` (may be NULL) as EXT-X-MEDIA, then
  * hls_start_variant() first and the other variants in the order given.
- * `start` is where the media begins, in seconds: its first picture, which
- * the B-frame delay puts after 0, or 0 for sound alone. It becomes
- * EXT-X-START:TIME-OFFSET=<start, rounded up to the microsecond>,PRECISE=YES:
- * players start on that picture instead of in the empty time before it
- * (which hls.js jumps, skipping 0.1 s more), and start a growing EVENT
- * stream there too, not three segments before its end as for live TV.
  * Returns 0 or KINO_ETOOBIG.
  */
 int hls_write_master(struct buf *out, const struct hls_variant *v, size_t n,
-                     const struct hls_audio *audio, double start);
+                     const struct hls_audio *audio);
 
 /*
  * Measured bit rates of a variant made of `video` and, when `audio` is not

@@ -149,6 +149,8 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
     }
     if (j->publish && growing_target(j) > target)
         target = growing_target(j); /* the growing versions already announced it */
+    /* Where the media begins (hls_write_media()): the first picture, or 0 for sound alone. */
+    double start = j->n_rungs > 0 ? j->reorder_delay * av_q2d(av_inv_q(j->fps)) : 0;
 
     buf_init(&b, PLAYLIST_MAX);
     for (size_t i = 0; i < j->n_rungs && rc == 0; i++) {
@@ -158,8 +160,8 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
         char rel[64];
         snprintf(rel, sizeof(rel), "%s/index.m3u8", r->le.name);
         size_t nv = r->w.n_segs < upto ? r->w.n_segs : upto;
-        rc = growing ? hls_write_media_event(&b, r->w.segs, nv, target)
-                     : hls_write_media(&b, r->w.segs, nv, target);
+        rc = growing ? hls_write_media_event(&b, r->w.segs, nv, target, start)
+                     : hls_write_media(&b, r->w.segs, nv, target, start);
         if (rc < 0 || (rc = write_text(j, rel, &b)) < 0)
             break;
         snprintf(uris[i], sizeof(uris[i]), "%s", rel);
@@ -180,8 +182,8 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
     if (rc == 0 && aseg) {
         struct media_rendition *mr = &res->renditions[res->n_renditions++];
         buf_reset(&b);
-        rc = growing ? hls_write_media_event(&b, aseg, na, target)
-                     : hls_write_media(&b, aseg, na, target);
+        rc = growing ? hls_write_media_event(&b, aseg, na, target, start)
+                     : hls_write_media(&b, aseg, na, target, start);
         if (rc == 0)
             rc = write_text(j, "audio/index.m3u8", &b);
         snprintf(mr->name, sizeof(mr->name), "audio");
@@ -195,8 +197,7 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
         if (j->n_rungs > 0) {
             struct hls_audio a = { .uri = "audio/index.m3u8", .language = j->language,
                                    .channels = 2 };
-            double first_picture = j->reorder_delay * av_q2d(av_inv_q(j->fps));
-            rc = hls_write_master(&b, v, j->n_rungs, aseg ? &a : NULL, first_picture);
+            rc = hls_write_master(&b, v, j->n_rungs, aseg ? &a : NULL);
             if (rc == 0)
                 rc = hls_write_iframe_variants(&b, j->iframes, j->n_iframes);
         } else {
@@ -204,7 +205,7 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
             struct hls_variant av = { .uri = "audio/index.m3u8", .codecs = "mp4a.40.2",
                                       .bandwidth = mr->bandwidth,
                                       .average_bandwidth = mr->average_bandwidth };
-            rc = hls_write_master(&b, &av, 1, NULL, 0); /* sound alone: from 0 */
+            rc = hls_write_master(&b, &av, 1, NULL);
         }
         if (rc == 0)
             rc = write_text(j, "master.m3u8", &b);

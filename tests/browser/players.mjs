@@ -285,8 +285,8 @@ async function playOnPage(o, p, label, page, kinoRequests, diagnostics) {
 // A viewer who opens a media while kino is still transcoding it ("playable in
 // seconds"), a while after it became playable: hls.js plays the growing
 // (EVENT) playlists from the beginning of the upload, not three segments
-// before their end as it does live TV (what it did before kino's master
-// playlist said where to start: EXT-X-START); when the
+// before their end as it does live TV (what it did before kino's media
+// playlists said where to start: EXT-X-START); when the
 // job finishes and EXT-X-ENDLIST is appended it sees the stream end, takes the
 // whole duration, and a seek to the last second ends.
 // o: { engine, browser, url (the master while processing), base, pageOrigin,

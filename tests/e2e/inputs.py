@@ -508,7 +508,7 @@ def read_master(label, url):
     lines, tags, media, variants = e2e.parse_master(r.body.decode("utf-8", "replace"))
     R.note("%s master:\n        %s" % (label, "\n        ".join(
         l for l in lines if l.startswith("#EXT-X-MEDIA") or l.startswith("#EXT-X-STREAM-INF"))))
-    return media, variants, lines
+    return media, variants
 
 
 def check_video(c, name, exp):
@@ -532,7 +532,7 @@ def check_video(c, name, exp):
     got = read_master(label, master)
     if not got:
         return
-    media, variants, lines = got
+    media, variants = got
     audio = [x for x in media if x.get("TYPE") == "AUDIO"]
     if exp["audio"]:
         R.check("%s: one audio rendition, stereo, language %s" %
@@ -702,18 +702,21 @@ def check_audio(c, name, exp):
     got = read_master(label, master)
     if not got:
         return
-    media, variants, lines = got
-    # Sound starts at 0; the tag makes players start a growing stream there too, not three
-    # segments before its end.
-    R.check("%s: master starts players at 0 (EXT-X-START:TIME-OFFSET=0.000000,PRECISE=YES)" % label,
-            "#EXT-X-START:TIME-OFFSET=0.000000,PRECISE=YES" in lines,
-            "\n".join(l for l in lines if l.startswith("#EXT-X-START")) or "no EXT-X-START")
+    media, variants = got
     R.check("%s: one variant, CODECS mp4a.40.2, no RESOLUTION" % label,
             len(variants) == 1 and variants[0][0].get("CODECS") == "mp4a.40.2" and
             "RESOLUTION" not in variants[0][0], repr(variants))
     if variants:
         path = os.path.join(c.tmp, "%s-a.mp4" % name)
-        if download_rendition(label, urllib.parse.urljoin(master, variants[0][1]), path):
+        pl = download_rendition(label, urllib.parse.urljoin(master, variants[0][1]), path)
+        if pl:
+            # Sound starts at 0; the tag makes players start a growing stream there too, not
+            # three segments before its end.
+            R.check("%s: the playlist starts players at 0 (EXT-X-START:TIME-OFFSET=0.000000,"
+                    "PRECISE=YES)" % label,
+                    "#EXT-X-START:TIME-OFFSET=0.000000,PRECISE=YES" in pl["lines"],
+                    "\n".join(l for l in pl["lines"] if l.startswith("#EXT-X-START")) or
+                    "no EXT-X-START")
             f, err = audio_facts(path)
             R.note("%s: %s" % (label, f))
             R.check("%s: AAC-LC stereo 48000 Hz, ~ %d s" % (label, length), f is not None and

@@ -827,6 +827,8 @@ def check_hls(label, master_url, duration, expect_sizes, workdir, api_media=None
         except (TypeError, ValueError):
             R.check("%s: STREAM-INF %s BANDWIDTH values are integers" % (label, uri), False,
                     repr(a))
+    R.check("%s: the master has no EXT-X-START (the media playlists have it)" % label,
+            not any(l.startswith("#EXT-X-START") for l in lines), short(text))
     R.check("%s: RESOLUTIONs are %s" % (label, expect_sizes),
             sorted(s for s in sizes if s) == sorted(expect_sizes) and None not in sizes,
             "got %s" % sizes)
@@ -846,10 +848,12 @@ def check_hls(label, master_url, duration, expect_sizes, workdir, api_media=None
 
     # Audio rendition.
     audio_pl, audio_segs = None, None
+    start_tags = {}  # playlist -> its EXT-X-START lines
     if audio:
         aurl = urllib.parse.urljoin(master_url, audio[0]["URI"])
         audio_pl = check_media_playlist(label + " audio", aurl, duration, check_headers)
         if audio_pl:
+            start_tags[audio[0]["URI"]] = [l for l in audio_pl["lines"] if l.startswith("#EXT-X-START:")]
             got = check_rendition_download(label + " audio", aurl, audio_pl,
                                            os.path.join(workdir, "audio"))
             if got:
@@ -873,6 +877,7 @@ def check_hls(label, master_url, duration, expect_sizes, workdir, api_media=None
         pl = check_media_playlist(vlabel, purl, duration, check_headers)
         if not pl:
             continue
+        start_tags[uri] = [l for l in pl["lines"] if l.startswith("#EXT-X-START:")]
         wd = os.path.join(workdir, "v%d" % len(keyframes))
         got = check_rendition_download(vlabel, purl, pl, wd)
         if not got:
@@ -887,19 +892,12 @@ def check_hls(label, master_url, duration, expect_sizes, workdir, api_media=None
                 repr(b))
         if "first_segment" not in info:
             # Where the first picture is shown (decode time + offset, as Media Source
-            # buffers it): with B-frames after 0, and EXT-X-START must send players there,
-            # rounded up to the microsecond; hls.js, started at 0, jumped the empty time
-            # and 0.1 s more.
+            # buffers it): with B-frames after 0. Every media playlist's EXT-X-START must
+            # send players there, rounded up to the microsecond: hls.js, started at 0,
+            # jumped the empty time and 0.1 s more.
             seg1 = os.path.join(wd, "seg1.mp4")
             spans, ts = sample_spans(seg1), track_timescale(seg1)
-            first = min(a for a, _ in spans) / ts if spans and ts else None
-            start = [parse_attrs(l[len("#EXT-X-START:"):]) for l in lines
-                     if l.startswith("#EXT-X-START:")]
-            R.check("%s: EXT-X-START:TIME-OFFSET=<first picture, %s s>,PRECISE=YES" %
-                    (label, "?" if first is None else "%.6f" % first),
-                    first is not None and len(start) == 1 and start[0].get("PRECISE") == "YES" and
-                    first <= float(start[0].get("TIME-OFFSET", "nan")) <= first + 2e-6,
-                    repr(start))
+            info["first_picture"] = min(a for a, _ in spans) / ts if spans and ts else None
             info["first_segment"] = urllib.parse.urljoin(purl, pl["segments"][0][1])
             info["init"] = urllib.parse.urljoin(purl, pl["map"])
             info["playlist"] = purl
@@ -990,6 +988,18 @@ def check_hls(label, master_url, duration, expect_sizes, workdir, api_media=None
             R.check("%s: AVERAGE-BANDWIDTH %s within 10%% of measured mean %.0f" %
                     (vlabel, abw, mean),
                     abw is not None and mean > 0 and abs(abw - mean) <= 0.10 * mean, "")
+
+    first = info.get("first_picture")
+    for uri, tags in start_tags.items():
+        a = parse_attrs(tags[0][len("#EXT-X-START:"):]) if len(tags) == 1 else {}
+        try:
+            offset = float(a.get("TIME-OFFSET", "nan"))
+        except ValueError:
+            offset = float("nan")
+        R.check("%s: %s has EXT-X-START:TIME-OFFSET=<first picture, %s s>,PRECISE=YES" %
+                (label, uri, "?" if first is None else "%.6f" % first),
+                first is not None and a.get("PRECISE") == "YES" and first <= offset <= first + 2e-6,
+                repr(tags))
 
     kfs = [v for v in keyframes.values()]
     if len(kfs) > 1:
@@ -2534,15 +2544,15 @@ def scenario_progressive(kino_bin, tmp, media_dir):
             R.check("progressive: growing master is served no-cache",
                     master.status == 200 and master.header("Cache-Control") == "no-cache",
                     master.describe())
+            pl = request(srv.base, "GET", "/media/%s/720p/index.m3u8" % mid)
+            text = pl.body.decode("utf-8", "replace")
             # Without EXT-X-START, hls.js and Shaka Player start a growing (EVENT) stream
             # three segments before its end, like live TV: a viewer of a 30 s upload started
             # at 18 s. It sends them to the first picture.
-            R.check("progressive: growing master starts players at the beginning "
+            R.check("progressive: growing media playlist starts players at the beginning "
                     "(EXT-X-START:TIME-OFFSET=0.066667,PRECISE=YES)",
-                    "#EXT-X-START:TIME-OFFSET=0.066667,PRECISE=YES" in
-                    master.body.decode("utf-8", "replace").splitlines(), master.describe())
-            pl = request(srv.base, "GET", "/media/%s/720p/index.m3u8" % mid)
-            text = pl.body.decode("utf-8", "replace")
+                    "#EXT-X-START:TIME-OFFSET=0.066667,PRECISE=YES" in text.splitlines(),
+                    short(text))
             R.check("progressive: growing media playlist is an EVENT without ENDLIST, no-cache",
                     pl.status == 200 and "#EXT-X-PLAYLIST-TYPE:EVENT" in text and
                     "#EXT-X-ENDLIST" not in text and pl.header("Cache-Control") == "no-cache",

@@ -24,13 +24,14 @@ Test(hls, media_playlist_is_exact)
     struct buf b;
     buf_init(&b, 1 << 16);
     cr_assert_eq(hls_target_duration(video, 3), 4);
-    cr_assert_eq(hls_write_media(&b, video, 3, 4), 0);
+    cr_assert_eq(hls_write_media(&b, video, 3, 4, 2.0 * 1001 / 30000), 0);
     cr_assert_str_eq(b.ptr, "#EXTM3U\n"
                             "#EXT-X-VERSION:7\n"
                             "#EXT-X-TARGETDURATION:4\n"
                             "#EXT-X-MEDIA-SEQUENCE:1\n"
                             "#EXT-X-PLAYLIST-TYPE:VOD\n"
                             "#EXT-X-INDEPENDENT-SEGMENTS\n"
+                            "#EXT-X-START:TIME-OFFSET=0.066734,PRECISE=YES\n"
                             "#EXT-X-MAP:URI=\"init.mp4\"\n"
                             "#EXTINF:4.000000,\n1.m4s\n"
                             "#EXTINF:4.000000,\n2.m4s\n"
@@ -42,13 +43,14 @@ Test(hls, media_playlist_is_exact)
 Test(hls, growing_playlist_is_an_event_without_end)
 {
     struct buf b = BUF_INIT(4096);
-    cr_assert_eq(hls_write_media_event(&b, video, 2, 5), 0);
+    cr_assert_eq(hls_write_media_event(&b, video, 2, 5, 2.0 / 30), 0);
     cr_assert_str_eq(b.ptr, "#EXTM3U\n"
                             "#EXT-X-VERSION:7\n"
                             "#EXT-X-TARGETDURATION:5\n"
                             "#EXT-X-MEDIA-SEQUENCE:1\n"
                             "#EXT-X-PLAYLIST-TYPE:EVENT\n"
                             "#EXT-X-INDEPENDENT-SEGMENTS\n"
+                            "#EXT-X-START:TIME-OFFSET=0.066667,PRECISE=YES\n"
                             "#EXT-X-MAP:URI=\"init.mp4\"\n"
                             "#EXTINF:4.000000,\n1.m4s\n"
                             "#EXTINF:4.000000,\n2.m4s\n");
@@ -77,13 +79,12 @@ Test(hls, master_playlist_with_shared_audio_is_exact)
     struct hls_audio a = { .uri = "audio/index.m3u8", .language = "eng", .channels = 2 };
     struct buf b;
     buf_init(&b, 1 << 16);
-    cr_assert_eq(hls_write_master(&b, v, 2, &a, 2.0 * 1001 / 30000), 0);
+    cr_assert_eq(hls_write_master(&b, v, 2, &a), 0);
     cr_assert_str_eq(
         b.ptr,
         "#EXTM3U\n"
         "#EXT-X-VERSION:7\n"
         "#EXT-X-INDEPENDENT-SEGMENTS\n"
-        "#EXT-X-START:TIME-OFFSET=0.066734,PRECISE=YES\n"
         "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"Default\",LANGUAGE=\"eng\","
         "DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"audio/index.m3u8\"\n"
         "#EXT-X-STREAM-INF:BANDWIDTH=3128000,AVERAGE-BANDWIDTH=2600000,"
@@ -96,7 +97,7 @@ Test(hls, master_playlist_with_shared_audio_is_exact)
 }
 
 /* EXT-X-START: the first picture's time, rounded up to the microsecond (never before it). */
-Test(hls, master_starts_players_on_the_first_picture)
+Test(hls, media_playlists_start_players_on_the_first_picture)
 {
     const struct { double start; const char *tag; } cases[] = {
         { 0, "#EXT-X-START:TIME-OFFSET=0.000000,PRECISE=YES\n" },
@@ -105,12 +106,10 @@ Test(hls, master_starts_players_on_the_first_picture)
         { 2.0 * 1001 / 30000, "#EXT-X-START:TIME-OFFSET=0.066734,PRECISE=YES\n" },
         { 0.1, "#EXT-X-START:TIME-OFFSET=0.100000,PRECISE=YES\n" },
     };
-    const struct hls_variant v = { .uri = "360p/index.m3u8", .bandwidth = 900000,
-                                   .average_bandwidth = 800000, .codecs = "avc1.64001e" };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct buf b;
         buf_init(&b, 1 << 16);
-        cr_assert_eq(hls_write_master(&b, &v, 1, NULL, cases[i].start), 0);
+        cr_assert_eq(hls_write_media(&b, video, 3, 4, cases[i].start), 0);
         cr_assert(strstr(b.ptr, cases[i].tag) != NULL, "start %.9f: %s", cases[i].start, b.ptr);
         buf_release(&b);
     }
@@ -135,7 +134,7 @@ Test(hls, master_lists_the_rung_nearest_2_mbits_first)
     cr_assert_eq(hls_start_variant(&v[2], 2), 0, "all below 2 Mbit/s: the highest");
     struct buf b;
     buf_init(&b, 1 << 16);
-    cr_assert_eq(hls_write_master(&b, v, 4, NULL, 0), 0);
+    cr_assert_eq(hls_write_master(&b, v, 4, NULL), 0);
     const char *p1080 = strstr(b.ptr, "1080p/"), *p720 = strstr(b.ptr, "720p/"),
                *p480 = strstr(b.ptr, "480p/"), *p360 = strstr(b.ptr, "360p/");
     cr_assert(p1080 && p720 && p480 && p360, "%s", b.ptr);
@@ -151,9 +150,8 @@ Test(hls, audio_only_master_has_no_media_tag_nor_resolution)
                              .average_bandwidth = 130000, .codecs = "mp4a.40.2" };
     struct buf b;
     buf_init(&b, 1 << 16);
-    cr_assert_eq(hls_write_master(&b, &v, 1, NULL, 0), 0);
+    cr_assert_eq(hls_write_master(&b, &v, 1, NULL), 0);
     cr_assert_str_eq(b.ptr, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n"
-                            "#EXT-X-START:TIME-OFFSET=0.000000,PRECISE=YES\n"
                             "#EXT-X-STREAM-INF:BANDWIDTH=131000,AVERAGE-BANDWIDTH=130000,"
                             "CODECS=\"mp4a.40.2\"\naudio/index.m3u8\n");
     buf_release(&b);
@@ -163,7 +161,7 @@ Test(hls, playlist_respects_the_buffer_cap)
 {
     struct buf b;
     buf_init(&b, 64);
-    cr_assert_eq(hls_write_media(&b, video, 3, 4), KINO_ETOOBIG);
+    cr_assert_eq(hls_write_media(&b, video, 3, 4, 0), KINO_ETOOBIG);
     buf_release(&b);
 }
 
