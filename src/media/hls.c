@@ -26,9 +26,8 @@ int hls_target_duration(const struct hls_segment *segs, size_t n)
 }
 
 static int write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target,
-                       double start, int ended)
+                       int ended)
 {
-    /* Rounded up: an offset a hair before the first picture is still in the empty time. */
     int rc = buf_addf(out,
                       "#EXTM3U\n"
                       "#EXT-X-VERSION:7\n"
@@ -36,9 +35,9 @@ static int write_media(struct buf *out, const struct hls_segment *segs, size_t n
                       "#EXT-X-MEDIA-SEQUENCE:1\n"
                       "#EXT-X-PLAYLIST-TYPE:%s\n"
                       "#EXT-X-INDEPENDENT-SEGMENTS\n"
-                      "#EXT-X-START:TIME-OFFSET=%.6f,PRECISE=YES\n"
+                      "#EXT-X-START:TIME-OFFSET=0\n"
                       "#EXT-X-MAP:URI=\"init.mp4\"\n",
-                      target, ended ? "VOD" : "EVENT", ceil(start * 1e6) / 1e6);
+                      target, ended ? "VOD" : "EVENT");
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = buf_addf(out, "#EXTINF:%.6f,\n%zu.m4s\n", segs[i].duration, i + 1);
     if (rc == 0 && ended)
@@ -46,16 +45,14 @@ static int write_media(struct buf *out, const struct hls_segment *segs, size_t n
     return rc;
 }
 
-int hls_write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target,
-                    double start)
+int hls_write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target)
 {
-    return write_media(out, segs, n, target, start, 1);
+    return write_media(out, segs, n, target, 1);
 }
 
-int hls_write_media_event(struct buf *out, const struct hls_segment *segs, size_t n, int target,
-                          double start)
+int hls_write_media_event(struct buf *out, const struct hls_segment *segs, size_t n, int target)
 {
-    return write_media(out, segs, n, target, start, 0);
+    return write_media(out, segs, n, target, 0);
 }
 
 size_t hls_start_variant(const struct hls_variant *v, size_t n)

@@ -65,26 +65,25 @@ int hls_target_duration(const struct hls_segment *segs, size_t n);
  * "1.m4s".. with EXTINF at 6 decimals. `target` comes from
  * hls_target_duration() over every playlist of the stream so that all share it.
  *
- * `start` is where the media begins, in seconds, the same in every playlist
- * of the stream: its first picture, which the B-frame delay puts after 0, or
- * 0 for sound alone. It becomes EXT-X-START:TIME-OFFSET=<start, rounded up to
- * the microsecond>,PRECISE=YES: players start on that picture instead of in
- * the empty time before it (which hls.js jumps, skipping 0.1 s more), and
- * start a growing EVENT playlist there too, not three segments before its
- * end as for live TV. In the media playlists, not the multivariant one,
- * because ExoPlayer reads it only there (RFC 8216 asks for one or the other).
+ * Every media playlist has EXT-X-START:TIME-OFFSET=0, so that players start a
+ * growing EVENT playlist at its beginning, not three segments before its end
+ * as for live TV (hls.js does; Shaka Player 5.2 ignores an offset of 0). Not
+ * at the first picture, which the
+ * B-frame delay puts at 0.067 s: hls.js seeks there at the start, and a seek
+ * at the start hangs WebKitGTK's Media Source on GStreamer in about half the
+ * runs under load (docs/internals/media.md, "Timeline"). In the media
+ * playlists, not the multivariant one, because ExoPlayer reads it only there
+ * (RFC 8216 asks for one or the other).
  * Returns 0 or KINO_ETOOBIG when `out` is full.
  */
-int hls_write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target,
-                    double start);
+int hls_write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target);
 
 /*
  * The same playlist while it still grows: EXT-X-PLAYLIST-TYPE:EVENT and no
  * EXT-X-ENDLIST. Later versions only append segments; the VOD version written
  * at the end (same `target`: it must not change) ends it.
  */
-int hls_write_media_event(struct buf *out, const struct hls_segment *segs, size_t n, int target,
-                          double start);
+int hls_write_media_event(struct buf *out, const struct hls_segment *segs, size_t n, int target);
 
 /*
  * The variant a player should start with: the one whose average bit rate is

@@ -149,8 +149,6 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
     }
     if (j->publish && growing_target(j) > target)
         target = growing_target(j); /* the growing versions already announced it */
-    /* Where the media begins (hls_write_media()): the first picture, or 0 for sound alone. */
-    double start = j->n_rungs > 0 ? j->reorder_delay * av_q2d(av_inv_q(j->fps)) : 0;
 
     buf_init(&b, PLAYLIST_MAX);
     for (size_t i = 0; i < j->n_rungs && rc == 0; i++) {
@@ -160,8 +158,8 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
         char rel[64];
         snprintf(rel, sizeof(rel), "%s/index.m3u8", r->le.name);
         size_t nv = r->w.n_segs < upto ? r->w.n_segs : upto;
-        rc = growing ? hls_write_media_event(&b, r->w.segs, nv, target, start)
-                     : hls_write_media(&b, r->w.segs, nv, target, start);
+        rc = growing ? hls_write_media_event(&b, r->w.segs, nv, target)
+                     : hls_write_media(&b, r->w.segs, nv, target);
         if (rc < 0 || (rc = write_text(j, rel, &b)) < 0)
             break;
         snprintf(uris[i], sizeof(uris[i]), "%s", rel);
@@ -182,8 +180,8 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
     if (rc == 0 && aseg) {
         struct media_rendition *mr = &res->renditions[res->n_renditions++];
         buf_reset(&b);
-        rc = growing ? hls_write_media_event(&b, aseg, na, target, start)
-                     : hls_write_media(&b, aseg, na, target, start);
+        rc = growing ? hls_write_media_event(&b, aseg, na, target)
+                     : hls_write_media(&b, aseg, na, target);
         if (rc == 0)
             rc = write_text(j, "audio/index.m3u8", &b);
         snprintf(mr->name, sizeof(mr->name), "audio");

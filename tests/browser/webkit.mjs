@@ -123,7 +123,7 @@ async function playOne(o, session, player) {
   check(`${label}: plays past ${limits.playPast}s within ${limits.playTimeout}s ` +
         `(currentTime ${t.s.currentTime.toFixed(2)})`, played, story(t));
   {
-    const start = startOf(t.events);
+    const start = startOf(t.events, p.startNudge);
     check(`${label}: ${start.text}`, start.ok, story(t));
   }
   // By then the whole 8 s clip is in the buffer: one range, no hole.
