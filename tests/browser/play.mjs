@@ -27,7 +27,7 @@
 //    answered with CORS; a screenshot.
 //    Then a 90 s clip is uploaded and, once a quarter of it is transcoded,
 //    hls.js in Chromium plays its growing playlists (playGrowing()): from the
-//    first picture, through the end of the job, to the end of the clip.
+//    beginning, through the end of the job, to the end of the clip.
 // 4. WebKit (webkit.mjs: WebKitGTK's MiniBrowser under WebKitWebDriver and
 //    Xvfb, Media Source on GStreamer) plays the HLS with hls.js and the DASH
 //    with Shaka Player: each starts at the beginning, plays past 5.5 s with
