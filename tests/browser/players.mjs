@@ -177,9 +177,8 @@ for (const manifest of ["hls", "dash"]) {
 //      limits: {playPast, playTimeout, endTimeout}, check, info }.
 // Returns the time to first frame in ms, or null.
 export async function playIn(o) {
-  const { engine, player, limits, check, info } = o;
-  const p = PLAYERS[player];
-  const label = `${engine.name} ${p.label}`;
+  const p = PLAYERS[o.player];
+  const label = `${o.engine.name} ${p.label}`;
   const { page, kinoRequests, diagnostics } = await openPage(o.browser, o.base, p.fields, o.extra);
   try {
     return await playOnPage(o, p, label, page, kinoRequests, diagnostics);
