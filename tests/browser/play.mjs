@@ -60,8 +60,6 @@ const ARTIFACTS = process.env.KINO_BROWSER_ARTIFACTS || "";
 const HLS_JS = path.join(HERE, "node_modules", "hls.js", "dist", "hls.min.js");
 const DASH_JS = path.join(HERE, "node_modules", "dashjs", "dist", "modern", "umd", "dash.all.min.js");
 const SHAKA_JS = path.join(HERE, "node_modules", "shaka-player", "dist", "shaka-player.compiled.js");
-// What each engine plays, in this order (players.mjs).
-const PLAYER_NAMES = ["hls", "dash", "shaka-hls", "shaka-dash"];
 const PAGE = path.join(HERE, "page.html");
 
 const HEALTH_TIMEOUT_S = 30;
@@ -511,7 +509,7 @@ async function main() {
   }
 
   const limits = { playPast: PLAY_PAST_S, playTimeout: PLAY_TIMEOUT_S, endTimeout: END_TIMEOUT_S };
-  // The long clip, uploaded and played as soon as it is playable (players.mjs, playGrowing()).
+  // The long clip, uploaded and played once a quarter of it is transcoded (players.mjs, playGrowing()).
   const playWhileProcessing = async (engine, browser) => {
     const r = await upload(base, auth, longClip, "browser test: played while processing");
     if (!check(`POST /api/v1/upload of the ${LONG_CLIP_S} s clip -> 201`,
@@ -531,18 +529,18 @@ async function main() {
     const processing = now.json && now.json.status === "processing"
       ? `status processing, progress ${Number(now.json.progress).toFixed(2)}` : null;
     await playGrowing({
-      engine, browser, url: pb.json.hls, base, pageOrigin, processing, limits, tmp, check, info,
+      engine, browser, url: pb.json.hls, base, pageOrigin, processing, limits, check, info,
       waitReady: () => pollMedia(base, auth, lid, (x) => x.status === "ready", READY_TIMEOUT_S),
     });
   };
 
-  // Chromium, then Firefox, each playing the HLS with hls.js and the DASH with dash.js.
+  // Chromium, then Firefox, each with every player of players.mjs (hls.js, dash.js, Shaka Player).
   const ttff = {};
   for (const engine of [CHROMIUM_ENGINE, FIREFOX_ENGINE]) {
     const browser = await engine.launch();
     if (!browser) continue;
     state.browser = browser;
-    for (const player of PLAYER_NAMES) {
+    for (const player of Object.keys(PLAYERS)) {
       const url = PLAYERS[player].manifest === "hls" ? hlsUrl : dashUrl;
       if (!url) continue;
       ttff[`${engine.name} ${player}`] = await playIn({

@@ -298,7 +298,7 @@ async function playOnPage(o, p, label, page, kinoRequests, diagnostics) {
 // o: { engine, browser, url (the master while processing), base, pageOrigin,
 //      processing (a string saying how far the job was when url was taken, or
 //      null when it had already finished), waitReady() -> the media JSON once
-//      ready, limits, tmp, check, info }.
+//      ready, limits, check, info }.
 export async function playGrowing(o) {
   const { engine, limits, check, info } = o;
   const label = `${engine.name} hls.js while processing`;
