@@ -32,6 +32,16 @@
 static int write_cb(void *opaque, uint8_t *data, int size)
 {
     struct cmaf_writer *w = opaque;
+    if (w->holding) {
+        /* init.mp4 is written once the muxer is done with it (write_init). */
+        if ((size_t)size > HEAD_MAX - w->head_len) {
+            w->io_errno = w->io_errno ? w->io_errno : EFBIG;
+            return AVERROR(EFBIG);
+        }
+        memcpy(w->head + w->head_len, data, (size_t)size);
+        w->head_len += (size_t)size;
+        return 0;
+    }
     if (w->fd < 0) {
         /* Bytes with no file open would be lost silently; treat as a bug. */
         w->io_errno = w->io_errno ? w->io_errno : EBADF;
@@ -298,6 +308,43 @@ static int end_segment(struct cmaf_writer *w, struct kino_err *err)
     return 0;
 }
 
+/*
+ * Write init.mp4 from the muxer's bytes held in w->head, with "cmfc" (a CMAF
+ * track) added to the compatible brands of its ftyp. The muxer adds that brand
+ * only with its "cmaf" flag, which also brings negative composition offsets
+ * (cmaf_open says why not). The ftyp comes first and nothing after it is
+ * located by absolute offset (the moov is empty, the fragments are relative to
+ * their moof), so it may grow by the four bytes.
+ */
+static int write_init(struct cmaf_writer *w, struct kino_err *err)
+{
+    static const uint8_t cmaf_brand[4] = { 'c', 'm', 'f', 'c' };
+    const uint8_t *p = w->head;
+    size_t n = w->head_len;
+    size_t ftyp_len = n >= 16 ? be32(p) : 0;
+    if (ftyp_len < 16 || ftyp_len > n || memcmp(p + 4, "ftyp", 4) != 0 || ftyp_len % 4)
+        return kino_err_set(err, KINO_EINTERNAL,
+                            "the mp4 muxer did not start %s/init.mp4 with a file type box; "
+                            "this is a bug in kino", w->dir);
+    int has_brand = 0;
+    for (size_t at = 16; at < ftyp_len; at += 4)
+        has_brand |= memcmp(p + at, cmaf_brand, 4) == 0;
+    uint8_t head[8];
+    memcpy(head, p, 8);
+    if (!has_brand) {
+        uint32_t len = (uint32_t)ftyp_len + 4;
+        head[0] = (uint8_t)(len >> 24), head[1] = (uint8_t)(len >> 16);
+        head[2] = (uint8_t)(len >> 8), head[3] = (uint8_t)len;
+    }
+    int rc = open_file(w, "init.mp4", err);
+    if (rc < 0)
+        return rc;
+    if (write_cb(w, head, 8) == 0 && write_cb(w, (uint8_t *)p + 8, (int)ftyp_len - 8) == 0 &&
+        (has_brand || write_cb(w, (uint8_t *)cmaf_brand, 4) == 0))
+        write_cb(w, (uint8_t *)p + ftyp_len, (int)(n - ftyp_len));
+    return close_file(w, err);
+}
+
 int cmaf_open(struct cmaf_writer *w, const char *dir, const AVCodecContext *enc,
               const char *language, const uint8_t *display_matrix, struct kino_err *err)
 {
@@ -363,23 +410,23 @@ int cmaf_open(struct cmaf_writer *w, const char *dir, const AVCodecContext *enc,
     av_dict_set(&opts, "movflags", "+frag_custom+empty_moov+default_base_moof+skip_trailer",
                 0);
     av_dict_set(&opts, "use_editlist", "0", 0);
-    rc = open_file(w, "init.mp4", err);
-    if (rc < 0)
-        goto out;
+    w->head = xmalloc(HEAD_MAX);
+    w->holding = 1;
     rc = avformat_write_header(w->fmt, &opts);
+    avio_flush(w->pb);
+    w->holding = 0;
     if (rc < 0) {
         rc = kino_err_set(err, KINO_EINTERNAL, "cannot start the mp4 muxer: %s",
                           av_err2str(rc));
         goto out;
     }
-    rc = close_file(w, err);
+    rc = write_init(w, err);
     w->init_bytes = w->file_bytes;
     /* write_header set the stream's time base to the track timescale it wrote in mdhd. */
     if (rc == 0 && st->time_base.num != 1)
         rc = kino_err_set(err, KINO_EINTERNAL, "unexpected mp4 time base %d/%d in %s",
                           st->time_base.num, st->time_base.den, dir);
     w->timescale = (uint32_t)st->time_base.den;
-    w->head = xmalloc(HEAD_MAX);
 out:
     av_dict_free(&opts);
     return rc;

@@ -47,16 +47,17 @@ struct cmaf_writer {
     uint32_t timescale;         /* the track timescale written in init.mp4 (mdhd) */
     struct cmaf_fragment *frags;
     size_t n_frags, cap_frags;
-    uint8_t *head;              /* first bytes of the fragment being flushed */
+    uint8_t *head;              /* first bytes of the fragment being flushed, or init.mp4 */
     size_t head_len;
-    int capturing;
+    int capturing;              /* write_cb copies the start of what it writes into head */
+    int holding;                /* write_cb puts everything into head, nothing in a file */
 };
 
 /*
- * Create `dir` and write dir/init.mp4 (ftyp + moov) for one stream encoded by
- * `enc` (opened, with global header). `language` and `display_matrix` (9
- * int32, for a rotated source) may be NULL. On failure the
- * writer still needs cmaf_release().
+ * Create `dir` and write dir/init.mp4 (ftyp, with the CMAF brand "cmfc", and
+ * moov) for one stream encoded by `enc` (opened, with global header).
+ * `language` and `display_matrix` (9 int32, for a rotated source) may be
+ * NULL. On failure the writer still needs cmaf_release().
  */
 int cmaf_open(struct cmaf_writer *w, const char *dir, const AVCodecContext *enc,
               const char *language, const uint8_t *display_matrix, struct kino_err *err);

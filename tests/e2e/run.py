@@ -735,6 +735,16 @@ def btrt(init):
     return struct.unpack(">III", init[i + 4:i + 16])
 
 
+def ftyp_brands(data):
+    """{"major": ..., "compatible": [...]} of the file type box that starts `data`, or None."""
+    for kind, body, stop in mp4_boxes(data, 0, len(data)):
+        if kind != "ftyp" or stop - body < 8 or (stop - body) % 4:
+            return None
+        return {"major": data[body:body + 4].decode("latin-1"),
+                "compatible": [data[i:i + 4].decode("latin-1") for i in range(body + 8, stop, 4)]}
+    return None
+
+
 def check_rendition_download(label, playlist_url, pl, workdir):
     """Download init + segments of one rendition; return (init_bytes, [seg bytes]) or None."""
     init_url = urllib.parse.urljoin(playlist_url, pl["map"] or "")
@@ -745,6 +755,12 @@ def check_rendition_download(label, playlist_url, pl, workdir):
     if not ok:
         return None
     init = r.body
+    boxes = [kind for kind, _, _ in mp4_boxes(init, 0, len(init))]
+    brands = ftyp_brands(init)
+    R.check("%s: init.mp4 is ftyp + moov, the ftyp a CMAF track's (cmfc) with tfdt (iso6)" % label,
+            boxes == ["ftyp", "moov"] and brands is not None and
+            {"cmfc", "iso6"} <= set(brands["compatible"]),
+            "boxes %s, brands %s" % (boxes, brands))
     segs = []
     bad = []
     for i, (_, uri) in enumerate(pl["segments"]):
