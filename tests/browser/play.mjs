@@ -26,8 +26,9 @@
 //    a seek to the end ends; no fatal player error; every request to kino
 //    answered with CORS; a screenshot.
 //    Then a 90 s clip is uploaded and, once a quarter of it is transcoded,
-//    hls.js in Chromium plays its growing playlists (playGrowing()): from the
-//    beginning, through the end of the job, to the end of the clip.
+//    hls.js and Shaka Player (HLS, told to start at 0) in Chromium play its
+//    growing playlists at once (playGrowing()): from the beginning, through
+//    the end of the job, to the end of the clip.
 // 4. WebKit (webkit.mjs: WebKitGTK's MiniBrowser under WebKitWebDriver and
 //    Xvfb, Media Source on GStreamer) plays the HLS with hls.js and the DASH
 //    with Shaka Player: each starts at the beginning, plays past 5.5 s with
@@ -49,7 +50,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchFirefox } from "./bidi.mjs";
 import { launchChromium } from "./chromium.mjs";
-import { PLAYERS, playGrowing, playIn } from "./players.mjs";
+import { GROWING_PLAYERS, PLAYERS, playGrowing, playIn } from "./players.mjs";
 import { playInWebKit } from "./webkit.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -528,10 +529,11 @@ async function main() {
     const now = await get(`${base}/api/v1/media/${lid}`, { headers: auth });
     const processing = now.json && now.json.status === "processing"
       ? `status processing, progress ${Number(now.json.progress).toFixed(2)}` : null;
-    await playGrowing({
-      engine, browser, url: pb.json.hls, base, pageOrigin, processing, limits, check, info,
+    // Both players at once, each on its own page: both must open while it is processing.
+    await Promise.all(GROWING_PLAYERS.map((player) => playGrowing({
+      engine, browser, player, url: pb.json.hls, base, pageOrigin, processing, limits, check, info,
       waitReady: () => pollMedia(base, auth, lid, (x) => x.status === "ready", READY_TIMEOUT_S),
-    });
+    })));
   };
 
   // Chromium, then Firefox, each with every player of players.mjs (hls.js, dash.js, Shaka Player).
