@@ -329,13 +329,12 @@ static int write_init(struct cmaf_writer *w, struct kino_err *err)
     int has_brand = 0;
     for (size_t at = 16; at < ftyp_len; at += 4)
         has_brand |= memcmp(p + at, cmaf_brand, 4) == 0;
+    /* The ftyp's header with its size grown by the brand (big-endian). */
     uint8_t head[8];
-    memcpy(head, p, 8);
-    if (!has_brand) {
-        uint32_t len = (uint32_t)ftyp_len + 4;
-        head[0] = (uint8_t)(len >> 24), head[1] = (uint8_t)(len >> 16);
-        head[2] = (uint8_t)(len >> 8), head[3] = (uint8_t)len;
-    }
+    uint32_t len = (uint32_t)ftyp_len + (has_brand ? 0 : 4);
+    for (int i = 0; i < 4; i++)
+        head[i] = (uint8_t)(len >> (24 - 8 * i));
+    memcpy(head + 4, "ftyp", 4);
     int rc = open_file(w, "init.mp4", err);
     if (rc < 0)
         return rc;
