@@ -87,6 +87,17 @@ static int is_image_format(const AVFormatContext *ic, const AVStream *st)
 }
 
 /*
+ * Whether FFmpeg's words for `averr` would mislead in a message to a user:
+ * "Function not implemented" and "Not yet implemented in FFmpeg, patches
+ * welcome" read as if kino were unfinished and say nothing about the file
+ * they could act on; the message is better without them.
+ */
+static int ffmpeg_words_mislead(int averr)
+{
+    return averr == AVERROR(ENOSYS) || averr == AVERROR_PATCHWELCOME;
+}
+
+/*
  * A stream kino has no decoder for. The message names the codec by FFmpeg's name, or when
  * FFmpeg does not know the codec at all, by the four characters the file gives it (an MP4
  * sample entry); a Matroska codec id FFmpeg has never heard of leaves neither.
@@ -125,12 +136,14 @@ static int open_decoder(struct job *j, int idx, AVCodecContext **ret)
     c->pkt_timebase = st->time_base;
     c->thread_count = 0;
     rc = avcodec_open2(c, dec, NULL);
+    int quiet = ffmpeg_words_mislead(rc);
     if (rc < 0)
         return kino_err_set(j->err, KINO_EMEDIA,
                             "the file's %s (%s) cannot be decoded: its settings are damaged or "
-                            "not supported (%s); re-export it and upload it again",
+                            "not supported%s%s%s; re-export it and upload it again",
                             st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO ? "video" : "sound",
-                            avcodec_get_name(st->codecpar->codec_id), av_err2str(rc));
+                            avcodec_get_name(st->codecpar->codec_id), quiet ? "" : " (",
+                            quiet ? "" : av_err2str(rc), quiet ? "" : ")");
     return 0;
 }
 
@@ -267,10 +280,11 @@ int media_probe(struct job *j)
         return media_ff_error(j, rc, "cannot open the source file", rc);
     if (rc < 0 && looks_like_mp4(j->src_path))
         return kino_err_set(j->err, KINO_EMEDIA,
-                            "the file is an MP4/MOV but incomplete or damaged (%s; its index, "
+                            "the file is an MP4/MOV but incomplete or damaged (%s%sits index, "
                             "the moov box, is missing or broken); upload the whole file again, "
                             "or re-export it",
-                            av_err2str(rc));
+                            ffmpeg_words_mislead(rc) ? "" : av_err2str(rc),
+                            ffmpeg_words_mislead(rc) ? "" : "; ");
     const AVInputFormat *known = rc < 0 ? recognised_format(j->src_path) : NULL;
     if (known)
         return kino_err_set(j->err, KINO_EMEDIA,

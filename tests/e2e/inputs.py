@@ -257,8 +257,10 @@ BROKEN = {
     # Cut inside its ID3 tag, nothing for FFmpeg's probe to score: it said "not a video or
     # audio file that kino can read ... upload ... an MP3".
     "cut.mp3": r"in the MP2/3 \(MPEG audio layer 2/3\) format but damaged or incomplete",
-    # Named as sound, with FFmpeg's codec name (it said "the aac stream" before).
-    "bad_config.m4a": r"the file's sound \(aac\) cannot be decoded: its settings are damaged",
+    # Named as sound, with FFmpeg's codec name (it said "the aac stream" before), and without
+    # FFmpeg's "(Function not implemented)", which read as if kino were unfinished.
+    "bad_config.m4a": r"the file's sound \(aac\) cannot be decoded: its settings are damaged "
+                      r"or not supported; re-export",
     "image.png": r"image",
     # FFmpeg 5.1 cannot decode it ("no audio or video stream found" before).
     "anim.webp": r"animated WebP image, which kino cannot read",
