@@ -26,9 +26,10 @@
 //    a seek to the end ends; no fatal player error; every request to kino
 //    answered with CORS; a screenshot.
 //    Then a 90 s clip is uploaded and, once a quarter of it is transcoded,
-//    hls.js and Shaka Player (HLS, told to start at 0) in Chromium play its
-//    growing playlists at once (playGrowing()): from the beginning, through
-//    the end of the job, to the end of the clip.
+//    hls.js and Shaka Player (HLS, told to start at 0) play its growing
+//    playlists at once (playGrowing()): from the beginning, through the end
+//    of the job, to the end of the clip; in Chromium, then again (a new
+//    upload) in Firefox.
 // 4. WebKit (webkit.mjs: WebKitGTK's MiniBrowser under WebKitWebDriver and
 //    Xvfb, Media Source on GStreamer) plays the HLS with hls.js and the DASH
 //    with Shaka Player: each starts at the beginning, plays past 5.5 s with
@@ -550,8 +551,8 @@ async function main() {
         extra: PLAYERS[player].manifest === "dash" ? `the MPD (${dashUrl}):\n${mpd}` : "",
       });
     }
-    // Where a growing stream starts is hls.js's doing, not the engine's: once is enough.
-    if (engine === CHROMIUM_ENGINE) await playWhileProcessing(engine, browser);
+    // A new upload per engine: each must open it while it is processing.
+    await playWhileProcessing(engine, browser);
     state.browser = null;
     await Promise.race([browser.close().catch(() => {}), sleep(10000)]);
   }
