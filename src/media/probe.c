@@ -87,14 +87,19 @@ static int is_image_format(const AVFormatContext *ic, const AVStream *st)
 }
 
 /*
- * Whether FFmpeg's words for `averr` would mislead in a message to a user:
- * "Function not implemented" and "Not yet implemented in FFmpeg, patches
- * welcome" read as if kino were unfinished and say nothing about the file
- * they could act on; the message is better without them.
+ * FFmpeg's words for `averr` between `open` and `close`, written into buf, to
+ * say why in a message to a user; "" for the codes whose words would mislead
+ * there: "Function not implemented" and "Not yet implemented in FFmpeg,
+ * patches welcome" read as if kino were unfinished and say nothing about the
+ * file that the user could act on.
  */
-static int ffmpeg_words_mislead(int averr)
+static const char *ffmpeg_words(int averr, const char *open, const char *close, char *buf,
+                                size_t cap)
 {
-    return averr == AVERROR(ENOSYS) || averr == AVERROR_PATCHWELCOME;
+    if (averr == AVERROR(ENOSYS) || averr == AVERROR_PATCHWELCOME)
+        return "";
+    snprintf(buf, cap, "%s%s%s", open, av_err2str(averr), close);
+    return buf;
 }
 
 /*
@@ -136,14 +141,14 @@ static int open_decoder(struct job *j, int idx, AVCodecContext **ret)
     c->pkt_timebase = st->time_base;
     c->thread_count = 0;
     rc = avcodec_open2(c, dec, NULL);
-    int quiet = ffmpeg_words_mislead(rc);
+    char words[AV_ERROR_MAX_STRING_SIZE + 8];
     if (rc < 0)
         return kino_err_set(j->err, KINO_EMEDIA,
                             "the file's %s (%s) cannot be decoded: its settings are damaged or "
-                            "not supported%s%s%s; re-export it and upload it again",
+                            "not supported%s; re-export it and upload it again",
                             st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO ? "video" : "sound",
-                            avcodec_get_name(st->codecpar->codec_id), quiet ? "" : " (",
-                            quiet ? "" : av_err2str(rc), quiet ? "" : ")");
+                            avcodec_get_name(st->codecpar->codec_id),
+                            ffmpeg_words(rc, " (", ")", words, sizeof(words)));
     return 0;
 }
 
@@ -278,13 +283,13 @@ int media_probe(struct job *j)
         return KINO_ECANCELED;
     if (rc == AVERROR(ENOENT) || rc == AVERROR(EACCES))
         return media_ff_error(j, rc, "cannot open the source file", rc);
+    char words[AV_ERROR_MAX_STRING_SIZE + 8];
     if (rc < 0 && looks_like_mp4(j->src_path))
         return kino_err_set(j->err, KINO_EMEDIA,
-                            "the file is an MP4/MOV but incomplete or damaged (%s%sits index, "
+                            "the file is an MP4/MOV but incomplete or damaged (%sits index, "
                             "the moov box, is missing or broken); upload the whole file again, "
                             "or re-export it",
-                            ffmpeg_words_mislead(rc) ? "" : av_err2str(rc),
-                            ffmpeg_words_mislead(rc) ? "" : "; ");
+                            ffmpeg_words(rc, "", "; ", words, sizeof(words)));
     const AVInputFormat *known = rc < 0 ? recognised_format(j->src_path) : NULL;
     if (known)
         return kino_err_set(j->err, KINO_EMEDIA,
