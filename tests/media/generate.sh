@@ -131,6 +131,8 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   longdur.mp4      a 3 s MP4 whose header (mvhd) claims 90 s (over a max-duration of 60)
 #   tiny.mp4         an 8x8 video (under the 16x16 kino needs)
 #   nodecode.mp4     a video-only MP4 whose sample data are overwritten with zeros
+#   mdhd_v2.mp4      a video-only MP4 whose media header (mdhd) says version 2, which no
+#                    one has defined (FFmpeg: "Not yet implemented in FFmpeg, patches welcome")
 gen_inputs() {
     v="testsrc2=rate=30:duration=3"
     a2="sine=frequency=440:sample_rate=48000:duration=3"
@@ -512,7 +514,7 @@ PY
     { printf 'YUV4MPEG2 W12000 H64 F25:1 Ip A1:1 C420jpeg\nFRAME\n'; head -c 1152000 /dev/zero; } \
         > "$out/thin.y4m"
     # mvhd: size, type, version+flags, creation, modification, timescale, duration (v0).
-    python3 - "$out/whole.mp4" "$out/longdur.mp4" "$out/nodecode.mp4" <<'PY'
+    python3 - "$out/whole.mp4" "$out/longdur.mp4" "$out/nodecode.mp4" "$out/mdhd_v2.mp4" <<'PY'
 import struct, sys
 data = bytearray(open(sys.argv[1], "rb").read())
 i = data.find(b"mvhd")
@@ -521,6 +523,13 @@ scale = struct.unpack(">I", data[i + 16:i + 20])[0]
 long_ = bytearray(data)
 long_[i + 20:i + 24] = struct.pack(">I", 90 * scale)
 open(sys.argv[2], "wb").write(long_)
+# A media header of a version no one has defined (2): FFmpeg refuses the index with
+# AVERROR_PATCHWELCOME.
+j = data.find(b"mdhd")
+assert j > 0, "no mdhd"
+v2 = bytearray(data)
+v2[j + 4] = 2
+open(sys.argv[4], "wb").write(v2)
 # Zero the payload of every top-level mdat box: the index stays valid, no sample decodes.
 off = 0
 while off + 8 <= len(data):
