@@ -325,8 +325,7 @@ export async function playGrowing(o) {
                                                          p.fields.concat(["levelLoads"]));
   try {
     await page.goto(`${o.pageOrigin}/index.html?player=${o.player}-growing`);
-    await page.evaluate(([fn, src, at]) => kinoTest[fn](src, at === null ? undefined : at),
-                        [g.start, o.url, g.startTime === undefined ? null : g.startTime]);
+    await page.evaluate(([fn, src, at]) => kinoTest[fn](src, at), [g.start, o.url, g.startTime ?? null]);
     const failing = `kinoTest.errors.some(${p.failing}) || kinoTest.state().mediaError !== null`;
     await page.waitFor(`kinoTest.state().currentTime > 1 || ${failing}`, limits.playTimeout * 1000, 100);
     let t = await page.evaluate(() => ({ s: kinoTest.state(), events: kinoTest.events, g: kinoTest.growing() }));
