@@ -14,6 +14,7 @@
 #define MPD_NS         "urn:mpeg:dash:schema:mpd:2011"
 #define PROFILE_LIVE   "urn:mpeg:dash:profile:isoff-live:2011"
 #define CHANNEL_SCHEME "urn:mpeg:dash:23003:3:audio_channel_configuration:2011"
+#define TILE_SCHEME    "http://dashif.org/thumbnail_tile"
 
 static int64_t gcd64(int64_t a, int64_t b)
 {
@@ -211,6 +212,34 @@ static int write_audio_set(struct buf *out, const struct dash_mpd *m, int id)
     return rc;
 }
 
+/*
+ * Simple addressing (SegmentTemplate@duration) rather than a timeline: it is
+ * what DASH-IF's examples use and what every thumbnail-aware player reads, and
+ * the sheets are all equally long. The Representation's size is the whole
+ * sheet's; players divide it by the grid to find a tile.
+ */
+static int write_thumbnail_set(struct buf *out, const struct dash_thumbnails *t, int id)
+{
+    int rc = buf_addf(out,
+                      "    <AdaptationSet id=\"%d\" contentType=\"image\" "
+                      "mimeType=\"image/jpeg\">\n"
+                      "      <SegmentTemplate timescale=\"%u\" duration=\"%lld\" startNumber=\"1\"",
+                      id, (unsigned)t->timescale, (long long)t->sheet_duration);
+    if (rc == 0)
+        rc = add_attr(out, "media", t->media);
+    if (rc == 0)
+        rc = buf_addf(out,
+                      "/>\n"
+                      "      <Representation id=\"storyboard\" bandwidth=\"%lld\" width=\"%d\" "
+                      "height=\"%d\">\n"
+                      "        <EssentialProperty schemeIdUri=\"" TILE_SCHEME "\" value=\"%dx%d\"/>\n"
+                      "      </Representation>\n"
+                      "    </AdaptationSet>\n",
+                      (long long)t->bandwidth, t->cols * t->tile_w, t->rows * t->tile_h, t->cols,
+                      t->rows);
+    return rc;
+}
+
 static int rep_valid(const struct dash_representation *r)
 {
     return r->id && r->codecs && r->timescale > 0 && r->n_segs > 0 && r->segs &&
@@ -231,6 +260,10 @@ int dash_write_mpd(struct buf *out, const struct dash_mpd *m)
         end = rep_end(r) > end ? rep_end(r) : end;
         longest = rep_longest(r) > longest ? rep_longest(r) : longest;
     }
+    const struct dash_thumbnails *t = m->thumbnails;
+    if (t && (!t->media || t->tile_w <= 0 || t->tile_h <= 0 || t->cols <= 0 || t->rows <= 0 ||
+              t->timescale == 0 || t->sheet_duration <= 0))
+        return KINO_EINVAL;
     int rc = buf_adds(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                            "<MPD xmlns=\"" MPD_NS "\" profiles=\"" PROFILE_LIVE "\" "
                            "type=\"static\"");
@@ -246,6 +279,8 @@ int dash_write_mpd(struct buf *out, const struct dash_mpd *m)
         rc = write_video_set(out, m, id++);
     if (rc == 0 && m->audio)
         rc = write_audio_set(out, m, id++);
+    if (rc == 0 && t)
+        rc = write_thumbnail_set(out, t, id++);
     if (rc == 0)
         rc = buf_adds(out, "  </Period>\n</MPD>\n");
     return rc;

@@ -34,6 +34,22 @@ struct dash_representation {
     size_t n_segs;
 };
 
+/*
+ * The storyboard as a DASH-IF thumbnail track (IOP 4.3, 6.2.6: an image
+ * AdaptationSet whose EssentialProperty "http://dashif.org/thumbnail_tile"
+ * gives the grid): sprite sheets numbered from 1, each `cols`x`rows` tiles,
+ * each lasting `sheet_duration` with its tiles spread evenly over it, left to
+ * right, then top to bottom.
+ */
+struct dash_thumbnails {
+    const char *media;      /* SegmentTemplate@media: "storyboard/sheet-$Number$.jpg" */
+    int tile_w, tile_h;     /* one tile; a sheet is cols*tile_w x rows*tile_h */
+    int cols, rows;
+    uint32_t timescale;
+    int64_t sheet_duration; /* in timescale units */
+    int64_t bandwidth;      /* bit/s: the largest sheet over its duration */
+};
+
 /* A whole presentation: the video rungs (highest first) and the shared audio. */
 struct dash_mpd {
     const struct dash_representation *video;
@@ -42,6 +58,7 @@ struct dash_mpd {
     const char *language;                    /* of the audio: RFC 5646 tag or "und" */
     int channels;                            /* of the audio */
     int sample_rate;                         /* of the audio, Hz */
+    const struct dash_thumbnails *thumbnails; /* NULL: none */
 };
 
 /*
@@ -49,9 +66,10 @@ struct dash_mpd {
  * longest Representation, minBufferTime its longest segment. Segments are
  * written as a SegmentTimeline (runs of equal, contiguous durations folded
  * into S@r), shared by the AdaptationSet when every Representation has the
- * same timeline, else one per Representation. Returns 0, KINO_EINVAL when
- * there is nothing to describe or a timescale is 0, or KINO_ETOOBIG when
- * `out` is full.
+ * same timeline, else one per Representation. The thumbnails, when given,
+ * come last, in their own AdaptationSet. Returns 0, KINO_EINVAL when there is
+ * nothing to describe or a timescale, size or duration is 0, or KINO_ETOOBIG
+ * when `out` is full.
  */
 int dash_write_mpd(struct buf *out, const struct dash_mpd *m);
 

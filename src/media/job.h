@@ -243,4 +243,7 @@ int media_write_iframes(struct job *j);
 /* Write manifest.mpd from the segment timelines of every rendition. */
 int media_write_dash(struct job *j);
 
+/* Where the presentation ends, in seconds: the end of its longest track, as the MPD says. */
+double media_presentation_end(const struct job *j);
+
 #endif

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +265,22 @@ int media_write_iframes(struct job *j)
     return rc;
 }
 
+static double track_end(const struct cmaf_writer *w)
+{
+    if (w->n_segs == 0 || w->timescale == 0)
+        return 0;
+    const struct dash_segment *last = &w->times[w->n_segs - 1];
+    return (double)(last->start + last->duration) / w->timescale;
+}
+
+double media_presentation_end(const struct job *j)
+{
+    double end = j->aenc ? track_end(&j->aw) : 0;
+    for (size_t i = 0; i < j->n_rungs; i++)
+        end = track_end(&j->rungs[i].w) > end ? track_end(&j->rungs[i].w) : end;
+    return end;
+}
+
 /*
  * manifest.mpd: the same CMAF files as HLS, with the timeline read from the
  * fragments themselves; each track's bandwidth is its own peak segment rate.
@@ -294,6 +311,21 @@ int media_write_dash(struct job *j)
     }
     struct dash_mpd m = { .video = v, .n_video = j->n_rungs, .audio = j->aenc ? &a : NULL,
                           .language = j->language, .channels = 2, .sample_rate = AUDIO_RATE };
+    struct dash_thumbnails th;
+    const struct thumbs *t = &j->thumbs;
+    if (j->vidx >= 0 && t->sheet_bytes_max > 0) {
+        /* Timescale: the frame rate's numerator, so that a tile's whole frames are exact. */
+        int rows = thumbs_sheet_rows(&t->grid, t->n_tiles);
+        int64_t frames = (int64_t)t->grid.cols * rows * t->grid.interval_frames;
+        th = (struct dash_thumbnails){ .media = THUMBS_DIR "/sheet-$Number$.jpg",
+                                       .tile_w = t->grid.tile_w, .tile_h = t->grid.tile_h,
+                                       .cols = t->grid.cols, .rows = rows,
+                                       .timescale = (uint32_t)j->fps.num,
+                                       .sheet_duration = frames * j->fps.den };
+        th.bandwidth = (int64_t)ceil((double)t->sheet_bytes_max * 8 * j->fps.num /
+                                     (double)th.sheet_duration);
+        m.thumbnails = &th;
+    }
     struct buf b;
     buf_init(&b, PLAYLIST_MAX);
     int rc = dash_write_mpd(&b, &m);

@@ -1323,7 +1323,8 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
     j.has_cover = rc == 1;
     if ((rc = run(&j)) < 0)
         goto out;
-    if (j.vidx >= 0 && (rc = thumbs_finish(&j.thumbs, j.next_idx, err)) < 0)
+    if (j.vidx >= 0 && (rc = thumbs_finish(&j.thumbs, j.next_idx, j.last,
+                                           media_presentation_end(&j), err)) < 0)
         goto out;
     ret->has_poster = j.vidx >= 0 || j.has_cover;
 

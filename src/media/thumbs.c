@@ -212,6 +212,14 @@ int thumbs_vtt_write(struct buf *b, const struct thumbs_grid *g, size_t n_tiles,
     return rc;
 }
 
+int thumbs_sheet_rows(const struct thumbs_grid *g, size_t n_tiles)
+{
+    size_t per_sheet = (size_t)g->cols * (size_t)g->rows;
+    if (n_tiles > per_sheet)
+        return g->rows;
+    return (int)((n_tiles + (size_t)g->cols - 1) / (size_t)g->cols);
+}
+
 /* ---- files ------------------------------------------------------------- */
 
 /* Write through a temporary name: a reader of the output folder never sees half a file. */
@@ -237,8 +245,9 @@ static int write_file(const char *path, const void *data, size_t len, struct kin
 }
 
 /* Encode the top `w`x`h` of `src` (yuvj420p, at least that large) as a JPEG file. */
+/* Encode the top `w`x`h` of `src` as `path`; `bytes` (may be NULL) gets the file's size. */
 static int write_jpeg(const AVFrame *src, int w, int h, int qscale, const char *path,
-                      struct kino_err *err)
+                      size_t *bytes, struct kino_err *err)
 {
     const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
     AVCodecContext *c = codec ? avcodec_alloc_context3(codec) : NULL;
@@ -275,6 +284,8 @@ static int write_jpeg(const AVFrame *src, int w, int h, int qscale, const char *
         goto out;
     }
     rc = write_file(path, pkt->data, (size_t)pkt->size, err);
+    if (rc == 0 && bytes)
+        *bytes = (size_t)pkt->size;
 out:
     avcodec_free_context(&c);
     av_frame_free(&f);
@@ -308,15 +319,18 @@ static void clear_sheet(AVFrame *s)
 static int write_sheet(struct thumbs *t, struct kino_err *err)
 {
     size_t per_sheet = (size_t)t->grid.cols * (size_t)t->grid.rows;
-    size_t number = (t->n_tiles - 1) / per_sheet + 1;
-    int rows = (t->sheet_used + t->grid.cols - 1) / t->grid.cols;
+    size_t number = (t->n_tiles - 1) / per_sheet + 1, bytes = 0;
+    /* Called for a full sheet, or at the end: n_tiles is then the storyboard's own count. */
+    int rows = thumbs_sheet_rows(&t->grid, t->n_tiles);
     char path[PATH_MAX];
     if (snprintf(path, sizeof(path), "%s/" THUMBS_DIR "/sheet-%zu.jpg", t->dir, number) >=
         (int)sizeof(path))
         return kino_err_set(err, KINO_EINVAL, "output path too long: %s", t->dir);
     int rc = write_jpeg(t->sheet, t->sheet->width, rows * t->grid.tile_h, SHEET_QSCALE, path,
-                        err);
+                        &bytes, err);
     t->sheet_used = 0;
+    if (bytes > t->sheet_bytes_max)
+        t->sheet_bytes_max = bytes;
     if (rc == 0)
         clear_sheet(t->sheet);
     return rc;
@@ -474,14 +488,15 @@ int thumbs_write_poster(struct thumbs *t, struct kino_err *err)
         sws_scale(sws, (const uint8_t *const *)t->best->data, t->best->linesize, 0,
                   t->poster_h, jp->data, jp->linesize);
         to_jpeg_matrix(jp, t->best->colorspace);
-        rc = write_jpeg(jp, t->poster_w, t->poster_h, POSTER_QSCALE, poster, err);
+        rc = write_jpeg(jp, t->poster_w, t->poster_h, POSTER_QSCALE, poster, NULL, err);
     }
     sws_freeContext(sws);
     av_frame_free(&jp);
     return rc;
 }
 
-int thumbs_finish(struct thumbs *t, int64_t n_frames, struct kino_err *err)
+int thumbs_finish(struct thumbs *t, int64_t n_frames, const AVFrame *last, double end_s,
+                  struct kino_err *err)
 {
     char path[PATH_MAX];
     int rc = 0;
@@ -492,11 +507,21 @@ int thumbs_finish(struct thumbs *t, int64_t n_frames, struct kino_err *err)
         return kino_err_set(err, KINO_EINVAL, "output path too long: %s", t->dir);
     if ((rc = thumbs_write_poster(t, err)) < 0)
         return rc;
+    /*
+     * A player asks the sheets for any time up to the presentation's end, which comes a
+     * little after the last picture's (the B-frame delay, the sound's last frame). When the
+     * pictures end on a tile's boundary, as round durations do, no tile would cover that
+     * last moment; the one added shows the last picture, as the player does then.
+     */
+    size_t video_tiles = t->n_tiles;
+    while (last && (double)t->n_tiles * t->grid.interval_s < end_s - 0.001)
+        if ((rc = take_tile(t, last, err)) < 0)
+            return rc;
     if (t->sheet_used > 0 && (rc = write_sheet(t, err)) < 0)
         return rc;
     struct buf b;
     buf_init(&b, VTT_MAX);
-    rc = thumbs_vtt_write(&b, &t->grid, t->n_tiles, (double)n_frames / t->fps);
+    rc = thumbs_vtt_write(&b, &t->grid, video_tiles, (double)n_frames / t->fps);
     if (rc == 0)
         rc = write_file(path, b.ptr, b.len, err);
     else
@@ -518,4 +543,5 @@ void thumbs_release(struct thumbs *t)
     t->have_best = 0;
     t->n_tiles = 0;
     t->sheet_used = 0;
+    t->sheet_bytes_max = 0;
 }

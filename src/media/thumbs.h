@@ -106,6 +106,16 @@ void thumbs_grid_plan(int display_w, int display_h, double duration_s, double fp
 int thumbs_vtt_write(struct buf *b, const struct thumbs_grid *g, size_t n_tiles,
                      double duration_s);
 
+/*
+ * How many rows of tiles each sheet of a storyboard of `n_tiles` (> 0) tiles
+ * has. A storyboard of one sheet is cropped to the rows it uses; with more,
+ * every sheet, the last too, is `g->rows` rows high (the unused tiles black),
+ * so that one layout addresses them all: DASH's thumbnail tiles declare a
+ * single COLSxROWS grid and a single image size for every sheet, and players
+ * size the sprite by it.
+ */
+int thumbs_sheet_rows(const struct thumbs_grid *g, size_t n_tiles);
+
 /* ---- the frame sink (FFmpeg) ------------------------------------------- */
 
 /*
@@ -129,6 +139,7 @@ struct thumbs {
     struct media_sws tile_sws;
     size_t n_tiles;  /* tiles taken so far */
     int sheet_used;  /* tiles on the sheet in memory, not written yet */
+    size_t sheet_bytes_max; /* the largest sheet written so far (0: none yet) */
 };
 
 /*
@@ -158,11 +169,16 @@ int thumbs_frame(struct thumbs *t, const struct AVFrame *src, int64_t idx,
 int thumbs_write_poster(struct thumbs *t, struct kino_err *err);
 
 /*
- * After the last frame: write poster.jpg, the last (partial, cropped to its
- * used rows) sheet and storyboard/storyboard.vtt for a video `n_frames`
- * frames long. Returns 0 or a negative code with a message in `err`.
+ * After the last frame: write poster.jpg, the last sheet (as high as
+ * thumbs_sheet_rows() says) and storyboard/storyboard.vtt for a video
+ * `n_frames` frames long. `end_s` is where the presentation ends (its longest
+ * track, as the DASH manifest says); while the tiles end before it, `last`
+ * (the last picture; NULL: none) is added as one more tile, on the sheets
+ * only: the WebVTT's cues end with the video. Returns 0 or a negative code
+ * with a message in `err`.
  */
-int thumbs_finish(struct thumbs *t, int64_t n_frames, struct kino_err *err);
+int thumbs_finish(struct thumbs *t, int64_t n_frames, const struct AVFrame *last, double end_s,
+                  struct kino_err *err);
 
 /* Free everything; accepts NULL, a zeroed and a half-opened struct. */
 void thumbs_release(struct thumbs *t);

@@ -238,6 +238,21 @@ async function get(url, opts = {}) {
   return { status: r.status, headers: r.headers, text, json };
 }
 
+// The cues of the playback answer's storyboard.vtt, [{start, end, url, x, y, w, h}] with
+// each sheet's URL absolute, for checkThumbnails (players.mjs).
+async function storyboardCues(url, check) {
+  const r = typeof url === "string" ? await get(url) : { status: 0, text: String(url) };
+  const time = (h, m, sec, ms) => +h * 3600 + +m * 60 + +sec + +ms / 1000;
+  const re = /^(\d\d+):(\d\d):(\d\d)\.(\d\d\d) --> (\d\d+):(\d\d):(\d\d)\.(\d\d\d)\n(\S+)#xywh=(\d+),(\d+),(\d+),(\d+)$/gm;
+  const cues = [...r.text.matchAll(re)].map((m) => ({
+    start: time(m[1], m[2], m[3], m[4]), end: time(m[5], m[6], m[7], m[8]),
+    url: new URL(m[9], url).href, x: +m[10], y: +m[11], w: +m[12], h: +m[13],
+  }));
+  check(`the playback answer's storyboard.vtt -> 200 with cues (${cues.length})`,
+        r.status === 200 && cues.length > 0, describe(r));
+  return cues;
+}
+
 function describe(r) {
   return `HTTP ${r.status}: ${r.text.slice(0, 500)}`;
 }
@@ -441,6 +456,7 @@ async function main() {
 
   let hlsUrl;
   let dashUrl;
+  let storyboard = [];
   {
     const r = await get(`${base}/api/v1/media/${id}/playback`, { headers: auth });
     hlsUrl = r.json && r.json.hls;
@@ -457,6 +473,7 @@ async function main() {
     } else {
       dashUrl = null;
     }
+    storyboard = await storyboardCues(r.json && r.json.storyboard, check);
   }
 
   // The media is private: its plain URL is refused, so the players below get everything through the token.
@@ -547,7 +564,8 @@ async function main() {
       const url = PLAYERS[player].manifest === "hls" ? hlsUrl : dashUrl;
       if (!url) continue;
       ttff[`${engine.name} ${player}`] = await playIn({
-        engine, browser, player, url, base, pageOrigin, media, renditions, tmp, check, info, limits,
+        engine, browser, player, url, base, pageOrigin, media, renditions, storyboard, tmp, check, info,
+        limits,
         extra: PLAYERS[player].manifest === "dash" ? `the MPD (${dashUrl}):\n${mpd}` : "",
       });
     }

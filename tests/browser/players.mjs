@@ -12,6 +12,8 @@
 //   codecs it parsed; dash.js: an audio track and an audio SourceBuffer;
 //   Shaka: H.264 and AAC in each variant);
 // - report kino's duration, seek to the last second and end there;
+// - with DASH (dash.js, Shaka), give for every time the seek preview that
+//   kino's storyboard.vtt gives;
 // - raise no fatal player error, and get every cross-origin request to kino
 //   answered with CORS;
 // - leave a screenshot.
@@ -95,6 +97,39 @@ export function startOf(events, nudge = 0) {
 
 const heights = (xs) => xs.map((x) => x.height).sort((a, b) => b - a).join(",");
 
+// Seek previews from the MPD's thumbnail track: for the middle of every cue of
+// kino's storyboard.vtt (o.storyboard: [{start, end, url, x, y, w, h}], the
+// sheet's URL absolute), the player must name the same sheet and tile, and
+// the sheet must load at the size the player takes it to have (Shaka's UI
+// sizes the sprite by it; dash.js divides it by the grid).
+async function checkThumbnails(o, label, page, checkPage) {
+  const cues = o.storyboard || [];
+  if (!await checkPage(`${label}: kino's storyboard.vtt has cues to compare with (${cues.length})`,
+                       cues.length > 0)) return;
+  const times = cues.map((c) => (c.start + c.end) / 2);
+  const got = await page.evaluate(async (ts) => {
+    const out = [];
+    for (const x of ts) out.push(await kinoTest.thumbnail(x));
+    return out;
+  }, times);
+  const tile = (x) => `${x.url}#xywh=${x.x},${x.y},${x.w ?? x.width},${x.h ?? x.height}`;
+  const wrong = [];
+  cues.forEach((c, i) => {
+    const g = got[i] || { none: "nothing" };
+    if (g.none || tile(g) !== tile(c)) {
+      wrong.push(`${times[i].toFixed(3)} s: player ${g.none || tile(g)}, WebVTT ${tile(c)}`);
+    }
+  });
+  await checkPage(`${label}: a seek preview for each of the ${cues.length} cues, the tile the WebVTT names`,
+                  wrong.length === 0, wrong.slice(0, 4).join("\n"));
+  const sizes = [...new Set(got.filter((g) => g && !g.none).map((g) =>
+    `${g.url}: loads ${g.natural ? g.natural.join("x") : "not"}` +
+    (g.imageWidth ? `, player takes ${g.imageWidth}x${g.imageHeight}` : "")))];
+  const ok = got.every((g) => g && !g.none && g.natural &&
+    (!g.imageWidth || (g.natural[0] === g.imageWidth && g.natural[1] === g.imageHeight)));
+  await checkPage(`${label}: every sheet loads on the page at the size the player takes (${sizes.join("; ")})`, ok);
+}
+
 // The players, by the name play.mjs gives them. manifest: which URL of the
 // playback answer it plays; supported, version: the kinoTest fields that say
 // whether it loaded; start: the kinoTest function that plays; fields: what the
@@ -126,7 +161,7 @@ export const PLAYERS = {
   },
   dash: {
     label: "dash.js", manifest: "dash", supported: "dashSupported", version: "dashVersion", start: "startDash",
-    fields: ["dash", "sourceBuffers"],
+    fields: ["dash", "sourceBuffers"], thumbnails: true,
     // the page records dash.js's ERROR and PLAYBACK_ERROR events only.
     failing: () => true,
     async tracks({ info, renditions }, label, t, checkPage) {
@@ -156,7 +191,7 @@ for (const manifest of ["hls", "dash"]) {
   PLAYERS[`shaka-${manifest}`] = {
     label: `Shaka Player (${manifest === "hls" ? "HLS" : "DASH"})`, manifest,
     supported: "shakaSupported", version: "shakaVersion", start: "startShaka",
-    fields: ["variants"],
+    fields: ["variants"], thumbnails: manifest === "dash",
     // Shaka raises RECOVERABLE errors it handles itself (a retried request).
     failing: (e) => e.fatal,
     async tracks({ info, renditions }, label, t, checkPage) {
@@ -175,7 +210,8 @@ for (const manifest of ["hls", "dash"]) {
 // Plays o.url with o.player (a key of PLAYERS) on a fresh page of o.browser
 // (chromium.mjs, bidi.mjs).
 // o: { engine: {name, cancelled}, browser, player, url, base, pageOrigin,
-//      media, renditions, extra (text for failure reports), tmp (folder for the screenshot),
+//      media, renditions, storyboard (checkThumbnails), extra (text for failure reports),
+//      tmp (folder for the screenshot),
 //      limits: {playPast, playTimeout, endTimeout}, check, info }.
 // Returns the time to first frame in ms, or null.
 export async function playIn(o) {
@@ -236,6 +272,7 @@ async function playOnPage(o, p, label, page, kinoRequests, checkPage) {
                   t.s.videoWidth > 0 && t.s.videoHeight > 0);
 
   await p.tracks(o, label, t, checkPage);
+  if (p.thumbnails) await checkThumbnails(o, label, page, checkPage);
 
   // By now the player has fetched the whole 8 s clip (every player buffers
   // further ahead than that): one range, no hole.

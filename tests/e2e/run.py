@@ -1145,9 +1145,12 @@ def check_dash(label, mpd_url, duration, expect_sizes, workdir):
     sets = periods[0].findall(MPD_NS + "AdaptationSet")
     video = [s for s in sets if s.get("mimeType") == "video/mp4"]
     audio = [s for s in sets if s.get("mimeType") == "audio/mp4"]
-    R.check("%s: one video and one audio AdaptationSet" % label,
-            len(video) == 1 and len(audio) == 1 and len(sets) == 2,
+    image = [s for s in sets if s.get("contentType") == "image"]
+    R.check("%s: one video, one audio and one image (storyboard) AdaptationSet" % label,
+            len(video) == 1 and len(audio) == 1 and len(image) == 1 and len(sets) == 3,
             repr([s.attrib for s in sets]))
+    if image:
+        check_dash_storyboard(label, mpd_url, image[0], total, workdir)
     for s in video + audio:
         R.check("%s: %s set has segmentAlignment=true, startWithSAP=1" % (label, s.get("mimeType")),
                 s.get("segmentAlignment") == "true" and s.get("startWithSAP") == "1",
@@ -1260,6 +1263,73 @@ def check_dash(label, mpd_url, duration, expect_sizes, workdir):
                 for s in streams), err or "video %s, streams %s" %
             (vs, [s.get("codec_type") for s in streams]))
     return reps_out
+
+
+def check_dash_storyboard(label, mpd_url, aset, total, workdir):
+    """The MPD's thumbnail set (DASH-IF IOP 6.2.6) against the files and storyboard.vtt:
+    a player that reads only the MPD must find, for any time, the tile the WebVTT names."""
+    rl = "%s dash storyboard" % label
+    reps = aset.findall(MPD_NS + "Representation")
+    tmpl = aset.find(MPD_NS + "SegmentTemplate")
+    prop = reps[0].find(MPD_NS + "EssentialProperty") if len(reps) == 1 else None
+    grid = re.match(r"^(\d+)x(\d+)$", (prop.get("value") or "") if prop is not None else "")
+    ok = (aset.get("mimeType") == "image/jpeg" and len(reps) == 1 and tmpl is not None and
+          (tmpl.get("timescale") or "").isdigit() and (tmpl.get("duration") or "").isdigit() and
+          tmpl.get("startNumber") == "1" and "$Number$" in (tmpl.get("media") or "") and
+          prop.get("schemeIdUri") == "http://dashif.org/thumbnail_tile" and grid is not None and
+          (reps[0].get("width") or "").isdigit() and (reps[0].get("height") or "").isdigit())
+    if not R.check("%s: image/jpeg set, one Representation with a thumbnail_tile grid and a "
+                   "SegmentTemplate@duration" % rl, ok, repr((
+                       aset.attrib, [r.attrib for r in reps],
+                       tmpl.attrib if tmpl is not None else None,
+                       prop.attrib if prop is not None else None))):
+        return
+    rep = reps[0]
+    cols, rows = int(grid.group(1)), int(grid.group(2))
+    width, height = int(rep.get("width")), int(rep.get("height"))
+    sheet_s = int(tmpl.get("duration")) / int(tmpl.get("timescale"))
+    n_sheets = math.ceil(total / sheet_s - 1e-9)
+    R.note("%s: %dx%d tiles of %dx%d, a sheet every %.3f s, %d sheet(s)" %
+           (rl, cols, rows, width // cols, height // rows, sheet_s, n_sheets))
+    # Every sheet the template addresses over the period exists, as large as declared:
+    # players place a tile by dividing the declared size by the grid.
+    os.makedirs(workdir, exist_ok=True)
+    sizes, bad = [], []
+    for n in range(1, n_sheets + 1):
+        url = urllib.parse.urljoin(mpd_url, tmpl.get("media").replace("$Number$", str(n)))
+        r = get_url(url)
+        if r.status != 200 or (r.header("Content-Type") or "").split(";")[0] != "image/jpeg":
+            bad.append("sheet %d: %s" % (n, r.describe()))
+            continue
+        path = os.path.join(workdir, "dash-sheet-%d.jpg" % n)
+        with open(path, "wb") as f:
+            f.write(r.body)
+        st, err = probe_stream(path)
+        if st is None or (st.get("width"), st.get("height")) != (width, height):
+            bad.append("sheet %d: %s, declared %dx%d" % (
+                n, err or "%sx%s" % (st.get("width"), st.get("height")), width, height))
+        sizes.append(len(r.body))
+    R.check("%s: all %d sheet(s) -> 200 image/jpeg, each %dx%d as declared" %
+            (rl, n_sheets, width, height), n_sheets > 0 and not bad, "; ".join(bad[:3]))
+    peak = max(sizes) * 8 / sheet_s if sizes else 0
+    bw = int(rep.get("bandwidth") or 0)
+    R.check("%s: bandwidth %d within 10%% of the largest sheet's rate %.0f" % (rl, bw, peak),
+            peak > 0 and abs(bw - peak) <= 0.10 * peak, repr(sizes))
+    # The tile the MPD gives for the middle of each cue is the one the WebVTT names.
+    r = get_url(urllib.parse.urljoin(mpd_url, "storyboard/storyboard.vtt"))
+    cues = vtt_cues(r.body.decode("utf-8", "replace")) if r.status == 200 else []
+    wrong = []
+    for start, end, payload in cues:
+        t = (start + end) / 2
+        k = int(t // sheet_s)
+        i = int((t - k * sheet_s) * cols * rows / sheet_s)
+        tile = "sheet-%d.jpg#xywh=%d,%d,%d,%d" % (k + 1, i % cols * (width // cols),
+                                                  i // cols * (height // rows),
+                                                  width // cols, height // rows)
+        if payload != tile:
+            wrong.append("%.3f s: MPD %s, WebVTT %s" % (t, tile, payload))
+    R.check("%s: for each of the %d cues the MPD's tile is the WebVTT's" % (rl, len(cues)),
+            cues and not wrong, "; ".join(wrong[:3]) or r.describe())
 
 
 def check_iframes(label, master_url, duration, workdir):
@@ -1892,6 +1962,17 @@ VTT_CUE = re.compile(r"^%s --> %s\n(\S+)$" % (VTT_TIME, VTT_TIME), re.M)
 XYWH = re.compile(r"^(sheet-\d+\.jpg)#xywh=(\d+),(\d+),(\d+),(\d+)$")
 
 
+def vtt_cues(text):
+    """[(start s, end s, payload)] of a WebVTT track whose cues have a one-line payload."""
+    cues = []
+    for m in VTT_CUE.finditer(text):
+        g = [int(x) for x in m.groups()[:8]]
+        start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000.0
+        end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000.0
+        cues.append((start, end, m.group(9)))
+    return cues
+
+
 def luma_stats(jpeg_bytes, workdir, name):
     """(signalstats YAVG, luma standard deviation) of a JPEG, or (None, error)."""
     path = os.path.join(workdir, name)
@@ -1941,12 +2022,7 @@ def check_storyboard(label, url, duration, workdir):
     text = r.body.decode("utf-8", "replace")
     R.check("%s: storyboard.vtt starts with WEBVTT" % label, text.startswith("WEBVTT"),
             short(text, 80))
-    cues = []
-    for m in VTT_CUE.finditer(text):
-        g = [int(x) for x in m.groups()[:8]]
-        start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000.0
-        end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000.0
-        cues.append((start, end, m.group(9)))
+    cues = vtt_cues(text)
     blocks = [b for b in text.split("\n\n")[1:] if b.strip()]
     R.check("%s: storyboard has cues, each a time range and one sheet#xywh line (%d)" %
             (label, len(cues)), cues and len(cues) == len(blocks), short(text, 300))

@@ -169,6 +169,65 @@ Test(dash, attribute_values_are_escaped)
     buf_release(&b);
 }
 
+/* A 30000/1001 fps storyboard: 10x3 tiles a sheet, a tile every 30 frames (1.001 s). */
+static const struct dash_thumbnails thumbnails = {
+    .media = "storyboard/sheet-$Number$.jpg", .tile_w = 160, .tile_h = 90, .cols = 10,
+    .rows = 3, .timescale = 30000, .sheet_duration = 30 * 30 * 1001, .bandwidth = 9771
+};
+
+Test(dash, storyboard_is_a_dashif_thumbnail_set_after_the_media)
+{
+    struct dash_mpd m = { .video = video, .n_video = 2, .audio = &audio, .language = "eng",
+                          .channels = 2, .sample_rate = 48000, .thumbnails = &thumbnails };
+    struct buf b;
+    const char *mpd = write(&m, &b);
+    const char *set = strstr(mpd, "    <AdaptationSet id=\"2\" contentType=\"image\"");
+    cr_assert_not_null(set, "%s", mpd);
+    cr_expect_str_eq(set,
+                     "    <AdaptationSet id=\"2\" contentType=\"image\" mimeType=\"image/jpeg\">\n"
+                     "      <SegmentTemplate timescale=\"30000\" duration=\"900900\" "
+                     "startNumber=\"1\" media=\"storyboard/sheet-$Number$.jpg\"/>\n"
+                     "      <Representation id=\"storyboard\" bandwidth=\"9771\" width=\"1600\" "
+                     "height=\"270\">\n"
+                     "        <EssentialProperty schemeIdUri=\"http://dashif.org/thumbnail_tile\" "
+                     "value=\"10x3\"/>\n"
+                     "      </Representation>\n"
+                     "    </AdaptationSet>\n"
+                     "  </Period>\n"
+                     "</MPD>\n");
+    /* The media sets are as without a storyboard. */
+    struct dash_mpd plain = m;
+    plain.thumbnails = NULL;
+    struct buf pb;
+    const char *without = write(&plain, &pb);
+    size_t head = strlen(without) - strlen("  </Period>\n</MPD>\n");
+    cr_expect_eq(strncmp(mpd, without, head), 0);
+    cr_expect_eq((size_t)(set - mpd), head);
+    buf_release(&pb);
+    buf_release(&b);
+}
+
+Test(dash, refuses_a_storyboard_without_size_or_duration)
+{
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    struct dash_thumbnails t = thumbnails;
+    struct dash_mpd m = { .video = video, .n_video = 2, .thumbnails = &t };
+    t.sheet_duration = 0;
+    cr_expect_eq(dash_write_mpd(&b, &m), KINO_EINVAL);
+    t = thumbnails;
+    t.rows = 0;
+    cr_expect_eq(dash_write_mpd(&b, &m), KINO_EINVAL);
+    t = thumbnails;
+    t.timescale = 0;
+    cr_expect_eq(dash_write_mpd(&b, &m), KINO_EINVAL);
+    t = thumbnails;
+    t.media = NULL;
+    cr_expect_eq(dash_write_mpd(&b, &m), KINO_EINVAL);
+    cr_expect_eq(b.len, 0);
+    buf_release(&b);
+}
+
 Test(dash, refuses_nothing_to_describe_and_a_full_buffer)
 {
     struct buf b;

@@ -319,21 +319,22 @@ static int jpeg_size(const char *path, int *w, int *h)
     return -1;
 }
 
-Test(thumbs, sink_writes_full_sheets_then_a_cropped_one)
+/*
+ * Offer `n` frames at 1 fps (one tile each, unknown length) to a sink writing into `dir`,
+ * then finish it with a presentation ending at `end_s`. Returns the tiles on the sheets.
+ */
+static size_t run_sink(const char *dir, int64_t n, double end_s, size_t *sheet_bytes_max)
 {
-    char dir[] = "/tmp/kino-thumbs-XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
     struct thumbs t;
     memset(&t, 0, sizeof(t));
     struct kino_err err = { 0 };
-    /* Unknown length at 1 fps: one tile per frame, 250 tiles → 100 + 100 + 50. */
     cr_assert_eq(thumbs_open(&t, dir, 64, 36, 0, 1, &err), 0, "%s", err.msg);
     AVFrame *f = av_frame_alloc();
     f->format = AV_PIX_FMT_YUV420P;
     f->width = W;
     f->height = H;
     cr_assert_eq(av_frame_get_buffer(f, 0), 0);
-    for (int64_t i = 0; i < 250; i++) {
+    for (int64_t i = 0; i < n; i++) {
         faded(i % 2 ? 1.0 : 0.5);
         for (int y = 0; y < H; y++)
             memcpy(f->data[0] + y * f->linesize[0], plane + y * W, W);
@@ -342,24 +343,81 @@ Test(thumbs, sink_writes_full_sheets_then_a_cropped_one)
                 memset(f->data[p] + y * f->linesize[p], 128, W / 2);
         cr_assert_eq(thumbs_frame(&t, f, i, &err), 0, "%s", err.msg);
     }
-    cr_expect_eq(t.n_tiles, 250);
-    cr_assert_eq(thumbs_finish(&t, 250, &err), 0, "%s", err.msg);
+    cr_expect_eq(t.n_tiles, (size_t)n);
+    cr_assert_eq(thumbs_finish(&t, n, f, end_s, &err), 0, "%s", err.msg);
+    size_t tiles = t.n_tiles;
+    *sheet_bytes_max = t.sheet_bytes_max;
     thumbs_release(&t);
     thumbs_release(&t); /* twice is harmless */
     av_frame_free(&f);
+    return tiles;
+}
 
+/* The number of cues in `dir`'s storyboard.vtt, and the end of the last one in `last_end`. */
+static int vtt_cues(const char *dir, char *last_end, size_t cap)
+{
     char path[512];
-    int w = 0, h = 0;
-    const int expect_h[] = { 900, 900, 450 };
-    for (int k = 1; k <= 3; k++) {
+    snprintf(path, sizeof(path), "%s/storyboard/storyboard.vtt", dir);
+    FILE *fp = fopen(path, "rb");
+    cr_assert_not_null(fp);
+    char line[256];
+    int n = 0;
+    while (fgets(line, sizeof(line), fp)) {
+        const char *arrow = strstr(line, " --> ");
+        if (!arrow)
+            continue;
+        n++;
+        snprintf(last_end, cap, "%.12s", arrow + 5);
+    }
+    fclose(fp);
+    return n;
+}
+
+/* Check sheets 1..n_sheets are 1600 x heights[k] and none follows; returns the largest's size. */
+static off_t expect_sheets(const char *dir, int n_sheets, const int *heights)
+{
+    char path[512];
+    struct stat st;
+    off_t largest = 0;
+    for (int k = 1; k <= n_sheets; k++) {
+        int w = 0, h = 0;
         snprintf(path, sizeof(path), "%s/storyboard/sheet-%d.jpg", dir, k);
         cr_expect_eq(jpeg_size(path, &w, &h), 0, "%s", path);
         cr_expect_eq(w, 1600, "%s width %d", path, w);
-        cr_expect_eq(h, expect_h[k - 1], "%s height %d", path, h);
+        cr_expect_eq(h, heights[k - 1], "%s height %d", path, h);
+        cr_assert_eq(stat(path, &st), 0);
+        largest = st.st_size > largest ? st.st_size : largest;
     }
-    snprintf(path, sizeof(path), "%s/storyboard/sheet-4.jpg", dir);
-    struct stat st;
-    cr_expect_neq(stat(path, &st), 0, "no fourth sheet");
+    snprintf(path, sizeof(path), "%s/storyboard/sheet-%d.jpg", dir, n_sheets + 1);
+    cr_expect_neq(stat(path, &st), 0, "no sheet %d", n_sheets + 1);
+    return largest;
+}
+
+Test(thumbs, sheet_rows_one_cropped_sheet_or_all_full)
+{
+    struct thumbs_grid g = { .tile_w = 160, .tile_h = 90, .cols = 10, .rows = 10,
+                             .interval_frames = 30, .interval_s = 1 };
+    cr_expect_eq(thumbs_sheet_rows(&g, 1), 1);
+    cr_expect_eq(thumbs_sheet_rows(&g, 10), 1);
+    cr_expect_eq(thumbs_sheet_rows(&g, 11), 2);
+    cr_expect_eq(thumbs_sheet_rows(&g, 100), 10);
+    /* A second sheet, however short, makes every sheet full height. */
+    cr_expect_eq(thumbs_sheet_rows(&g, 101), 10);
+    cr_expect_eq(thumbs_sheet_rows(&g, 250), 10);
+}
+
+Test(thumbs, sink_writes_full_height_sheets_or_one_cropped_sheet)
+{
+    char dir[] = "/tmp/kino-thumbs-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    size_t bytes_max = 0;
+    /* 250 tiles: 100 + 100 + 50, the last as high as the others (half of it black). */
+    cr_expect_eq(run_sink(dir, 250, 250, &bytes_max), 250);
+    const int three[] = { 900, 900, 900 };
+    cr_expect_eq((off_t)bytes_max, expect_sheets(dir, 3, three));
+
+    char path[512];
+    int w = 0, h = 0;
     snprintf(path, sizeof(path), "%s/poster.jpg", dir);
     cr_expect_eq(jpeg_size(path, &w, &h), 0);
     cr_expect_eq(w, 64);
@@ -373,6 +431,46 @@ Test(thumbs, sink_writes_full_sheets_then_a_cropped_one)
     text[n] = 0;
     cr_expect_str_eq(text, "WEBVTT\n");
     fs_remove_tree(dir);
+
+    /* 25 tiles: one sheet, cropped to its three rows. */
+    char one[] = "/tmp/kino-thumbs-XXXXXX";
+    cr_assert_not_null(mkdtemp(one));
+    cr_expect_eq(run_sink(one, 25, 25.0, &bytes_max), 25);
+    const int cropped[] = { 270 };
+    cr_expect_eq((off_t)bytes_max, expect_sheets(one, 1, cropped));
+    fs_remove_tree(one);
+}
+
+Test(thumbs, a_presentation_past_the_last_tile_gets_the_last_picture_on_the_sheets)
+{
+    size_t bytes_max = 0;
+    char last_end[16];
+    /* 100 s of pictures fill sheet 1 exactly; the sound ends 0.07 s later. */
+    char dir[] = "/tmp/kino-thumbs-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    cr_expect_eq(run_sink(dir, 100, 100.07, &bytes_max), 101);
+    const int two[] = { 900, 900 };
+    expect_sheets(dir, 2, two);
+    /* The WebVTT still ends with the pictures. */
+    cr_expect_eq(vtt_cues(dir, last_end, sizeof(last_end)), 100);
+    cr_expect_str_eq(last_end, "00:01:40.000");
+    fs_remove_tree(dir);
+
+    /* Ending inside the last tile (10.3 s of pictures, 11 tiles): nothing added. */
+    char mid[] = "/tmp/kino-thumbs-XXXXXX";
+    cr_assert_not_null(mkdtemp(mid));
+    cr_expect_eq(run_sink(mid, 11, 11.0, &bytes_max), 11);
+    cr_expect_eq(vtt_cues(mid, last_end, sizeof(last_end)), 11);
+    fs_remove_tree(mid);
+
+    /* On a partial sheet the added tile takes the next place: 10 s + 0.07 s, two rows. */
+    char row[] = "/tmp/kino-thumbs-XXXXXX";
+    cr_assert_not_null(mkdtemp(row));
+    cr_expect_eq(run_sink(row, 10, 10.07, &bytes_max), 11);
+    const int two_rows[] = { 180 };
+    expect_sheets(row, 1, two_rows);
+    cr_expect_eq(vtt_cues(row, last_end, sizeof(last_end)), 10);
+    fs_remove_tree(row);
 }
 
 Test(thumbs, poster_is_the_detailed_frame)
@@ -407,7 +505,7 @@ Test(thumbs, poster_is_the_detailed_frame)
     thumbs_luma_measure(plane, W, W, H, &full);
     cr_expect_float_eq(s.stddev, full.stddev, 2.0, "kept stddev %f, full %f", s.stddev,
                        full.stddev);
-    cr_assert_eq(thumbs_finish(&t, 100, &err), 0, "%s", err.msg);
+    cr_assert_eq(thumbs_finish(&t, 100, NULL, 0, &err), 0, "%s", err.msg);
     thumbs_release(&t);
     av_frame_free(&f);
     fs_remove_tree(dir);
