@@ -140,6 +140,43 @@ int hls_write_iframe_variants(struct buf *out, const struct hls_iframe_variant *
     return rc;
 }
 
+int hls_write_images(struct buf *out, const struct hls_images *s)
+{
+    if (s->n_sheets == 0 || !s->sheets || s->tile_w <= 0 || s->tile_h <= 0 || s->cols <= 0 ||
+        s->rows <= 0 || !(s->tile_duration > 0))
+        return KINO_EINVAL;
+    int rc = buf_addf(out,
+                      "#EXTM3U\n"
+                      "#EXT-X-VERSION:7\n"
+                      "#EXT-X-TARGETDURATION:%d\n"
+                      "#EXT-X-MEDIA-SEQUENCE:1\n"
+                      "#EXT-X-PLAYLIST-TYPE:VOD\n"
+                      "#EXT-X-IMAGES-ONLY\n",
+                      hls_target_duration(s->sheets, s->n_sheets));
+    /* EXT-X-TILES is a segment tag: it describes the sheet that follows it only. */
+    for (size_t i = 0; i < s->n_sheets && rc == 0; i++)
+        rc = buf_addf(out,
+                      "#EXTINF:%.6f,\n"
+                      "#EXT-X-TILES:RESOLUTION=%dx%d,LAYOUT=%dx%d,DURATION=%.6f\n"
+                      "sheet-%zu.jpg\n",
+                      s->sheets[i].duration, s->tile_w, s->tile_h, s->cols, s->rows,
+                      s->tile_duration, i + 1);
+    if (rc == 0)
+        rc = buf_adds(out, "#EXT-X-ENDLIST\n");
+    return rc;
+}
+
+int hls_write_image_variant(struct buf *out, const struct hls_images *s)
+{
+    int64_t peak = 0, average = 0;
+    hls_measure(s->sheets, s->n_sheets, NULL, 0, hls_target_duration(s->sheets, s->n_sheets),
+                &peak, &average);
+    return buf_addf(out,
+                    "#EXT-X-IMAGE-STREAM-INF:BANDWIDTH=%lld,RESOLUTION=%dx%d,CODECS=\"jpeg\","
+                    "URI=\"%s\"\n",
+                    (long long)peak, s->tile_w, s->tile_h, s->uri);
+}
+
 static double seg_bits(const struct hls_segment *s, size_t n, size_t i, size_t from)
 {
     double bits = 0;

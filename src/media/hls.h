@@ -57,6 +57,23 @@ struct hls_iframe_variant {
     int width, height;
 };
 
+/*
+ * The storyboard as an image media playlist: the "Image Media Playlist"
+ * specification (v0.4) that Roku published, which Roku devices and Shaka Player
+ * read for seek previews. One segment per sprite sheet ("sheet-1.jpg"..,
+ * relative to the playlist), each with EXT-X-TILES giving the tile size, the
+ * grid and one tile's duration; the master lists the playlist as
+ * EXT-X-IMAGE-STREAM-INF, whose RESOLUTION is one tile's.
+ */
+struct hls_images {
+    const char *uri;        /* in the master: "storyboard/images.m3u8" */
+    int tile_w, tile_h;
+    int cols, rows;         /* every sheet's grid */
+    double tile_duration;   /* seconds */
+    const struct hls_segment *sheets; /* each sheet's bytes and the time it covers */
+    size_t n_sheets;
+};
+
 /* EXT-X-TARGETDURATION for a set of playlists: the largest EXTINF rounded to nearest, >= 1. */
 int hls_target_duration(const struct hls_segment *segs, size_t n);
 
@@ -132,6 +149,19 @@ void hls_measure_iframes(const struct hls_iframe *f, size_t n, int64_t *ret_peak
 
 /* Append one EXT-X-I-FRAME-STREAM-INF line per entry. Returns 0 or KINO_ETOOBIG. */
 int hls_write_iframe_variants(struct buf *out, const struct hls_iframe_variant *v, size_t n);
+
+/*
+ * Append the image media playlist of `s` (VOD, EXT-X-IMAGES-ONLY). Returns 0,
+ * KINO_EINVAL without sheets or with a zero size or duration, or KINO_ETOOBIG.
+ */
+int hls_write_images(struct buf *out, const struct hls_images *s);
+
+/*
+ * Append its EXT-X-IMAGE-STREAM-INF line: BANDWIDTH by hls_measure()'s peak
+ * rule over the sheets, RESOLUTION one tile, CODECS "jpeg". Returns 0 or
+ * KINO_ETOOBIG.
+ */
+int hls_write_image_variant(struct buf *out, const struct hls_images *s);
 
 /*
  * RFC 6381 codec string "avc1.PPCCLL" from H.264 extradata, either avcC

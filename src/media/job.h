@@ -137,6 +137,10 @@ struct job {
     struct hls_iframe_variant iframes[MEDIA_MAX_RUNGS];
     char iframe_uris[MEDIA_MAX_RUNGS][64];
     size_t n_iframes;
+    /* seek previews: the storyboard's image playlist, filled by media_write_storyboard() */
+    struct hls_images images;
+    struct hls_segment *sheets; /* images.sheets: each sheet's bytes and time */
+    int has_images;
 
     double last_progress;
     int canceled;
@@ -239,6 +243,13 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
 
 /* Write each video rung's iframes.m3u8 (call before the final master, which lists them). */
 int media_write_iframes(struct job *j);
+
+/*
+ * Write storyboard/images.m3u8, the storyboard as an HLS image playlist, when
+ * the video has one (after thumbs_finish(); before the final master and the
+ * MPD, which list it).
+ */
+int media_write_storyboard(struct job *j);
 
 /* Write manifest.mpd from the segment timelines of every rendition. */
 int media_write_dash(struct job *j);

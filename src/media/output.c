@@ -199,6 +199,8 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
             rc = hls_write_master(&b, v, j->n_rungs, aseg ? &a : NULL);
             if (rc == 0)
                 rc = hls_write_iframe_variants(&b, j->iframes, j->n_iframes);
+            if (rc == 0 && j->has_images)
+                rc = hls_write_image_variant(&b, &j->images);
         } else {
             struct media_rendition *mr = &res->renditions[res->n_renditions - 1];
             struct hls_variant av = { .uri = "audio/index.m3u8", .codecs = "mp4a.40.2",
@@ -265,6 +267,51 @@ int media_write_iframes(struct job *j)
     return rc;
 }
 
+/* One tile's duration in seconds: whole output frames. */
+static double tile_seconds(const struct job *j)
+{
+    return (double)j->thumbs.grid.interval_frames * j->fps.den / j->fps.num;
+}
+
+/*
+ * The sheets as HLS segments: each covers its cols x rows tiles, the last one
+ * up to the presentation's end (thumbs_finish() made the tiles reach it).
+ */
+int media_write_storyboard(struct job *j)
+{
+    const struct thumbs *t = &j->thumbs;
+    if (j->vidx < 0 || t->n_sheets == 0)
+        return 0;
+    int rows = thumbs_sheet_rows(&t->grid, t->n_tiles);
+    double tile = tile_seconds(j), sheet = tile * t->grid.cols * rows;
+    double end = media_presentation_end(j);
+    if (!(end > 0))
+        end = tile * (double)t->n_tiles;
+    j->sheets = xcalloc(t->n_sheets, sizeof(*j->sheets));
+    for (size_t k = 0; k < t->n_sheets; k++) {
+        double left = end - sheet * (double)k;
+        j->sheets[k] = (struct hls_segment){ .bytes = (int64_t)t->sheet_bytes[k],
+                                             .duration = left < sheet ? left : sheet };
+        if (!(j->sheets[k].duration > 0))
+            j->sheets[k].duration = tile; /* never: the tiles reach the end */
+    }
+    j->images = (struct hls_images){ .uri = THUMBS_DIR "/images.m3u8", .tile_w = t->grid.tile_w,
+                                     .tile_h = t->grid.tile_h, .cols = t->grid.cols,
+                                     .rows = rows, .tile_duration = tile, .sheets = j->sheets,
+                                     .n_sheets = t->n_sheets };
+    struct buf b;
+    buf_init(&b, PLAYLIST_MAX);
+    int rc = hls_write_images(&b, &j->images);
+    if (rc == 0)
+        rc = write_text(j, j->images.uri, &b);
+    else
+        rc = kino_err_set(j->err, rc, "cannot describe the storyboard's %zu sheets",
+                          t->n_sheets);
+    buf_release(&b);
+    j->has_images = rc == 0;
+    return rc;
+}
+
 static double track_end(const struct cmaf_writer *w)
 {
     if (w->n_segs == 0 || w->timescale == 0)
@@ -312,17 +359,20 @@ int media_write_dash(struct job *j)
     struct dash_mpd m = { .video = v, .n_video = j->n_rungs, .audio = j->aenc ? &a : NULL,
                           .language = j->language, .channels = 2, .sample_rate = AUDIO_RATE };
     struct dash_thumbnails th;
-    const struct thumbs *t = &j->thumbs;
-    if (j->vidx >= 0 && t->sheet_bytes_max > 0) {
+    if (j->has_images) {
+        const struct hls_images *im = &j->images;
         /* Timescale: the frame rate's numerator, so that a tile's whole frames are exact. */
-        int rows = thumbs_sheet_rows(&t->grid, t->n_tiles);
-        int64_t frames = (int64_t)t->grid.cols * rows * t->grid.interval_frames;
+        int64_t frames = (int64_t)im->cols * im->rows * j->thumbs.grid.interval_frames;
         th = (struct dash_thumbnails){ .media = THUMBS_DIR "/sheet-$Number$.jpg",
-                                       .tile_w = t->grid.tile_w, .tile_h = t->grid.tile_h,
-                                       .cols = t->grid.cols, .rows = rows,
+                                       .tile_w = im->tile_w, .tile_h = im->tile_h,
+                                       .cols = im->cols, .rows = im->rows,
                                        .timescale = (uint32_t)j->fps.num,
                                        .sheet_duration = frames * j->fps.den };
-        th.bandwidth = (int64_t)ceil((double)t->sheet_bytes_max * 8 * j->fps.num /
+        /* Each sheet is addressed for its whole duration, the last one too. */
+        int64_t largest = 0;
+        for (size_t k = 0; k < im->n_sheets; k++)
+            largest = im->sheets[k].bytes > largest ? im->sheets[k].bytes : largest;
+        th.bandwidth = (int64_t)ceil((double)largest * 8 * j->fps.num /
                                      (double)th.sheet_duration);
         m.thumbnails = &th;
     }

@@ -1269,6 +1269,7 @@ static void job_release(struct job *j)
     av_packet_free(&j->opkt);
     avformat_close_input(&j->ic);
     thumbs_release(&j->thumbs);
+    free(j->sheets);
 }
 
 int media_transcode(const struct media_options *opt, const char *src_path, const char *out_dir,
@@ -1339,7 +1340,7 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
     } else {
         ret->duration_s = (double)j.samples_out / AUDIO_RATE;
     }
-    if ((rc = media_write_iframes(&j)) < 0)
+    if ((rc = media_write_iframes(&j)) < 0 || (rc = media_write_storyboard(&j)) < 0)
         goto out;
     rc = media_write_playlists(&j, ret, SIZE_MAX, 0);
     if (rc == 0)

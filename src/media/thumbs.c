@@ -19,6 +19,7 @@
 #include <libavutil/frame.h>
 #include <libswscale/swscale.h>
 
+#include "core/mem.h"
 #include "core/util.h"
 #include "core/banned.h"
 
@@ -329,8 +330,13 @@ static int write_sheet(struct thumbs *t, struct kino_err *err)
     int rc = write_jpeg(t->sheet, t->sheet->width, rows * t->grid.tile_h, SHEET_QSCALE, path,
                         &bytes, err);
     t->sheet_used = 0;
-    if (bytes > t->sheet_bytes_max)
-        t->sheet_bytes_max = bytes;
+    if (rc == 0) {
+        if (t->n_sheets == t->cap_sheets) {
+            t->cap_sheets = t->cap_sheets ? 2 * t->cap_sheets : 4;
+            t->sheet_bytes = xrealloc(t->sheet_bytes, t->cap_sheets * sizeof(*t->sheet_bytes));
+        }
+        t->sheet_bytes[t->n_sheets++] = bytes;
+    }
     if (rc == 0)
         clear_sheet(t->sheet);
     return rc;
@@ -543,5 +549,7 @@ void thumbs_release(struct thumbs *t)
     t->have_best = 0;
     t->n_tiles = 0;
     t->sheet_used = 0;
-    t->sheet_bytes_max = 0;
+    free(t->sheet_bytes);
+    t->sheet_bytes = NULL;
+    t->n_sheets = t->cap_sheets = 0;
 }

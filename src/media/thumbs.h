@@ -139,7 +139,8 @@ struct thumbs {
     struct media_sws tile_sws;
     size_t n_tiles;  /* tiles taken so far */
     int sheet_used;  /* tiles on the sheet in memory, not written yet */
-    size_t sheet_bytes_max; /* the largest sheet written so far (0: none yet) */
+    size_t *sheet_bytes; /* the size of each sheet written, in order: n_sheets of them */
+    size_t n_sheets, cap_sheets;
 };
 
 /*

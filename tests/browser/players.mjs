@@ -12,7 +12,7 @@
 //   codecs it parsed; dash.js: an audio track and an audio SourceBuffer;
 //   Shaka: H.264 and AAC in each variant);
 // - report kino's duration, seek to the last second and end there;
-// - with DASH (dash.js, Shaka), give for every time the seek preview that
+// - dash.js and Shaka (DASH and HLS) give for every time the seek preview that
 //   kino's storyboard.vtt gives;
 // - raise no fatal player error, and get every cross-origin request to kino
 //   answered with CORS;
@@ -191,7 +191,7 @@ for (const manifest of ["hls", "dash"]) {
   PLAYERS[`shaka-${manifest}`] = {
     label: `Shaka Player (${manifest === "hls" ? "HLS" : "DASH"})`, manifest,
     supported: "shakaSupported", version: "shakaVersion", start: "startShaka",
-    fields: ["variants"], thumbnails: manifest === "dash",
+    fields: ["variants"], thumbnails: true,
     // Shaka raises RECOVERABLE errors it handles itself (a retried request).
     failing: (e) => e.fatal,
     async tracks({ info, renditions }, label, t, checkPage) {

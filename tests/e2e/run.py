@@ -1265,6 +1265,36 @@ def check_dash(label, mpd_url, duration, expect_sizes, workdir):
     return reps_out
 
 
+def fetch_sheet(url, workdir, name):
+    """(JPEG bytes, (width, height)) of a storyboard sheet, or (None, what went wrong)."""
+    r = get_url(url)
+    if r.status != 200 or (r.header("Content-Type") or "").split(";")[0] != "image/jpeg":
+        return None, r.describe()
+    os.makedirs(workdir, exist_ok=True)
+    path = os.path.join(workdir, name)
+    with open(path, "wb") as f:
+        f.write(r.body)
+    st, err = probe_stream(path)
+    if st is None:
+        return None, err
+    return r.body, (st.get("width"), st.get("height"))
+
+
+def check_tiles_match_vtt(rl, vtt_url, tile_at):
+    """For the middle of every cue of storyboard.vtt, tile_at(t) ("sheet-N.jpg#xywh=x,y,w,h",
+    as a player reading the manifest would find it) must be the tile the WebVTT names."""
+    r = get_url(vtt_url)
+    cues = vtt_cues(r.body.decode("utf-8", "replace")) if r.status == 200 else []
+    wrong = []
+    for start, end, payload in cues:
+        t = (start + end) / 2
+        tile = tile_at(t)
+        if tile != payload:
+            wrong.append("%.3f s: manifest %s, WebVTT %s" % (t, tile, payload))
+    R.check("%s: for each of the %d cues the manifest's tile is the WebVTT's" % (rl, len(cues)),
+            cues and not wrong, "; ".join(wrong[:3]) or r.describe())
+
+
 def check_dash_storyboard(label, mpd_url, aset, total, workdir):
     """The MPD's thumbnail set (DASH-IF IOP 6.2.6) against the files and storyboard.vtt:
     a player that reads only the MPD must find, for any time, the tile the WebVTT names."""
@@ -1287,49 +1317,110 @@ def check_dash_storyboard(label, mpd_url, aset, total, workdir):
     rep = reps[0]
     cols, rows = int(grid.group(1)), int(grid.group(2))
     width, height = int(rep.get("width")), int(rep.get("height"))
+    tw, th = width // cols, height // rows
     sheet_s = int(tmpl.get("duration")) / int(tmpl.get("timescale"))
     n_sheets = math.ceil(total / sheet_s - 1e-9)
     R.note("%s: %dx%d tiles of %dx%d, a sheet every %.3f s, %d sheet(s)" %
-           (rl, cols, rows, width // cols, height // rows, sheet_s, n_sheets))
+           (rl, cols, rows, tw, th, sheet_s, n_sheets))
     # Every sheet the template addresses over the period exists, as large as declared:
     # players place a tile by dividing the declared size by the grid.
-    os.makedirs(workdir, exist_ok=True)
     sizes, bad = [], []
     for n in range(1, n_sheets + 1):
         url = urllib.parse.urljoin(mpd_url, tmpl.get("media").replace("$Number$", str(n)))
-        r = get_url(url)
-        if r.status != 200 or (r.header("Content-Type") or "").split(";")[0] != "image/jpeg":
-            bad.append("sheet %d: %s" % (n, r.describe()))
-            continue
-        path = os.path.join(workdir, "dash-sheet-%d.jpg" % n)
-        with open(path, "wb") as f:
-            f.write(r.body)
-        st, err = probe_stream(path)
-        if st is None or (st.get("width"), st.get("height")) != (width, height):
-            bad.append("sheet %d: %s, declared %dx%d" % (
-                n, err or "%sx%s" % (st.get("width"), st.get("height")), width, height))
-        sizes.append(len(r.body))
+        body, size = fetch_sheet(url, workdir, "dash-sheet-%d.jpg" % n)
+        if body is None or size != (width, height):
+            bad.append("sheet %d: %s, declared %dx%d" % (n, size, width, height))
+        sizes.append(len(body or b""))
     R.check("%s: all %d sheet(s) -> 200 image/jpeg, each %dx%d as declared" %
             (rl, n_sheets, width, height), n_sheets > 0 and not bad, "; ".join(bad[:3]))
     peak = max(sizes) * 8 / sheet_s if sizes else 0
     bw = int(rep.get("bandwidth") or 0)
     R.check("%s: bandwidth %d within 10%% of the largest sheet's rate %.0f" % (rl, bw, peak),
             peak > 0 and abs(bw - peak) <= 0.10 * peak, repr(sizes))
-    # The tile the MPD gives for the middle of each cue is the one the WebVTT names.
-    r = get_url(urllib.parse.urljoin(mpd_url, "storyboard/storyboard.vtt"))
-    cues = vtt_cues(r.body.decode("utf-8", "replace")) if r.status == 200 else []
-    wrong = []
-    for start, end, payload in cues:
-        t = (start + end) / 2
+
+    def tile_at(t):
         k = int(t // sheet_s)
         i = int((t - k * sheet_s) * cols * rows / sheet_s)
-        tile = "sheet-%d.jpg#xywh=%d,%d,%d,%d" % (k + 1, i % cols * (width // cols),
-                                                  i // cols * (height // rows),
-                                                  width // cols, height // rows)
-        if payload != tile:
-            wrong.append("%.3f s: MPD %s, WebVTT %s" % (t, tile, payload))
-    R.check("%s: for each of the %d cues the MPD's tile is the WebVTT's" % (rl, len(cues)),
-            cues and not wrong, "; ".join(wrong[:3]) or r.describe())
+        return "sheet-%d.jpg#xywh=%d,%d,%d,%d" % (k + 1, i % cols * tw, i // cols * th, tw, th)
+    check_tiles_match_vtt(rl, urllib.parse.urljoin(mpd_url, "storyboard/storyboard.vtt"),
+                          tile_at)
+
+
+def check_hls_storyboard(label, master_url, duration, workdir):
+    """The master's EXT-X-IMAGE-STREAM-INF and its image playlist (Roku's Image Media Playlist
+    v0.4, which Shaka Player reads) against the sheets and storyboard.vtt."""
+    rl = "%s hls storyboard" % label
+    r = get_url(master_url)
+    text = r.body.decode("utf-8", "replace")
+    entries = [parse_attrs(l[len("#EXT-X-IMAGE-STREAM-INF:"):]) for l in text.splitlines()
+               if l.startswith("#EXT-X-IMAGE-STREAM-INF:")]
+    e = entries[0] if len(entries) == 1 else {}
+    res = re.match(r"^(\d+)x(\d+)$", e.get("RESOLUTION", ""))
+    if not R.check("%s: one EXT-X-IMAGE-STREAM-INF with BANDWIDTH, RESOLUTION, CODECS=jpeg, URI" %
+                   rl, res is not None and e.get("CODECS") == "jpeg" and
+                   e.get("BANDWIDTH", "").isdigit() and e.get("URI"), repr(entries)):
+        return
+    tw, th = int(res.group(1)), int(res.group(2))
+    url = urllib.parse.urljoin(master_url, e["URI"])
+    r = get_url(url)
+    lines = [l.strip() for l in r.body.decode("utf-8", "replace").splitlines() if l.strip()]
+    R.note("%s: %s:\n        %s" % (rl, e["URI"], "\n        ".join(lines)))
+    R.check("%s: image playlist -> 200, VOD, EXT-X-IMAGES-ONLY, EXT-X-ENDLIST" % rl,
+            r.status == 200 and lines[:1] == ["#EXTM3U"] and
+            "#EXT-X-PLAYLIST-TYPE:VOD" in lines and "#EXT-X-IMAGES-ONLY" in lines and
+            lines[-1:] == ["#EXT-X-ENDLIST"], r.describe())
+    sheets, pending = [], {}
+    for l in lines:
+        if l.startswith("#EXTINF:"):
+            pending["dur"] = float(l[len("#EXTINF:"):].split(",")[0])
+        elif l.startswith("#EXT-X-TILES:"):
+            pending["tiles"] = parse_attrs(l[len("#EXT-X-TILES:"):])
+        elif not l.startswith("#"):
+            sheets.append(dict(pending, uri=l))
+            pending = {}
+    layouts = set()
+    for sh in sheets:
+        t = sh.get("tiles", {})
+        m = re.match(r"^(\d+)x(\d+)$", t.get("LAYOUT", ""))
+        layouts.add((t.get("RESOLUTION"), m and (int(m.group(1)), int(m.group(2))),
+                     float(t.get("DURATION", "0") or 0)))
+    layout = next(iter(layouts)) if len(layouts) == 1 else None
+    if not R.check("%s: %d sheet(s), each with EXTINF and the same EXT-X-TILES "
+                   "(RESOLUTION %s, LAYOUT, DURATION)" % (rl, len(sheets), e["RESOLUTION"]),
+                   sheets and all("dur" in sh for sh in sheets) and layout is not None and
+                   layout[0] == e["RESOLUTION"] and layout[1] and layout[2] > 0,
+                   repr(sheets)):
+        return
+    (cols, rows), tile_s = layout[1], layout[2]
+    total = sum(sh["dur"] for sh in sheets)
+    R.check("%s: EXTINFs add up to the duration: %.3f s ~ %.3f s" % (rl, total, duration),
+            abs(total - duration) <= 0.25, repr([sh["dur"] for sh in sheets]))
+    R.check("%s: every sheet but the last lasts its %d tiles (%.3f s)" %
+            (rl, cols * rows, cols * rows * tile_s),
+            all(abs(sh["dur"] - cols * rows * tile_s) < 0.001 for sh in sheets[:-1]) and
+            sheets[-1]["dur"] <= cols * rows * tile_s + 0.001, repr(sheets))
+    # Shaka takes a sheet to be RESOLUTION x LAYOUT (its UI sizes the sprite so).
+    bad, pieces = [], []
+    for n, sh in enumerate(sheets, 1):
+        body, size = fetch_sheet(urllib.parse.urljoin(url, sh["uri"]), workdir,
+                                 "hls-sheet-%d.jpg" % n)
+        if body is None or size != (cols * tw, rows * th):
+            bad.append("%s: %s" % (sh["uri"], size))
+        pieces.append((len(body or b""), sh["dur"]))
+    R.check("%s: every sheet -> 200 image/jpeg, %dx%d (RESOLUTION x LAYOUT)" %
+            (rl, cols * tw, rows * th), not bad, "; ".join(bad[:3]))
+    target = max(1, max(round(d) for _, d in pieces))
+    peak = peak_rate(pieces, target)
+    bw = int(e["BANDWIDTH"])
+    R.check("%s: BANDWIDTH %d within 10%% of the measured peak %.0f" % (rl, bw, peak),
+            peak > 0 and abs(bw - peak) <= 0.10 * peak, repr(pieces))
+    starts = [sum(sh["dur"] for sh in sheets[:k]) for k in range(len(sheets))]
+
+    def tile_at(t):
+        k = max(i for i, s0 in enumerate(starts) if s0 <= t)
+        i = int((t - starts[k]) / tile_s)
+        return "%s#xywh=%d,%d,%d,%d" % (sheets[k]["uri"], i % cols * tw, i // cols * th, tw, th)
+    check_tiles_match_vtt(rl, urllib.parse.urljoin(url, "storyboard.vtt"), tile_at)
 
 
 def check_iframes(label, master_url, duration, workdir):
@@ -1780,6 +1871,8 @@ def step_clip_playback(c):
                            os.path.join(tmp, "dl-clip"), api_media=cm)
         check_iframes("clip", hls, cm.get("duration_s") or 10.0,
                       os.path.join(tmp, "iframes-clip"))
+        check_hls_storyboard("clip", hls, cm.get("duration_s") or 10.0,
+                             os.path.join(tmp, "hls-storyboard-clip"))
     dash = (pb or {}).get("dash") or ""
     R.check("clip: playback dash is %s/play/<the same token>/manifest.mpd" % base,
             c.token and dash == "%s/play/%s/manifest.mpd" % (base, c.token), repr(dash))
@@ -2116,6 +2209,57 @@ def step_thumbnails(c):
     if pb.get("storyboard"):
         check_storyboard("black intro", pb["storyboard"],
                          poller.media.get("duration_s") or 8.0, work)
+    step_long_storyboard(c, work)
+
+
+def step_long_storyboard(c, work):
+    """100 s of pictures and sound, small: the storyboard fills sheet 1 exactly, and the
+    presentation's last moment (B-frame delay, last AAC frame) takes a tile on sheet 2."""
+    base = c.base
+    src = os.path.join(work, "hundred.mp4")
+    p = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+         "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=100",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=100",
+         "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", src],
+        capture_output=True, timeout=120)
+    if not R.check("100 s clip: ffmpeg makes it", p.returncode == 0,
+                   p.stderr.decode("utf-8", "replace")):
+        return
+    r = upload(base, src, "A hundred seconds", "two storyboard sheets", "")
+    m = r.json() if r.status == 201 else None
+    if not R.check("100 s clip: upload -> 201", isinstance(m, dict) and m.get("id"),
+                   r.describe()):
+        return
+    c.order.append(m["id"])  # the listing step expects every upload
+    poller = Poller(base, "media 100 s clip", m["id"])
+    wait_all([poller])
+    if not R.check("100 s clip: status ready", (poller.media or {}).get("status") == "ready",
+                   repr(poller.media)):
+        return
+    r = request(base, "GET", "/api/v1/media/%s/playback" % m["id"])
+    pb = (r.json() if r.status == 200 else None) or {}
+    duration = poller.media.get("duration_s") or 100.0
+    if pb.get("storyboard"):
+        tiles = check_storyboard("100 s clip", pb["storyboard"], duration, work) or []
+        R.check("100 s clip: the WebVTT names 100 tiles, all on sheet 1",
+                len(tiles) == 100 and all(t[0] == "sheet-1.jpg" for t in tiles),
+                repr(tiles[-2:]))
+    if pb.get("hls"):
+        check_hls_storyboard("100 s clip", pb["hls"], duration, os.path.join(work, "hls-100"))
+    r = get_url(pb.get("dash") or "")
+    try:
+        import xml.etree.ElementTree as ET
+        root = ET.fromstring(r.body)
+        total = iso_seconds(root.get("mediaPresentationDuration"))
+        images = [s for s in root.iter(MPD_NS + "AdaptationSet") if s.get("contentType") == "image"]
+    except ET.ParseError as e:
+        images, total = [], None
+        R.note("100 s clip: manifest.mpd: %s" % e)
+    if R.check("100 s clip: manifest.mpd has one image AdaptationSet", len(images) == 1 and total,
+               r.describe()):
+        check_dash_storyboard("100 s clip", pb["dash"], images[0], total,
+                              os.path.join(work, "dash-100"))
 
 
 def step_keepalive_and_concurrency(c):

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* HLS trick play: exact I-frame playlists, their byte ranges, master entries and bit rates. */
+/* HLS trick play: exact I-frame and storyboard image playlists, master entries, bit rates. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -105,5 +106,65 @@ Test(hls_iframes, full_buffer_is_refused)
     struct buf b;
     buf_init(&b, 64);
     cr_assert_eq(hls_write_iframes(&b, frames, 5), KINO_ETOOBIG);
+    buf_release(&b);
+}
+
+/* A 100 s storyboard at 1 tile/s whose presentation ends 0.077 s later: one full sheet, one short. */
+static const struct hls_segment sheets[] = { { 100.0, 270354 }, { 0.077, 11921 } };
+static const struct hls_images images = { .uri = "storyboard/images.m3u8", .tile_w = 160,
+                                          .tile_h = 90, .cols = 10, .rows = 10,
+                                          .tile_duration = 1.0, .sheets = sheets, .n_sheets = 2 };
+
+Test(hls_iframes, image_playlist_is_exact)
+{
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    cr_assert_eq(hls_write_images(&b, &images), 0);
+    cr_assert_str_eq(b.ptr, "#EXTM3U\n"
+                            "#EXT-X-VERSION:7\n"
+                            "#EXT-X-TARGETDURATION:100\n"
+                            "#EXT-X-MEDIA-SEQUENCE:1\n"
+                            "#EXT-X-PLAYLIST-TYPE:VOD\n"
+                            "#EXT-X-IMAGES-ONLY\n"
+                            "#EXTINF:100.000000,\n"
+                            "#EXT-X-TILES:RESOLUTION=160x90,LAYOUT=10x10,DURATION=1.000000\n"
+                            "sheet-1.jpg\n"
+                            "#EXTINF:0.077000,\n"
+                            "#EXT-X-TILES:RESOLUTION=160x90,LAYOUT=10x10,DURATION=1.000000\n"
+                            "sheet-2.jpg\n"
+                            "#EXT-X-ENDLIST\n");
+    buf_release(&b);
+}
+
+Test(hls_iframes, image_stream_entry_measures_the_sheets_like_segments)
+{
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    cr_assert_eq(hls_write_image_variant(&b, &images), 0);
+    /* The 0.077 s sheet is measured with the one before it, not as 1.2 Mbit/s on its own. */
+    int64_t peak = (int64_t)((270354.0 + 11921.0) * 8 / 100.077 + 0.5);
+    char want[256];
+    snprintf(want, sizeof(want),
+             "#EXT-X-IMAGE-STREAM-INF:BANDWIDTH=%lld,RESOLUTION=160x90,CODECS=\"jpeg\","
+             "URI=\"storyboard/images.m3u8\"\n",
+             (long long)peak);
+    cr_expect_str_eq(b.ptr, want);
+    buf_release(&b);
+}
+
+Test(hls_iframes, image_playlist_refuses_nothing_to_list)
+{
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    struct hls_images none = images;
+    none.n_sheets = 0;
+    cr_expect_eq(hls_write_images(&b, &none), KINO_EINVAL);
+    struct hls_images flat = images;
+    flat.tile_duration = 0;
+    cr_expect_eq(hls_write_images(&b, &flat), KINO_EINVAL);
+    cr_expect_eq(b.len, 0);
+    buf_release(&b);
+    buf_init(&b, 64);
+    cr_expect_eq(hls_write_images(&b, &images), KINO_ETOOBIG);
     buf_release(&b);
 }

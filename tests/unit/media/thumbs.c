@@ -321,9 +321,11 @@ static int jpeg_size(const char *path, int *w, int *h)
 
 /*
  * Offer `n` frames at 1 fps (one tile each, unknown length) to a sink writing into `dir`,
- * then finish it with a presentation ending at `end_s`. Returns the tiles on the sheets.
+ * then finish it with a presentation ending at `end_s`. Returns the tiles on the sheets;
+ * `sheet_bytes_max` and `n_sheets` get what the sink says it wrote.
  */
-static size_t run_sink(const char *dir, int64_t n, double end_s, size_t *sheet_bytes_max)
+static size_t run_sink(const char *dir, int64_t n, double end_s, size_t *sheet_bytes_max,
+                       size_t *n_sheets)
 {
     struct thumbs t;
     memset(&t, 0, sizeof(t));
@@ -346,7 +348,11 @@ static size_t run_sink(const char *dir, int64_t n, double end_s, size_t *sheet_b
     cr_expect_eq(t.n_tiles, (size_t)n);
     cr_assert_eq(thumbs_finish(&t, n, f, end_s, &err), 0, "%s", err.msg);
     size_t tiles = t.n_tiles;
-    *sheet_bytes_max = t.sheet_bytes_max;
+    /* What the sink says it wrote: the largest of its sheets (compared with the files). */
+    *sheet_bytes_max = 0;
+    for (size_t k = 0; k < t.n_sheets; k++)
+        *sheet_bytes_max = t.sheet_bytes[k] > *sheet_bytes_max ? t.sheet_bytes[k] : *sheet_bytes_max;
+    *n_sheets = t.n_sheets;
     thumbs_release(&t);
     thumbs_release(&t); /* twice is harmless */
     av_frame_free(&f);
@@ -410,9 +416,10 @@ Test(thumbs, sink_writes_full_height_sheets_or_one_cropped_sheet)
 {
     char dir[] = "/tmp/kino-thumbs-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
-    size_t bytes_max = 0;
+    size_t bytes_max = 0, n_sheets = 0;
     /* 250 tiles: 100 + 100 + 50, the last as high as the others (half of it black). */
-    cr_expect_eq(run_sink(dir, 250, 250, &bytes_max), 250);
+    cr_expect_eq(run_sink(dir, 250, 250, &bytes_max, &n_sheets), 250);
+    cr_expect_eq(n_sheets, 3);
     const int three[] = { 900, 900, 900 };
     cr_expect_eq((off_t)bytes_max, expect_sheets(dir, 3, three));
 
@@ -435,7 +442,8 @@ Test(thumbs, sink_writes_full_height_sheets_or_one_cropped_sheet)
     /* 25 tiles: one sheet, cropped to its three rows. */
     char one[] = "/tmp/kino-thumbs-XXXXXX";
     cr_assert_not_null(mkdtemp(one));
-    cr_expect_eq(run_sink(one, 25, 25.0, &bytes_max), 25);
+    cr_expect_eq(run_sink(one, 25, 25.0, &bytes_max, &n_sheets), 25);
+    cr_expect_eq(n_sheets, 1);
     const int cropped[] = { 270 };
     cr_expect_eq((off_t)bytes_max, expect_sheets(one, 1, cropped));
     fs_remove_tree(one);
@@ -443,12 +451,13 @@ Test(thumbs, sink_writes_full_height_sheets_or_one_cropped_sheet)
 
 Test(thumbs, a_presentation_past_the_last_tile_gets_the_last_picture_on_the_sheets)
 {
-    size_t bytes_max = 0;
+    size_t bytes_max = 0, n_sheets = 0;
     char last_end[16];
     /* 100 s of pictures fill sheet 1 exactly; the sound ends 0.07 s later. */
     char dir[] = "/tmp/kino-thumbs-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
-    cr_expect_eq(run_sink(dir, 100, 100.07, &bytes_max), 101);
+    cr_expect_eq(run_sink(dir, 100, 100.07, &bytes_max, &n_sheets), 101);
+    cr_expect_eq(n_sheets, 2);
     const int two[] = { 900, 900 };
     expect_sheets(dir, 2, two);
     /* The WebVTT still ends with the pictures. */
@@ -459,14 +468,15 @@ Test(thumbs, a_presentation_past_the_last_tile_gets_the_last_picture_on_the_shee
     /* Ending inside the last tile (10.3 s of pictures, 11 tiles): nothing added. */
     char mid[] = "/tmp/kino-thumbs-XXXXXX";
     cr_assert_not_null(mkdtemp(mid));
-    cr_expect_eq(run_sink(mid, 11, 11.0, &bytes_max), 11);
+    cr_expect_eq(run_sink(mid, 11, 11.0, &bytes_max, &n_sheets), 11);
     cr_expect_eq(vtt_cues(mid, last_end, sizeof(last_end)), 11);
     fs_remove_tree(mid);
 
     /* On a partial sheet the added tile takes the next place: 10 s + 0.07 s, two rows. */
     char row[] = "/tmp/kino-thumbs-XXXXXX";
     cr_assert_not_null(mkdtemp(row));
-    cr_expect_eq(run_sink(row, 10, 10.07, &bytes_max), 11);
+    cr_expect_eq(run_sink(row, 10, 10.07, &bytes_max, &n_sheets), 11);
+    cr_expect_eq(n_sheets, 1);
     const int two_rows[] = { 180 };
     expect_sheets(row, 1, two_rows);
     cr_expect_eq(vtt_cues(row, last_end, sizeof(last_end)), 10);
