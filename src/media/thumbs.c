@@ -245,8 +245,10 @@ static int write_file(const char *path, const void *data, size_t len, struct kin
     return 0;
 }
 
-/* Encode the top `w`x`h` of `src` (yuvj420p, at least that large) as a JPEG file. */
-/* Encode the top `w`x`h` of `src` as `path`; `bytes` (may be NULL) gets the file's size. */
+/*
+ * Encode the top `w`x`h` of `src` (yuvj420p, at least that large) as the JPEG file `path`;
+ * `bytes` (may be NULL) gets its size.
+ */
 static int write_jpeg(const AVFrame *src, int w, int h, int qscale, const char *path,
                       size_t *bytes, struct kino_err *err)
 {
@@ -330,16 +332,15 @@ static int write_sheet(struct thumbs *t, struct kino_err *err)
     int rc = write_jpeg(t->sheet, t->sheet->width, rows * t->grid.tile_h, SHEET_QSCALE, path,
                         &bytes, err);
     t->sheet_used = 0;
-    if (rc == 0) {
-        if (t->n_sheets == t->cap_sheets) {
-            t->cap_sheets = t->cap_sheets ? 2 * t->cap_sheets : 4;
-            t->sheet_bytes = xrealloc(t->sheet_bytes, t->cap_sheets * sizeof(*t->sheet_bytes));
-        }
-        t->sheet_bytes[t->n_sheets++] = bytes;
+    if (rc < 0)
+        return rc;
+    if (t->n_sheets == t->cap_sheets) {
+        t->cap_sheets = t->cap_sheets ? 2 * t->cap_sheets : 4;
+        t->sheet_bytes = xrealloc(t->sheet_bytes, t->cap_sheets * sizeof(*t->sheet_bytes));
     }
-    if (rc == 0)
-        clear_sheet(t->sheet);
-    return rc;
+    t->sheet_bytes[t->n_sheets++] = bytes;
+    clear_sheet(t->sheet);
+    return 0;
 }
 
 /* ---- the frame sink (scaling contexts: media_sws_get, resize.h) ------------ */
@@ -517,7 +518,7 @@ int thumbs_finish(struct thumbs *t, int64_t n_frames, const AVFrame *last, doubl
      * A player asks the sheets for any time up to the presentation's end, which comes a
      * little after the last picture's (the B-frame delay, the sound's last frame). When the
      * pictures end on a tile's boundary, as round durations do, no tile would cover that
-     * last moment; the one added shows the last picture, as the player does then.
+     * last moment; the tile added there shows the last picture, as the player does then.
      */
     size_t video_tiles = t->n_tiles;
     while (last && (double)t->n_tiles * t->grid.interval_s < end_s - 0.001)
