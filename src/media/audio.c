@@ -65,7 +65,7 @@ int media_audio_open(struct job *j)
         return media_ff_error(j, -ENOMEM, "out of memory", rc);
     char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s/audio", j->out_dir);
-    return cmaf_open(&j->aw, dir, c, j->language, NULL, j->err);
+    return cmaf_open(&j->aw, dir, c, j->lang.mp4, NULL, j->err);
 }
 
 /* `n` samples of silence into the fifo, encoded as they fill AAC frames. */

@@ -24,6 +24,7 @@
 #include "media/media.h"
 #include "media/prep.h"
 #include "media/resize.h"
+#include "media/lang.h"
 #include "media/thumbs.h"
 
 #define AUDIO_RATE 48000
@@ -130,7 +131,7 @@ struct job {
     int64_t audio_zero;              /* fifo position of the file's time 0 (fill_audio_gap) */
     int64_t audio_drop;              /* resampled samples still to drop: an overlap */
     struct cmaf_writer aw;
-    char language[8];
+    struct media_lang lang; /* of the audio track (probe) */
     int has_cover; /* audio only: poster.jpg is the file's cover art, written before the sound */
 
     /* trick play: filled by write_iframes() at the end, listed by the final master */
@@ -153,7 +154,7 @@ struct job {
 /*
  * Open j->src_path and decide what kino makes of it: j->ic, j->vidx and j->aidx (-1 for
  * none), their decoders j->vdec and j->adec, j->t0, j->duration, j->src_w and j->src_h,
- * j->language. KINO_EMEDIA, with what is wrong and what to do in j->err, for a file kino
+ * j->lang. KINO_EMEDIA, with what is wrong and what to do in j->err, for a file kino
  * cannot use; -errno when it cannot be read; KINO_ECANCELED.
  */
 int media_probe(struct job *j);

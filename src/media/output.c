@@ -194,7 +194,7 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
     if (rc == 0) {
         buf_reset(&b);
         if (j->n_rungs > 0) {
-            struct hls_audio a = { .uri = "audio/index.m3u8", .language = j->language,
+            struct hls_audio a = { .uri = "audio/index.m3u8", .language = j->lang.bcp47,
                                    .channels = 2 };
             rc = hls_write_master(&b, v, j->n_rungs, aseg ? &a : NULL);
             if (rc == 0)
@@ -357,7 +357,7 @@ int media_write_dash(struct job *j)
         hls_measure(j->aw.segs, j->aw.n_segs, NULL, 0, target, &a.bandwidth, &avg);
     }
     struct dash_mpd m = { .video = v, .n_video = j->n_rungs, .audio = j->aenc ? &a : NULL,
-                          .language = j->language, .channels = 2, .sample_rate = AUDIO_RATE };
+                          .language = j->lang.bcp47, .channels = 2, .sample_rate = AUDIO_RATE };
     struct dash_thumbnails th;
     if (j->has_images) {
         const struct hls_images *im = &j->images;

@@ -395,10 +395,7 @@ int media_probe(struct job *j)
             return rc;
         AVDictionaryEntry *lang = av_dict_get(j->ic->streams[j->aidx]->metadata, "language",
                                               NULL, 0);
-        snprintf(j->language, sizeof(j->language), "und");
-        if (lang && strlen(lang->value) >= 2 && strlen(lang->value) <= 3 &&
-            strspn(lang->value, "abcdefghijklmnopqrstuvwxyz") == strlen(lang->value))
-            snprintf(j->language, sizeof(j->language), "%s", lang->value);
+        media_lang_from_code(lang ? lang->value : NULL, &j->lang);
     }
     return 0;
 }

@@ -24,6 +24,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import urllib.parse
@@ -65,8 +66,10 @@ VIDEOS = {
     "fps50.mp4": dict(sizes=[(320, 180)], fps=50, audio=False, display=(320, 180), length=2),
     "interlaced.mp4": dict(sizes=[(640, 360)], fps=30000 / 1001, audio=True,
                            display=(640, 360)),
+    # The default track's "fra" (ISO 639-2) is "fr" in the manifests (BCP 47's shortest
+    # code, which players match against the viewer's languages) and stays "fra" in the MP4.
     "twotracks.mp4": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
-                          language="fra"),
+                          language="fr", mp4_language="fra"),
     # GIF makers time pictures in hundredths of a second: 7/100 s is kept as 14.29 fps, and
     # every picture of the palette image is there in order.
     "anim.gif": dict(sizes=[(320, 240)], fps=100 / 7, audio=False, display=(320, 240),
@@ -101,7 +104,7 @@ VIDEOS = {
                         length=2, transparent_left=True),
     # The default audio track cannot be decoded: the other one is used.
     "undecodable_track.mov": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180),
-                                  language="fra"),
+                                  language="fr", mp4_language="fra"),
     # An HDR rung tone-mapped to SDR comes back near its SDR original (26.2 dB measured for
     # both clips); kept as PQ or HLG code values it shows washed out (14.5 and 17.3 dB).
     "hdr_pq.mp4": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
@@ -214,9 +217,11 @@ VIDEOS = {
                        parts=[(1, 59, "parts_ref.mp4", 32.0, 0),
                               (61, 28, "parts_ref.mp4", 32.0, 60)]),
     # No sound from 2 s to 3 s (a microphone that dropped out), a beep at 4 s: the gap is
-    # filled with silence and the beep stays at 4 s (it came 1 s early without).
+    # filled with silence and the beep stays at 4 s (it came 1 s early without). Its
+    # language, German as Matroska writes it ("ger"), is "de" in the manifests and "deu"
+    # in the MP4 (it was "ger" in both before).
     "audiogap.mkv": dict(sizes=[(320, 180)], fps=30, audio=True, display=(320, 180), length=6,
-                         beep=True),
+                         beep=True, language="de", mp4_language="deu"),
     # A full-range source made limited range comes back at 42 dB; read as if it were
     # limited, black is crushed and white clipped (28 dB).
     "fullrange.webm": dict(sizes=[(640, 360)], fps=30, audio=False, display=(640, 360),
@@ -516,6 +521,19 @@ def read_master(label, url):
     return media, variants
 
 
+def check_mp4_language(label, playlist_url, want):
+    """The language in the audio track's init.mp4 (its mdhd: an ISO 639-2/T code)."""
+    r = e2e.get_url(urllib.parse.urljoin(playlist_url, "init.mp4"))
+    path = os.path.join(tempfile.gettempdir(), "kino-inputs-init-%d.mp4" % os.getpid())
+    with open(path, "wb") as f:
+        f.write(r.body)
+    j, err = e2e.ffprobe_json(["-show_streams", path])
+    os.unlink(path)
+    got = (((j or {}).get("streams") or [{}])[0].get("tags") or {}).get("language")
+    R.check("%s: the audio's init.mp4 says language %s" % (label, want), got == want,
+            err or "ffprobe says %r" % got)
+
+
 def check_video(c, name, exp):
     label = name
     mid, m = c.ids[name], c.done[name]
@@ -544,6 +562,9 @@ def check_video(c, name, exp):
                 (label, exp.get("language", "und")),
                 len(audio) == 1 and audio[0].get("CHANNELS") == "2" and
                 audio[0].get("LANGUAGE") == exp.get("language", "und"), repr(audio))
+        if audio and audio[0].get("URI"):
+            check_mp4_language(label, urllib.parse.urljoin(master, audio[0]["URI"]),
+                               exp.get("mp4_language", "und"))
     else:
         R.check("%s: no audio track -> no EXT-X-MEDIA, CODECS video only, no AUDIO group" % label,
                 not audio and variants and all(

@@ -38,7 +38,8 @@ common="-hide_banner -loglevel error -nostdin -y"
 #   fps120.mp4       320x180 at 120 fps; fps100.mkv at 100 fps; fps50.mp4 at 50 fps (no audio)
 #   interlaced.mp4   640x360 interlaced H.264 (PAFF, top field first), 29.97 fps, stereo
 #   twotracks.mp4    320x180, audio 1 mono "eng", audio 2 stereo "fra" marked default
-#   audiogap.mkv     320x180, 6 s; its sound (stereo AAC) has no packets from 2 s to 3 s and
+#   audiogap.mkv     320x180, 6 s; its sound (stereo AAC, language "ger": Matroska's
+#                    bibliographic code for German) has no packets from 2 s to 3 s and
 #                    beeps at 4 s
 #   screen.mp4       a screen recording that only sends frames when the screen changes:
 #                    parts_ref.mp4's first second at 30 fps, then one frame a second to 3 s
@@ -210,7 +211,7 @@ PY
         -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=6" \
         -filter_complex "[1:a]volume='if(between(t,4,4.1),1,0)':eval=frame,aselect='not(between(t,2,3))'[a]" \
         -map 0:v -map "[a]" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 2 \
-        "$out/audiogap.mkv"
+        -metadata:s:a:0 language=ger "$out/audiogap.mkv"
     # Tracks in codecs FFmpeg does not know (as phones add spatial audio beside stereo AAC):
     # the sample entry's type and its decoder configuration box renamed to unknown ones.
     $FFMPEG $common -f lavfi -i "$v:size=320x180" -f lavfi -i "$a2" \
