@@ -25,19 +25,26 @@ int hls_target_duration(const struct hls_segment *segs, size_t n)
     return (int)target;
 }
 
+/* The tags every media playlist here begins with; `type` is "VOD" or "EVENT". */
+static int write_head(struct buf *out, int target, const char *type)
+{
+    return buf_addf(out,
+                    "#EXTM3U\n"
+                    "#EXT-X-VERSION:7\n"
+                    "#EXT-X-TARGETDURATION:%d\n"
+                    "#EXT-X-MEDIA-SEQUENCE:1\n"
+                    "#EXT-X-PLAYLIST-TYPE:%s\n",
+                    target, type);
+}
+
 static int write_media(struct buf *out, const struct hls_segment *segs, size_t n, int target,
                        int ended)
 {
-    int rc = buf_addf(out,
-                      "#EXTM3U\n"
-                      "#EXT-X-VERSION:7\n"
-                      "#EXT-X-TARGETDURATION:%d\n"
-                      "#EXT-X-MEDIA-SEQUENCE:1\n"
-                      "#EXT-X-PLAYLIST-TYPE:%s\n"
-                      "#EXT-X-INDEPENDENT-SEGMENTS\n"
-                      "#EXT-X-START:TIME-OFFSET=0\n"
-                      "#EXT-X-MAP:URI=\"init.mp4\"\n",
-                      target, ended ? "VOD" : "EVENT");
+    int rc = write_head(out, target, ended ? "VOD" : "EVENT");
+    if (rc == 0)
+        rc = buf_adds(out, "#EXT-X-INDEPENDENT-SEGMENTS\n"
+                           "#EXT-X-START:TIME-OFFSET=0\n"
+                           "#EXT-X-MAP:URI=\"init.mp4\"\n");
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = buf_addf(out, "#EXTINF:%.6f,\n%zu.m4s\n", segs[i].duration, i + 1);
     if (rc == 0 && ended)
@@ -110,16 +117,11 @@ static int iframe_target(const struct hls_iframe *f, size_t n)
 int hls_write_iframes(struct buf *out, const struct hls_iframe *f, size_t n)
 {
     /* I-frames only: each range decodes alone, so EXT-X-INDEPENDENT-SEGMENTS holds too. */
-    int rc = buf_addf(out,
-                      "#EXTM3U\n"
-                      "#EXT-X-VERSION:7\n"
-                      "#EXT-X-TARGETDURATION:%d\n"
-                      "#EXT-X-MEDIA-SEQUENCE:1\n"
-                      "#EXT-X-PLAYLIST-TYPE:VOD\n"
-                      "#EXT-X-I-FRAMES-ONLY\n"
-                      "#EXT-X-INDEPENDENT-SEGMENTS\n"
-                      "#EXT-X-MAP:URI=\"init.mp4\"\n",
-                      iframe_target(f, n));
+    int rc = write_head(out, iframe_target(f, n), "VOD");
+    if (rc == 0)
+        rc = buf_adds(out, "#EXT-X-I-FRAMES-ONLY\n"
+                           "#EXT-X-INDEPENDENT-SEGMENTS\n"
+                           "#EXT-X-MAP:URI=\"init.mp4\"\n");
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = buf_addf(out, "#EXTINF:%.6f,\n#EXT-X-BYTERANGE:%lld@%lld\n%zu.m4s\n", f[i].duration,
                       (long long)f[i].length, (long long)f[i].offset, f[i].segment);
@@ -145,14 +147,9 @@ int hls_write_images(struct buf *out, const struct hls_images *s)
     if (s->n_sheets == 0 || !s->sheets || s->tile_w <= 0 || s->tile_h <= 0 || s->cols <= 0 ||
         s->rows <= 0 || !(s->tile_duration > 0))
         return KINO_EINVAL;
-    int rc = buf_addf(out,
-                      "#EXTM3U\n"
-                      "#EXT-X-VERSION:7\n"
-                      "#EXT-X-TARGETDURATION:%d\n"
-                      "#EXT-X-MEDIA-SEQUENCE:1\n"
-                      "#EXT-X-PLAYLIST-TYPE:VOD\n"
-                      "#EXT-X-IMAGES-ONLY\n",
-                      hls_target_duration(s->sheets, s->n_sheets));
+    int rc = write_head(out, hls_target_duration(s->sheets, s->n_sheets), "VOD");
+    if (rc == 0)
+        rc = buf_adds(out, "#EXT-X-IMAGES-ONLY\n");
     /* EXT-X-TILES is a segment tag: it describes the sheet that follows it only. */
     for (size_t i = 0; i < s->n_sheets && rc == 0; i++)
         rc = buf_addf(out,

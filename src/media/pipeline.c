@@ -1324,7 +1324,7 @@ int media_transcode(const struct media_options *opt, const char *src_path, const
     j.has_cover = rc == 1;
     if ((rc = run(&j)) < 0)
         goto out;
-    if (j.vidx >= 0 && (rc = thumbs_finish(&j.thumbs, j.next_idx, j.last,
+    if (j.vidx >= 0 && (rc = thumbs_finish(&j.thumbs, j.next_idx, j.last->buf[0] ? j.last : NULL,
                                            media_presentation_end(&j), err)) < 0)
         goto out;
     ret->has_poster = j.vidx >= 0 || j.has_cover;

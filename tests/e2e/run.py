@@ -2191,31 +2191,38 @@ def step_thumbnails(c):
     if not R.check("black intro: ffmpeg makes the clip", p.returncode == 0,
                    p.stderr.decode("utf-8", "replace")):
         return
-    r = upload(base, src, "Black intro", "3 s of black, a fade, then the picture", "")
-    m = r.json() if r.status == 201 else None
-    if not R.check("black intro: upload -> 201", isinstance(m, dict) and m.get("id"),
-                   r.describe()):
+    got = upload_until_ready(c, src, "black intro", "Black intro",
+                             "3 s of black, a fade, then the picture")
+    if not got:
         return
-    c.order.append(m["id"])  # the listing step expects every upload
-    poller = Poller(base, "media black intro", m["id"])
-    wait_all([poller])
-    if not R.check("black intro: status ready", (poller.media or {}).get("status") == "ready",
-                   repr(poller.media)):
-        return
-    r = request(base, "GET", "/api/v1/media/%s/playback" % m["id"])
-    pb = (r.json() if r.status == 200 else None) or {}
+    media, pb = got
     if R.check("black intro: playback has a thumbnail", bool(pb.get("thumbnail")), repr(pb)):
         check_poster_not_black("black intro", pb["thumbnail"], work)
     if pb.get("storyboard"):
-        check_storyboard("black intro", pb["storyboard"],
-                         poller.media.get("duration_s") or 8.0, work)
+        check_storyboard("black intro", pb["storyboard"], media.get("duration_s") or 8.0, work)
     step_long_storyboard(c, work)
+
+
+def upload_until_ready(c, src, label, title, description):
+    """Uploads src and waits for it: (media, playback answer), or None after a failed check."""
+    r = upload(c.base, src, title, description, "")
+    m = r.json() if r.status == 201 else None
+    if not R.check("%s: upload -> 201" % label, isinstance(m, dict) and m.get("id"),
+                   r.describe()):
+        return None
+    c.order.append(m["id"])  # the listing step expects every upload
+    poller = Poller(c.base, "media %s" % label, m["id"])
+    wait_all([poller])
+    if not R.check("%s: status ready" % label, (poller.media or {}).get("status") == "ready",
+                   repr(poller.media)):
+        return None
+    r = request(c.base, "GET", "/api/v1/media/%s/playback" % m["id"])
+    return poller.media, (r.json() if r.status == 200 else None) or {}
 
 
 def step_long_storyboard(c, work):
     """100 s of pictures and sound, small: the storyboard fills sheet 1 exactly, and the
     presentation's last moment (B-frame delay, last AAC frame) takes a tile on sheet 2."""
-    base = c.base
     src = os.path.join(work, "hundred.mp4")
     p = subprocess.run(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
@@ -2226,20 +2233,11 @@ def step_long_storyboard(c, work):
     if not R.check("100 s clip: ffmpeg makes it", p.returncode == 0,
                    p.stderr.decode("utf-8", "replace")):
         return
-    r = upload(base, src, "A hundred seconds", "two storyboard sheets", "")
-    m = r.json() if r.status == 201 else None
-    if not R.check("100 s clip: upload -> 201", isinstance(m, dict) and m.get("id"),
-                   r.describe()):
+    got = upload_until_ready(c, src, "100 s clip", "A hundred seconds", "two storyboard sheets")
+    if not got:
         return
-    c.order.append(m["id"])  # the listing step expects every upload
-    poller = Poller(base, "media 100 s clip", m["id"])
-    wait_all([poller])
-    if not R.check("100 s clip: status ready", (poller.media or {}).get("status") == "ready",
-                   repr(poller.media)):
-        return
-    r = request(base, "GET", "/api/v1/media/%s/playback" % m["id"])
-    pb = (r.json() if r.status == 200 else None) or {}
-    duration = poller.media.get("duration_s") or 100.0
+    media, pb = got
+    duration = media.get("duration_s") or 100.0
     if pb.get("storyboard"):
         tiles = check_storyboard("100 s clip", pb["storyboard"], duration, work) or []
         R.check("100 s clip: the WebVTT names 100 tiles, all on sheet 1",
