@@ -138,10 +138,9 @@ struct job {
     struct hls_iframe_variant iframes[MEDIA_MAX_RUNGS];
     char iframe_uris[MEDIA_MAX_RUNGS][64];
     size_t n_iframes;
-    /* seek previews: the storyboard's image playlist, filled by media_write_storyboard() */
+    /* seek previews: the storyboard's sheets (none: n_sheets 0), by media_write_storyboard() */
     struct hls_images images;
-    struct hls_segment *sheets; /* images.sheets: each sheet's bytes and time */
-    int has_images;
+    struct hls_segment *sheets; /* owns images.sheets: each sheet's bytes and time */
 
     double last_progress;
     int canceled;

@@ -199,7 +199,7 @@ int media_write_playlists(struct job *j, struct media_result *res, size_t upto, 
             rc = hls_write_master(&b, v, j->n_rungs, aseg ? &a : NULL);
             if (rc == 0)
                 rc = hls_write_iframe_variants(&b, j->iframes, j->n_iframes);
-            if (rc == 0 && j->has_images)
+            if (rc == 0 && j->images.n_sheets > 0)
                 rc = hls_write_image_variant(&b, &j->images);
         } else {
             struct media_rendition *mr = &res->renditions[res->n_renditions - 1];
@@ -308,7 +308,6 @@ int media_write_storyboard(struct job *j)
         rc = kino_err_set(j->err, rc, "cannot describe the storyboard's %zu sheets",
                           t->n_sheets);
     buf_release(&b);
-    j->has_images = rc == 0;
     return rc;
 }
 
@@ -359,7 +358,7 @@ int media_write_dash(struct job *j)
     struct dash_mpd m = { .video = v, .n_video = j->n_rungs, .audio = j->aenc ? &a : NULL,
                           .language = j->lang.bcp47, .channels = 2, .sample_rate = AUDIO_RATE };
     struct dash_thumbnails th;
-    if (j->has_images) {
+    if (j->images.n_sheets > 0) {
         const struct hls_images *im = &j->images;
         /* Timescale: the frame rate's numerator, so that a tile's whole frames are exact. */
         int64_t frames = (int64_t)im->cols * im->rows * j->thumbs.grid.interval_frames;
