@@ -59,8 +59,8 @@ struct hls_iframe_variant {
 
 /*
  * The storyboard as an image media playlist: the "Image Media Playlist"
- * specification (v0.4) that Roku published, which Roku devices and Shaka Player
- * read for seek previews. One segment per sprite sheet ("sheet-1.jpg"..,
+ * specification v0.4 (github.com/image-media-playlist/spec), which Roku
+ * devices and Shaka Player read for seek previews. One segment per sprite sheet ("sheet-1.jpg"..,
  * relative to the playlist), each with EXT-X-TILES giving the tile size, the
  * grid and one tile's duration; the master lists the playlist as
  * EXT-X-IMAGE-STREAM-INF, whose RESOLUTION is one tile's.

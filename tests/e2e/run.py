@@ -1347,8 +1347,8 @@ def check_dash_storyboard(label, mpd_url, aset, total, workdir):
 
 
 def check_hls_storyboard(label, master_url, duration, workdir):
-    """The master's EXT-X-IMAGE-STREAM-INF and its image playlist (Roku's Image Media Playlist
-    v0.4, which Shaka Player reads) against the sheets and storyboard.vtt."""
+    """The master's EXT-X-IMAGE-STREAM-INF and its image playlist (the Image Media Playlist
+    specification v0.4, which Roku and Shaka Player read) against the sheets and the WebVTT."""
     rl = "%s hls storyboard" % label
     r = get_url(master_url)
     text = r.body.decode("utf-8", "replace")
